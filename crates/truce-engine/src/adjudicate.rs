@@ -1,0 +1,743 @@
+//! Adjudication: each incident judged against one agreement under one interpretation.
+//!
+//! The verdicts (see `docs/output-format.md` for their published form):
+//! - `violation`: a prohibited act, established under the corroboration policy, attributed
+//!   to one party by a voice other than its adversary's (or by enough voices);
+//! - `alleged`: a prohibited act that is not (yet) established, or whose attribution rests
+//!   on the adversary's word alone;
+//! - `disputed`: the act is established and prohibited, but the reports name different
+//!   parties as its author;
+//! - `no_violation`: with the reason (not in force, outside the window, released by
+//!   reciprocity, party not bound, action permitted, target not protected, outside zones,
+//!   exception, actor excluded);
+//! - `undetermined`: the uncertainty of place or time straddles a boundary, the target is
+//!   unknown, or nobody says who did it — with what is missing.
+//!
+//! Uncertainty is three-valued all the way ([`Tri`]): unknown never silently becomes yes
+//! or no. Reports are grouped into *voices*: all sources that speak for one party are one
+//! voice; every other source is a voice of its own.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use truce_model::agreement::{Agreement, Footprint, InForce, Reciprocity, Selector};
+use truce_model::{SourceKind, Target, TargetKind, TimeSpan};
+
+use crate::geodesy::geodesic_distance_m;
+use crate::incident::Incident;
+use crate::zone_index::{Tri, ZoneIndex};
+
+/// The verdict of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Established and attributed.
+    Violation,
+    /// Claimed, not established.
+    Alleged,
+    /// Established act, contested attribution.
+    Disputed,
+    /// Not a violation, for a stated reason.
+    NoViolation,
+    /// Cannot be decided from what is known.
+    Undetermined,
+}
+
+impl Verdict {
+    /// Every verdict, in output order.
+    pub const ALL: [Verdict; 5] = [
+        Verdict::Violation,
+        Verdict::Alleged,
+        Verdict::Disputed,
+        Verdict::NoViolation,
+        Verdict::Undetermined,
+    ];
+
+    /// The published spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Violation => "violation",
+            Verdict::Alleged => "alleged",
+            Verdict::Disputed => "disputed",
+            Verdict::NoViolation => "no_violation",
+            Verdict::Undetermined => "undetermined",
+        }
+    }
+}
+
+/// Why an incident is not a violation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoViolationReason {
+    /// A condition precedent is unmet: the agreement never took effect.
+    NotInForce,
+    /// The act happened before the party was bound or after the agreement ended.
+    OutsideWindow,
+    /// The party had been released by the other party's earlier violation.
+    ReleasedByReciprocity,
+    /// No rule binds the party.
+    PartyNotBound,
+    /// No rule prohibits this kind of action.
+    ActionPermitted,
+    /// The target is not protected by any rule that covers the action.
+    TargetNotProtected,
+    /// The act happened outside every zone of the rules that cover it.
+    OutsideZones,
+    /// An exception of the agreement permits it.
+    Exception,
+    /// The actor named is one the agreement does not cover.
+    ActorExcluded,
+}
+
+impl NoViolationReason {
+    /// Every reason, in order of precedence.
+    pub const ALL: [NoViolationReason; 9] = [
+        NoViolationReason::NotInForce,
+        NoViolationReason::OutsideWindow,
+        NoViolationReason::ReleasedByReciprocity,
+        NoViolationReason::PartyNotBound,
+        NoViolationReason::ActionPermitted,
+        NoViolationReason::TargetNotProtected,
+        NoViolationReason::OutsideZones,
+        NoViolationReason::Exception,
+        NoViolationReason::ActorExcluded,
+    ];
+
+    /// The published spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NoViolationReason::NotInForce => "not_in_force",
+            NoViolationReason::OutsideWindow => "outside_window",
+            NoViolationReason::ReleasedByReciprocity => "released_by_reciprocity",
+            NoViolationReason::PartyNotBound => "party_not_bound",
+            NoViolationReason::ActionPermitted => "action_permitted",
+            NoViolationReason::TargetNotProtected => "target_not_protected",
+            NoViolationReason::OutsideZones => "outside_zones",
+            NoViolationReason::Exception => "exception",
+            NoViolationReason::ActorExcluded => "actor_excluded",
+        }
+    }
+}
+
+/// The adjudication of one incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The incident judged.
+    pub incident_id: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// For `no_violation`: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<NoViolationReason>,
+    /// The parties concerned: the violator, the accused, or the parties named in a dispute.
+    pub parties: Vec<String>,
+    /// Ids of the rules the act falls under (or might, for `undetermined`).
+    pub rules: Vec<String>,
+    /// Ids of the exceptions that applied (or might).
+    pub exceptions: Vec<String>,
+    /// Ids of the zones the act is in (or might be).
+    pub zones: Vec<String>,
+    /// For `undetermined`: what would be needed to decide.
+    pub missing: Vec<String>,
+    /// Whether the act itself is established under the corroboration policy.
+    pub established: bool,
+    /// The target category used (from the reports or the site registry).
+    pub target: Target,
+    /// The protected site the incident is at, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// The chain of reasons, in order, for readers.
+    pub reasons: Vec<String>,
+}
+
+/// Zone indexes and site data prepared once per agreement.
+#[derive(Debug)]
+pub struct Adjudicator<'a> {
+    agreement: &'a Agreement,
+    /// `zone_areas[z][a]` is the index of area `a` of zone `z`.
+    zone_areas: Vec<Vec<ZoneIndex>>,
+    site_areas: Vec<Option<ZoneIndex>>,
+}
+
+/// An error preparing an agreement's geometry.
+#[derive(Debug, thiserror::Error)]
+#[error("zone `{zone}`: {message}")]
+pub struct PrepareError {
+    /// Zone or site id.
+    pub zone: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// How one candidate perpetrator's act measures against the agreement.
+struct Evaluation {
+    prohibited: Tri,
+    /// The reason the act is not prohibited, when `prohibited` is `No`.
+    reason: Option<NoViolationReason>,
+    rules: BTreeSet<String>,
+    exceptions: BTreeSet<String>,
+    zones: BTreeSet<String>,
+    missing: Vec<String>,
+    reasons: Vec<String>,
+}
+
+fn fmt_time(ms: i64) -> String {
+    Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_else(|_| ms.to_string())
+}
+
+fn fmt_span(span: TimeSpan) -> String {
+    if span.start_ms == span.end_ms {
+        fmt_time(span.start_ms)
+    } else {
+        format!("between {} and {}", fmt_time(span.start_ms), fmt_time(span.end_ms))
+    }
+}
+
+/// Release times from reciprocity: a party is released from this instant on (ms).
+pub type Releases = BTreeMap<String, (i64, String)>;
+
+impl<'a> Adjudicator<'a> {
+    /// Prepares the zone and site indexes of `agreement`.
+    pub fn new(agreement: &'a Agreement) -> Result<Self, PrepareError> {
+        let mut zone_areas = Vec::new();
+        for zone in &agreement.zones {
+            let mut areas = Vec::new();
+            for area in &zone.areas {
+                let index = ZoneIndex::new(&area.area).map_err(|e| PrepareError {
+                    zone: zone.id.clone(),
+                    message: e.to_string(),
+                })?;
+                areas.push(index);
+            }
+            zone_areas.push(areas);
+        }
+        let mut site_areas = Vec::new();
+        for site in &agreement.sites {
+            site_areas.push(match &site.footprint {
+                Footprint::Area(area) => Some(ZoneIndex::new(area).map_err(|e| PrepareError {
+                    zone: site.id.clone(),
+                    message: e.to_string(),
+                })?),
+                Footprint::Circle { .. } => None,
+            });
+        }
+        Ok(Adjudicator { agreement, zone_areas, site_areas })
+    }
+
+    /// The agreement being applied.
+    pub fn agreement(&self) -> &Agreement {
+        self.agreement
+    }
+
+    /// Whether the incident is at protected site `i`.
+    fn at_site(&self, i: usize, incident: &Incident) -> Tri {
+        let site = &self.agreement.sites[i];
+        let loc = incident.location;
+        match (&site.footprint, &self.site_areas[i]) {
+            (Footprint::Circle { radius_m }, _) => {
+                let d = geodesic_distance_m((loc.lon, loc.lat), (site.lon, site.lat));
+                if d + loc.uncertainty_m <= *radius_m {
+                    Tri::Yes
+                } else if d - loc.uncertainty_m > *radius_m {
+                    Tri::No
+                } else {
+                    Tri::Unknown
+                }
+            }
+            (Footprint::Area(_), Some(index)) => index.classify(loc.lon, loc.lat, loc.uncertainty_m),
+            (Footprint::Area(_), None) => Tri::Unknown,
+        }
+    }
+
+    /// Judges one incident. `releases` holds reciprocity releases (empty on a first pass).
+    pub fn adjudicate(&self, incident: &Incident, releases: &Releases) -> Finding {
+        let agreement = self.agreement;
+        let mut reasons = Vec::new();
+
+        // Target: the site registry wins over the reports' own category.
+        let mut target = incident.target;
+        let mut site = None;
+        let named = incident
+            .site
+            .as_deref()
+            .and_then(|id| agreement.sites.iter().position(|s| s.id == id));
+        let mut possible_site: Option<usize> = None;
+        if let Some(i) = named {
+            site = Some(agreement.sites[i].id.clone());
+            target = agreement.sites[i].target;
+            reasons.push(format!(
+                "reports name protected site `{}` ({}), category {}",
+                agreement.sites[i].id, agreement.sites[i].name, target
+            ));
+        } else {
+            for i in 0..agreement.sites.len() {
+                match self.at_site(i, incident) {
+                    Tri::Yes => {
+                        site = Some(agreement.sites[i].id.clone());
+                        target = agreement.sites[i].target;
+                        reasons.push(format!(
+                            "location is at protected site `{}` ({}), category {}",
+                            agreement.sites[i].id, agreement.sites[i].name, target
+                        ));
+                        break;
+                    }
+                    Tri::Unknown if possible_site.is_none() => possible_site = Some(i),
+                    _ => {}
+                }
+            }
+        }
+        if site.is_none() {
+            reasons.push(format!("target category from the reports: {target}"));
+        }
+
+        // Voices and attributions.
+        let mut voices: BTreeSet<String> = BTreeSet::new();
+        let mut has_monitor = false;
+        let mut claims: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut excluded_claims = BTreeSet::new();
+        let mut other_actors = BTreeSet::new();
+        for attribution in &incident.attributions {
+            let voice = match (&attribution.source_kind, &attribution.source_party) {
+                (_, Some(party)) => format!("party:{}", agreement.resolve_party(party).unwrap_or(party)),
+                _ => format!("source:{}", attribution.source_id),
+            };
+            has_monitor |= attribution.source_kind == SourceKind::Monitor;
+            voices.insert(voice.clone());
+            let mut named_parties = BTreeSet::new();
+            if let Some(accused) = &attribution.accused {
+                match agreement.resolve_party(accused) {
+                    Some(p) => {
+                        named_parties.insert(p.to_string());
+                    }
+                    None if agreement.is_excluded_actor(accused) => {
+                        excluded_claims.insert(accused.clone());
+                    }
+                    None => {
+                        other_actors.insert(accused.clone());
+                    }
+                }
+            } else if !attribution.actors.is_empty() {
+                let parties: BTreeSet<&str> =
+                    attribution.actors.iter().filter_map(|a| agreement.resolve_party(a)).collect();
+                if parties.len() == 1 {
+                    named_parties.extend(parties.iter().map(|p| p.to_string()));
+                } else if parties.is_empty() {
+                    for actor in &attribution.actors {
+                        if agreement.is_excluded_actor(actor) {
+                            excluded_claims.insert(actor.clone());
+                        }
+                    }
+                }
+            }
+            for party in named_parties {
+                claims.entry(party).or_default().insert(voice.clone());
+            }
+        }
+        let policy = &agreement.corroboration;
+        let established = (has_monitor && policy.monitor_alone_establishes)
+            || voices.len() as u32 >= policy.min_independent_sources;
+        reasons.push(format!(
+            "{} independent voice(s) report it{}; the act is {}established (policy: {} voices{})",
+            voices.len(),
+            if has_monitor { ", including a monitor" } else { "" },
+            if established { "" } else { "not " },
+            policy.min_independent_sources,
+            if policy.monitor_alone_establishes { ", or one monitor" } else { "" },
+        ));
+
+        let mut finding = Finding {
+            incident_id: incident.id.clone(),
+            verdict: Verdict::Undetermined,
+            reason: None,
+            parties: Vec::new(),
+            rules: Vec::new(),
+            exceptions: Vec::new(),
+            zones: Vec::new(),
+            missing: Vec::new(),
+            established,
+            target,
+            site,
+            reasons,
+        };
+
+        if claims.is_empty() && !excluded_claims.is_empty() {
+            finding.verdict = Verdict::NoViolation;
+            finding.reason = Some(NoViolationReason::ActorExcluded);
+            finding.reasons.push(format!(
+                "the reports name {} which the agreement does not cover",
+                excluded_claims.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+            ));
+            return finding;
+        }
+
+        let candidates: Vec<String> = if claims.is_empty() {
+            agreement.parties.iter().map(|p| p.id.clone()).collect()
+        } else {
+            claims.keys().cloned().collect()
+        };
+        let evaluations: Vec<(String, Evaluation)> = candidates
+            .iter()
+            .map(|p| (p.clone(), self.evaluate(incident, p, target, possible_site, releases)))
+            .collect();
+
+        let yes: Vec<&(String, Evaluation)> =
+            evaluations.iter().filter(|(_, e)| e.prohibited == Tri::Yes).collect();
+        let unknown: Vec<&(String, Evaluation)> =
+            evaluations.iter().filter(|(_, e)| e.prohibited == Tri::Unknown).collect();
+        let relevant: Vec<&(String, Evaluation)> = if yes.is_empty() { unknown.clone() } else { yes.clone() };
+        for (party, evaluation) in &evaluations {
+            if evaluations.len() > 1 {
+                finding.reasons.push(format!("as an act of {party}:"));
+            }
+            finding.reasons.extend(evaluation.reasons.iter().cloned());
+        }
+        for (_, e) in &relevant {
+            finding.rules.extend(e.rules.iter().cloned());
+            finding.exceptions.extend(e.exceptions.iter().cloned());
+            finding.zones.extend(e.zones.iter().cloned());
+        }
+
+        if yes.is_empty() && unknown.is_empty() {
+            // Not prohibited for any candidate: the first reason in precedence order.
+            finding.verdict = Verdict::NoViolation;
+            finding.reason = evaluations.iter().filter_map(|(_, e)| e.reason).min();
+            finding.parties = if claims.is_empty() { Vec::new() } else { candidates.clone() };
+            for (_, e) in &evaluations {
+                finding.exceptions.extend(e.exceptions.iter().cloned());
+            }
+            dedup(&mut finding);
+            return finding;
+        }
+
+        if claims.is_empty() {
+            finding.verdict = Verdict::Undetermined;
+            finding.missing.push("attribution: no report says which party did it".into());
+            for (_, e) in &unknown {
+                finding.missing.extend(e.missing.iter().cloned());
+            }
+            finding.reasons.push("nobody names a perpetrator: undetermined".into());
+            dedup(&mut finding);
+            return finding;
+        }
+
+        if yes.is_empty() {
+            finding.verdict = Verdict::Undetermined;
+            finding.parties = unknown.iter().map(|(p, _)| p.clone()).collect();
+            for (_, e) in &unknown {
+                finding.missing.extend(e.missing.iter().cloned());
+            }
+            dedup(&mut finding);
+            return finding;
+        }
+
+        let accused: Vec<String> = claims.keys().cloned().collect();
+        if accused.len() > 1 {
+            finding.parties = accused.clone();
+            if established {
+                finding.verdict = Verdict::Disputed;
+                finding.reasons.push(format!(
+                    "the act is established, but the reports name different authors ({}): disputed",
+                    accused.join(", ")
+                ));
+            } else {
+                finding.verdict = Verdict::Alleged;
+                finding.reasons.push(format!(
+                    "conflicting allegations against {}, the act is not established: alleged",
+                    accused.join(", ")
+                ));
+            }
+            dedup(&mut finding);
+            return finding;
+        }
+
+        let party = &accused[0];
+        finding.parties = vec![party.clone()];
+        let naming = &claims[party];
+        let independent_of_adversary = naming
+            .iter()
+            .any(|v| !v.starts_with("party:") || v == &format!("party:{party}"));
+        let attribution_established =
+            independent_of_adversary || naming.len() as u32 >= policy.min_independent_sources;
+        if established && attribution_established {
+            finding.verdict = Verdict::Violation;
+            finding.reasons.push(format!(
+                "the act is established and attributed to {party} by {} voice(s){}: violation by {party}",
+                naming.len(),
+                if independent_of_adversary {
+                    format!(", at least one of them not {party}'s adversary")
+                } else {
+                    String::new()
+                }
+            ));
+        } else {
+            finding.verdict = Verdict::Alleged;
+            finding.reasons.push(if established {
+                format!("the act is established but only {party}'s adversary attributes it to {party}: alleged")
+            } else {
+                format!("the act is not established under the corroboration policy: alleged against {party}")
+            });
+        }
+        dedup(&mut finding);
+        finding
+    }
+
+    fn evaluate(
+        &self,
+        incident: &Incident,
+        party: &str,
+        target: Target,
+        possible_site: Option<usize>,
+        releases: &Releases,
+    ) -> Evaluation {
+        let agreement = self.agreement;
+        let mut e = Evaluation {
+            prohibited: Tri::No,
+            reason: None,
+            rules: BTreeSet::new(),
+            exceptions: BTreeSet::new(),
+            zones: BTreeSet::new(),
+            missing: Vec::new(),
+            reasons: Vec::new(),
+        };
+        // Time.
+        let (start, end) = match agreement.in_force_for(party) {
+            InForce::ConditionUnmet { condition } => {
+                e.reason = Some(NoViolationReason::NotInForce);
+                e.reasons.push(format!("condition precedent `{condition}` is not met: the agreement is not in force"));
+                return e;
+            }
+            InForce::Between { start, end } => (start.as_millisecond(), end.map(|t| t.as_millisecond())),
+        };
+        let release = releases.get(party);
+        let bound_end = match (end, release) {
+            (Some(end), Some((r, _))) => Some(end.min(*r)),
+            (None, Some((r, _))) => Some(*r),
+            (end, None) => end,
+        };
+        let span = incident.time;
+        let after_start = if span.start_ms >= start {
+            Tri::Yes
+        } else if span.end_ms < start {
+            Tri::No
+        } else {
+            Tri::Unknown
+        };
+        let before_end = match bound_end {
+            None => Tri::Yes,
+            Some(end) if span.end_ms < end => Tri::Yes,
+            Some(end) if span.start_ms >= end => Tri::No,
+            Some(_) => Tri::Unknown,
+        };
+        let window_text = format!(
+            "{party} is bound from {}{}",
+            fmt_time(start),
+            bound_end.map(|e| format!(" until {}", fmt_time(e))).unwrap_or_default()
+        );
+        let in_time = after_start.and(before_end);
+        match in_time {
+            Tri::No => {
+                let released = release.is_some_and(|(r, _)| span.start_ms >= *r)
+                    && end.is_none_or(|end| span.start_ms < end)
+                    && after_start != Tri::No;
+                if released {
+                    let by = release.map(|(_, by)| by.as_str()).unwrap_or_default();
+                    e.reason = Some(NoViolationReason::ReleasedByReciprocity);
+                    e.reasons.push(format!(
+                        "{party} was released by reciprocity after {by}; the act ({}) came later",
+                        fmt_span(span)
+                    ));
+                } else {
+                    e.reason = Some(NoViolationReason::OutsideWindow);
+                    e.reasons.push(format!("{window_text}; the act ({}) is outside that window", fmt_span(span)));
+                }
+                return e;
+            }
+            Tri::Unknown => {
+                e.reasons.push(format!("{window_text}; the act ({}) straddles the window's edge", fmt_span(span)));
+                e.missing.push(format!("time: the act's time ({}) straddles the edge of the window", fmt_span(span)));
+            }
+            Tri::Yes => e.reasons.push(format!("{window_text}; the act ({}) is inside", fmt_span(span))),
+        }
+
+        // Rules.
+        let binding: Vec<_> = agreement.rules.iter().filter(|r| r.parties.selects(&party.to_string())).collect();
+        if binding.is_empty() {
+            e.reason = Some(NoViolationReason::PartyNotBound);
+            e.reasons.push(format!("no rule binds {party}"));
+            return e;
+        }
+        let by_action: Vec<_> = binding.iter().filter(|r| r.actions.selects(&incident.action)).collect();
+        if by_action.is_empty() {
+            e.reason = Some(NoViolationReason::ActionPermitted);
+            e.reasons.push(format!("no rule prohibits {}", incident.action));
+            return e;
+        }
+        let possible_target = possible_site.map(|i| agreement.sites[i].target);
+        let target_tri = |targets: &Selector<Target>| -> Tri {
+            if targets.covers(target) {
+                Tri::Yes
+            } else if target.kind == TargetKind::Unknown || possible_target.is_some_and(|t| targets.covers(t)) {
+                Tri::Unknown
+            } else {
+                Tri::No
+            }
+        };
+        let by_target: Vec<_> = by_action.iter().filter(|r| target_tri(&r.targets) != Tri::No).collect();
+        if by_target.is_empty() {
+            e.reason = Some(NoViolationReason::TargetNotProtected);
+            e.reasons.push(format!("no rule that covers {} protects {target} targets", incident.action));
+            return e;
+        }
+        let mut any_rule = Tri::No;
+        let mut zone_cache: BTreeMap<usize, Tri> = BTreeMap::new();
+        for rule in by_target {
+            let t = target_tri(&rule.targets);
+            if t == Tri::Unknown {
+                let what = match possible_site {
+                    Some(i) => format!(
+                        "target: the location may or may not be at protected site `{}`",
+                        agreement.sites[i].id
+                    ),
+                    None => "target: the reports do not say what was hit".to_string(),
+                };
+                e.missing.push(what);
+            }
+            let zone_tri = match &rule.zones {
+                Selector::All => Tri::Yes,
+                Selector::Only(ids) => {
+                    let mut acc = Tri::No;
+                    for id in ids {
+                        let Some(z) = agreement.zones.iter().position(|zone| &zone.id == id) else {
+                            continue;
+                        };
+                        let inside = *zone_cache.entry(z).or_insert_with(|| self.in_zone(z, party, incident));
+                        let text = self.zone_text(z, incident, inside);
+                        e.reasons.push(text.clone());
+                        if inside == Tri::Unknown {
+                            e.missing.push(format!("place: {text}"));
+                        }
+                        if inside != Tri::No {
+                            e.zones.insert(id.clone());
+                        }
+                        acc = acc.or(inside);
+                    }
+                    acc
+                }
+            };
+            let rule_tri = t.and(zone_tri);
+            if rule_tri != Tri::No {
+                e.rules.insert(rule.id.clone());
+                e.reasons.push(format!(
+                    "rule {} ({}) {} apply",
+                    rule.id,
+                    if rule.text.is_empty() { "no text" } else { &rule.text },
+                    if rule_tri == Tri::Yes { "does" } else { "may" }
+                ));
+            }
+            any_rule = any_rule.or(rule_tri);
+        }
+        if any_rule == Tri::No {
+            e.reason = Some(NoViolationReason::OutsideZones);
+            e.reasons.push("the act is outside every zone where a matching rule applies".into());
+            return e;
+        }
+
+        // Exceptions.
+        let mut excepted = Tri::No;
+        for exception in &agreement.exceptions {
+            if !exception.actions.selects(&incident.action) {
+                continue;
+            }
+            let t = target_tri(&exception.targets);
+            let z = match &exception.zones {
+                Selector::All => Tri::Yes,
+                Selector::Only(ids) => ids.iter().fold(Tri::No, |acc, id| {
+                    match agreement.zones.iter().position(|zone| &zone.id == id) {
+                        Some(zi) => acc.or(*zone_cache.entry(zi).or_insert_with(|| self.in_zone(zi, party, incident))),
+                        None => acc,
+                    }
+                }),
+            };
+            let applies = t.and(z);
+            if applies != Tri::No {
+                e.exceptions.insert(exception.id.clone());
+                e.reasons.push(format!(
+                    "exception {} ({}) {} apply",
+                    exception.id,
+                    if exception.text.is_empty() { "no text" } else { &exception.text },
+                    if applies == Tri::Yes { "does" } else { "may" }
+                ));
+                if applies == Tri::Unknown {
+                    e.missing.push(format!("whether exception {} applies", exception.id));
+                }
+            }
+            excepted = excepted.or(applies);
+        }
+        e.prohibited = in_time.and(any_rule).and(excepted.not());
+        if e.prohibited == Tri::No {
+            e.reason = Some(NoViolationReason::Exception);
+        }
+        e
+    }
+
+    fn in_zone(&self, z: usize, party: &str, incident: &Incident) -> Tri {
+        let loc = incident.location;
+        let zone = &self.agreement.zones[z];
+        zone.areas_for(Some(party), incident.action).fold(Tri::No, |acc, (a, _)| {
+            acc.or(self.zone_areas[z][a].classify(loc.lon, loc.lat, loc.uncertainty_m))
+        })
+    }
+
+    fn zone_text(&self, z: usize, incident: &Incident, inside: Tri) -> String {
+        let zone = &self.agreement.zones[z];
+        let loc = incident.location;
+        let place = format!("({:.4}, {:.4}) ± {:.0} m", loc.lon, loc.lat, loc.uncertainty_m);
+        match inside {
+            Tri::Yes => format!("{place} is inside zone `{}`", zone.id),
+            Tri::No => format!("{place} is outside zone `{}`", zone.id),
+            Tri::Unknown => {
+                let d = self.zone_areas[z]
+                    .iter()
+                    .map(|i| i.distance_to_boundary_m(loc.lon, loc.lat))
+                    .fold(f64::INFINITY, f64::min);
+                format!("{place} straddles the boundary of zone `{}` ({d:.0} m away)", zone.id)
+            }
+        }
+    }
+}
+
+fn dedup(finding: &mut Finding) {
+    for list in [&mut finding.rules, &mut finding.exceptions, &mut finding.zones, &mut finding.missing] {
+        list.sort();
+        list.dedup();
+    }
+}
+
+/// Computes reciprocity releases from first-pass findings: the party whose established
+/// violation came first releases every other party from the end of that act on.
+pub fn releases(agreement: &Agreement, incidents: &[Incident], findings: &[Finding]) -> Releases {
+    let mut out = Releases::new();
+    if agreement.reciprocity != Reciprocity::Release {
+        return out;
+    }
+    let mut first: Option<(i64, &str, &str)> = None;
+    for (incident, finding) in incidents.iter().zip(findings) {
+        if finding.verdict != Verdict::Violation {
+            continue;
+        }
+        let Some(party) = finding.parties.first() else { continue };
+        let key = (incident.time.end_ms, party.as_str(), incident.id.as_str());
+        if first.is_none_or(|f| key < f) {
+            first = Some(key);
+        }
+    }
+    if let Some((at, violator, incident)) = first {
+        for party in &agreement.parties {
+            if party.id != violator {
+                out.insert(party.id.clone(), (at, format!("{violator}'s violation in incident {incident}")));
+            }
+        }
+    }
+    out
+}

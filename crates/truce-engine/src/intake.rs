@@ -1,0 +1,102 @@
+//! Gathering reports from several inputs into one set: duplicate ids are resolved without
+//! regard to input order.
+
+use std::collections::BTreeMap;
+
+use truce_model::Report;
+use truce_model::ingest::Rejection;
+
+/// A report with where it came from.
+#[derive(Debug, Clone)]
+pub struct Sourced {
+    /// The report.
+    pub report: Report,
+    /// Input file name.
+    pub file: String,
+    /// 1-based row in that file.
+    pub row: u64,
+}
+
+/// Merges reports from every input into one set in canonical order (by id). Identical copies
+/// of a report (same id, same content) count once. Copies that share an id but differ are
+/// all rejected — keeping any one of them would depend on the order of the inputs.
+pub fn merge(inputs: Vec<Sourced>) -> (Vec<Report>, Vec<Rejection>) {
+    let mut by_id: BTreeMap<String, Vec<Sourced>> = BTreeMap::new();
+    for sourced in inputs {
+        by_id.entry(sourced.report.id.clone()).or_default().push(sourced);
+    }
+    let mut reports = Vec::with_capacity(by_id.len());
+    let mut rejections = Vec::new();
+    for (id, mut copies) in by_id {
+        if copies.iter().all(|c| c.report == copies[0].report) {
+            if let Some(first) = copies.pop() {
+                reports.push(first.report);
+            }
+            continue;
+        }
+        copies.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
+        let places: Vec<String> = copies.iter().map(|c| format!("{}:{}", c.file, c.row)).collect();
+        for copy in &copies {
+            rejections.push(Rejection {
+                file: copy.file.clone(),
+                row: copy.row,
+                column: Some("id".into()),
+                value: Some(id.clone()),
+                reason: format!(
+                    "duplicate report id with different content ({}); none of the copies is used",
+                    places.join(", ")
+                ),
+            });
+        }
+    }
+    rejections.sort();
+    (reports, rejections)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use truce_model::{ActionType, Casualties, Location, Source, SourceKind, Target, TargetKind, TimeSpan};
+
+    fn report(id: &str, lon: f64) -> Report {
+        Report {
+            id: id.into(),
+            source: Source { id: "s".into(), kind: SourceKind::Monitor, party: None },
+            time: TimeSpan::instant(0),
+            location: Location { lon, lat: 48.0, uncertainty_m: 100.0 },
+            place: None,
+            action: ActionType::Artillery,
+            target: Target::of(TargetKind::Military),
+            site: None,
+            accused: None,
+            actors: vec![],
+            casualties: Casualties::default(),
+            text: String::new(),
+            evidence: vec![],
+        }
+    }
+
+    fn sourced(r: Report, file: &str, row: u64) -> Sourced {
+        Sourced { report: r, file: file.into(), row }
+    }
+
+    #[test]
+    fn identical_copies_count_once_and_differing_copies_are_all_rejected() {
+        let inputs = vec![
+            sourced(report("b", 37.0), "x.csv", 2),
+            sourced(report("a", 37.0), "x.csv", 3),
+            sourced(report("a", 37.0), "y.csv", 2),
+            sourced(report("c", 37.0), "x.csv", 4),
+            sourced(report("c", 37.5), "y.csv", 3),
+        ];
+        let mut reversed = inputs.clone();
+        reversed.reverse();
+        let (reports, rejections) = merge(inputs);
+        let ids: Vec<_> = reports.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(rejections.len(), 2);
+        assert_eq!((rejections[0].file.as_str(), rejections[0].row), ("x.csv", 4));
+        assert!(rejections[0].reason.contains("x.csv:4, y.csv:3"), "{}", rejections[0].reason);
+        assert_eq!(merge(reversed), (reports, rejections));
+    }
+}

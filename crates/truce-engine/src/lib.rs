@@ -1,0 +1,10 @@
+//! The pure core of truce. Nothing here reads a file, a clock or the network: every function
+//! is a deterministic function of its arguments.
+
+pub mod adjudicate;
+pub mod assess;
+pub mod geodesy;
+pub mod intake;
+pub mod zone_index;
+pub mod corroborate;
+pub mod incident;

@@ -1,0 +1,216 @@
+//! `truce assess AGREEMENT REPORTS...`
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use truce_engine::assess::assess;
+use truce_engine::corroborate::{CorroborationParams, corroborate};
+use truce_engine::intake::{Sourced, merge};
+use truce_model::agreement::{self, Agreement};
+use truce_model::ingest::{IngestOptions, InputFormat, detect_format, parse_reports};
+use truce_output::{InputFile, Inputs, OutputFormat, Run, render, write_rejections};
+
+use crate::files::{DiskFiles, hex, write_output};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Json,
+    Csv,
+    Geojson,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct AssessArgs {
+    /// The agreement file (TOML).
+    pub agreement: PathBuf,
+    /// Report files: our CSV or JSON Lines, ACLED or UCDP CSV exports, GeoJSON points.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "markdown")]
+    pub format: FormatArg,
+    /// Write the output here instead of standard output (written atomically).
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Write every rejected row (file, row, column, value, reason) to this CSV file.
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    /// Fail (exit status 2) if any row is rejected.
+    #[arg(long)]
+    pub strict: bool,
+    /// Which reading of the agreement: `common`, a party id, or `all` side by side.
+    #[arg(long, default_value = "common")]
+    pub interpretation: String,
+    /// Read every report file as this format instead of detecting it.
+    #[arg(long)]
+    pub input_format: Option<String>,
+    /// Time zone for date-only values (ACLED's and UCDP's dates), an IANA name.
+    #[arg(long, default_value = "Europe/Kyiv")]
+    pub local_zone: String,
+}
+
+fn progress(len: u64, message: &'static str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
+    let output_format = match args.format {
+        FormatArg::Json => OutputFormat::Json,
+        FormatArg::Csv => OutputFormat::Csv,
+        FormatArg::Geojson => OutputFormat::Geojson,
+        FormatArg::Markdown => OutputFormat::Markdown,
+    };
+    let forced: Option<InputFormat> = match &args.input_format {
+        Some(name) => Some(name.parse().map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let local_zone = jiff::tz::TimeZone::get(&args.local_zone)
+        .with_context(|| format!("--local-zone: unknown time zone `{}`", args.local_zone))?;
+    let options = IngestOptions { local_zone };
+
+    // The agreement.
+    let agreement_name = display(&args.agreement);
+    let agreement_bytes = std::fs::read(&args.agreement)
+        .with_context(|| format!("reading the agreement {agreement_name}"))?;
+    let agreement_text = std::str::from_utf8(&agreement_bytes)
+        .map_err(|e| anyhow::anyhow!("{agreement_name}: not UTF-8 (byte {})", e.valid_up_to()))?;
+    let files = DiskFiles::new(&args.agreement);
+    let agreements = agreement::load(&agreement_name, agreement_text, &files)
+        .map_err(|e| anyhow::anyhow!("the agreement is not valid:\n{e}"))?;
+    let agreement_sha256 = files.digest(&agreement_bytes);
+    let selected: Vec<&Agreement> = match args.interpretation.as_str() {
+        "all" => agreements.iter().collect(),
+        name => {
+            let found: Vec<&Agreement> = agreements.iter().filter(|a| a.interpretation == name).collect();
+            if found.is_empty() {
+                let known: Vec<&str> = agreements.iter().map(|a| a.interpretation.as_str()).collect();
+                bail!("--interpretation: `{name}` is not one of {} (or `all`)", known.join(", "));
+            }
+            found
+        }
+    };
+
+    // The reports.
+    let bar = progress(args.reports.len() as u64, "reading reports");
+    let mut all = Vec::new();
+    let mut rejections = Vec::new();
+    let mut input_files = Vec::new();
+    for path in &args.reports {
+        let name = display(path);
+        let bytes = std::fs::read(path).with_context(|| format!("reading {name}"))?;
+        let format = match forced {
+            Some(f) => f,
+            None => detect_format(&name, &bytes[..bytes.len().min(4096)]).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{name}: cannot tell the input format from the name or the header; pass --input-format"
+                )
+            })?,
+        };
+        let ingested = parse_reports(format, &name, &bytes, &options)?;
+        tracing::info!(file = %name, %format, accepted = ingested.reports.len(), rejected = ingested.rejections.len(), "read reports");
+        input_files.push(InputFile {
+            file: name.clone(),
+            format: format.to_string(),
+            accepted: ingested.reports.len() as u64,
+            rejected: ingested.rejections.len() as u64,
+        });
+        rejections.extend(ingested.rejections);
+        all.extend(
+            ingested
+                .reports
+                .into_iter()
+                .zip(ingested.rows)
+                .map(|(report, row)| Sourced { report, file: name.clone(), row }),
+        );
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let (reports, duplicates) = merge(all);
+    rejections.extend(duplicates);
+
+    let mut reports_hasher = Sha256::new();
+    for report in &reports {
+        let line = serde_json::to_vec(report).context("encoding a report for the digest")?;
+        reports_hasher.update(&line);
+        reports_hasher.update(b"\n");
+    }
+    let inputs = Inputs {
+        agreement_file: agreement_name,
+        agreement_sha256,
+        reports: input_files,
+        reports_sha256: hex(&reports_hasher.finalize()),
+    };
+
+    if args.strict && !rejections.is_empty() {
+        if let Some(path) = &args.rejects {
+            write_output(Some(path), |out| Ok(write_rejections(&rejections, out)?))?;
+        }
+        for r in rejections.iter().take(20) {
+            eprintln!("rejected: {r}");
+        }
+        eprintln!("error: {} row(s) rejected and --strict is set; nothing was written", rejections.len());
+        return Ok(ExitCode::from(2));
+    }
+
+    // Incidents and findings.
+    let policy = &agreements[0].corroboration;
+    let params = CorroborationParams {
+        max_distance_m: policy.max_distance_m,
+        max_time_gap_s: policy.max_time_gap_s,
+        max_extent_m: policy.max_extent_m,
+        max_duration_s: policy.max_duration_s,
+        ..CorroborationParams::default()
+    };
+    let bar = progress(1 + selected.len() as u64, "corroborating and judging");
+    let incidents = corroborate(&reports, &params);
+    bar.inc(1);
+    let assessments: Vec<_> = selected
+        .par_iter()
+        .map(|a| assess(a, &incidents).map(|x| (*a, x)))
+        .collect::<Result<_, _>>()
+        .context("preparing the agreement's zones")?;
+    bar.finish_and_clear();
+
+    let run = Run {
+        inputs: &inputs,
+        reports: &reports,
+        incidents: &incidents,
+        assessments: assessments.iter().map(|(a, x)| (*a, x)).collect(),
+        rejections: &rejections,
+    };
+    write_output(args.out.as_deref(), |out| Ok(render(&run, output_format, out)?))?;
+    if let Some(path) = &args.rejects {
+        write_output(Some(path), |out| Ok(write_rejections(&rejections, out)?))?;
+    }
+    if !rejections.is_empty() {
+        eprintln!(
+            "{} row(s) rejected{}",
+            rejections.len(),
+            if args.rejects.is_some() { "" } else { " (list them with --rejects FILE)" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,89 @@
+//! File-system edges: reading an agreement with the files it references, writing outputs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use truce_model::agreement::FileSource;
+
+/// Reads files relative to the agreement's folder and remembers their digests.
+#[derive(Debug)]
+pub struct DiskFiles {
+    base: PathBuf,
+    read: std::sync::Mutex<Vec<(String, [u8; 32])>>,
+}
+
+impl DiskFiles {
+    pub fn new(agreement: &Path) -> Self {
+        let base = agreement.parent().map(Path::to_path_buf).unwrap_or_default();
+        DiskFiles { base, read: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// SHA-256 over the agreement text and every referenced file (sorted by name).
+    pub fn digest(&self, agreement_text: &[u8]) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(Sha256::digest(agreement_text));
+        let mut read = self.read.lock().map(|r| r.clone()).unwrap_or_default();
+        read.sort();
+        read.dedup();
+        for (name, digest) in read {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(digest);
+        }
+        hex(&hasher.finalize())
+    }
+}
+
+impl FileSource for DiskFiles {
+    fn read(&self, relative: &str) -> Result<Vec<u8>, String> {
+        let path = self.base.join(relative);
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Ok(mut read) = self.read.lock() {
+            read.push((relative.to_string(), Sha256::digest(&bytes).into()));
+        }
+        Ok(bytes)
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes to `path` atomically (temporary file + rename), or to stdout when `path` is None
+/// or `-`.
+pub fn write_output(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    match path {
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = std::io::BufWriter::new(stdout.lock());
+            write(&mut lock)?;
+            lock.flush().context("writing to standard output")?;
+        }
+        Some(p) if p == Path::new("-") => return write_output(None, write),
+        Some(p) => {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+            let result = (|| -> anyhow::Result<()> {
+                let file = std::fs::File::create(&tmp)
+                    .with_context(|| format!("creating {}", tmp.display()))?;
+                let mut buffered = std::io::BufWriter::new(file);
+                write(&mut buffered)?;
+                let file = buffered.into_inner().map_err(|e| e.into_error())?;
+                file.sync_all().with_context(|| format!("syncing {}", tmp.display()))?;
+                std::fs::rename(&tmp, p).with_context(|| format!("renaming to {}", p.display()))?;
+                Ok(())
+            })();
+            if result.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            result?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! `truce`: the command-line tool.
+
+mod assess_cmd;
+mod files;
+mod simulate_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Ceasefire monitoring and verification.
+#[derive(Debug, Parser)]
+#[command(name = "truce", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Corroborate reports into incidents and judge each against an agreement.
+    Assess(assess_cmd::AssessArgs),
+    /// Generate a seeded, realistic scenario: reports in any input format plus ground truth.
+    Simulate(simulate_cmd::SimulateArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRUCE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Assess(args) => assess_cmd::run(args),
+        Command::Simulate(args) => simulate_cmd::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -9,10 +9,12 @@
 //! - `max_distance_m` (default 5 000 m) and `max_time_gap_s` (default 5 400 s): two reports can
 //!   be linked only if their points are at most this far apart (geodesic, WGS84) and their time
 //!   intervals at most this far apart (0 when they overlap).
-//! - `uncertainty_factor` `k` (default 2) and `link_slack_m` `c` (default 1 000 m): the distance
+//! - `uncertainty_factor` `k` (default 1) and `link_slack_m` `c` (default 0 m): the distance
 //!   limit of a pair is tightened to `min(max_distance_m, k·(r₁ + r₂) + c)`, `r` being the
-//!   reports' uncertainty radii: two precise reports 3 km apart are two events, two reports
-//!   placed "somewhere in town" 3 km apart may be one.
+//!   reports' uncertainty radii floored at 50 m. With the defaults, two reports can describe
+//!   one event only if their uncertainty disks meet: two precise reports 2 km apart are two
+//!   events, two reports placed "somewhere in town" 2 km apart may be one. Raise `k` or `c`
+//!   for sources known to understate their uncertainty.
 //! - `max_extent_m` (default 5 000 m) and `max_duration_s` (default 7 200 s) bound a whole
 //!   incident: no two members further apart than `max_extent_m`, and a window of at most
 //!   `max_duration_s` that meets every member's interval (`max(starts) − min(ends)`).
@@ -103,9 +105,9 @@ pub struct CorroborationParams {
     pub max_extent_m: f64,
     /// Largest window needed to meet every member's interval, seconds (default 7 200).
     pub max_duration_s: i64,
-    /// `k` in the pair distance limit `min(max_distance_m, k·(r₁ + r₂) + c)` (default 2).
+    /// `k` in the pair distance limit `min(max_distance_m, k·(r₁ + r₂) + c)` (default 1).
     pub uncertainty_factor: f64,
-    /// `c` in the pair distance limit, metres (default 1 000).
+    /// `c` in the pair distance limit, metres (default 0).
     pub link_slack_m: f64,
 }
 
@@ -116,8 +118,8 @@ impl Default for CorroborationParams {
             max_time_gap_s: 5_400,
             max_extent_m: 5_000.0,
             max_duration_s: 7_200,
-            uncertainty_factor: 2.0,
-            link_slack_m: 1_000.0,
+            uncertainty_factor: 1.0,
+            link_slack_m: 0.0,
         }
     }
 }
@@ -224,6 +226,9 @@ pub fn corroborate(reports: &[Report], params: &CorroborationParams) -> Vec<Inci
     incidents
 }
 
+/// The smallest uncertainty radius the link rule uses, metres: two "exact" reports a few
+/// metres apart still meet.
+const MIN_LINK_RADIUS_M: f64 = 50.0;
 /// The smallest cell size the grid allows, metres.
 const MIN_CELL_M: f64 = 1.0;
 /// Distance scale of the link order, metres, added to the pair's combined uncertainty.
@@ -242,6 +247,7 @@ struct Point {
     east_per_rad: f64,
     /// Metres per radian north (`M`).
     north_per_rad: f64,
+    /// Uncertainty radius, floored at [`MIN_LINK_RADIUS_M`].
     radius_m: f64,
     start_ms: i64,
     end_ms: i64,
@@ -272,7 +278,7 @@ impl Point {
             lat_rad,
             east_per_rad,
             north_per_rad,
-            radius_m: clean_radius(report.location.uncertainty_m),
+            radius_m: clean_radius(report.location.uncertainty_m).max(MIN_LINK_RADIUS_M),
             start_ms,
             end_ms,
             action: report.action as usize,

@@ -73,6 +73,14 @@ const GRID_SCAN_LIMIT: usize = 64;
 /// Slack, in cells, that the rasterisation adds around edges and the bounds subtract.
 const EPS_CELLS: f64 = 1e-6;
 
+/// The distance bound of a non-boundary cell uses at most this many cells around it.
+const K_BOUND_CAP: u32 = 64;
+/// Radii up to this many metres test points outside the grid against a precomputed scale.
+const FAR_RADIUS_M: f64 = 100_000.0;
+/// A lower bound of the metres per degree of latitude.
+const LAT_M_PER_DEG_FLOOR: f64 =
+    geodesy::MIN_MERIDIONAL_RADIUS_M * (std::f64::consts::PI / 180.0) * (1.0 - 1e-12);
+
 const NON_BOUNDARY: u32 = 1 << 31;
 const INSIDE: u32 = 1 << 30;
 const K_MASK: u32 = INSIDE - 1;
@@ -432,14 +440,6 @@ fn index_range(lo: f64, hi: f64, n: usize) -> Option<(usize, usize)> {
     Some((first, last))
 }
 
-/// A grid cell: a boundary cell's index in the edge lists, or `NON_BOUNDARY | INSIDE? | k`.
-#[derive(Debug, Clone, Copy)]
-struct Cell {
-    tag: u32,
-    /// For a non-boundary cell, a lower bound of the metres of a path crossing one cell width within
-    /// the edge-free square around it.
-    lon_cell_m: f32,
-}
 
 /// An edge in the R-tree, in `(lon * lon_scale, lat)` coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -479,7 +479,15 @@ pub struct ZoneIndex {
     bbox: Rect<f64>,
     shape: Shape,
     grid: Grid,
-    cells: Vec<Cell>,
+    /// Per cell: a boundary cell's index in the edge lists, or `NON_BOUNDARY | INSIDE? | k` with
+    /// `k` the Chebyshev distance in cells to the nearest boundary cell.
+    cells: Vec<u32>,
+    /// Per row: a lower bound of the metres of a path crossing one cell width within
+    /// `K_BOUND_CAP - 1` rows of the row.
+    row_lon_cell_m: Vec<f64>,
+    /// A lower bound of the metres per degree of longitude for paths of at most `FAR_RADIUS_M`
+    /// from points within that distance of the bounding box's latitudes.
+    far_lon_m_per_deg: f64,
     /// Boundary cell `b`'s edges are `boundary_edges[boundary_start[b]..boundary_start[b + 1]]`.
     boundary_start: Vec<u32>,
     boundary_edges: Vec<u32>,
@@ -576,13 +584,13 @@ impl ZoneIndex {
         let (cell_start, cell_edges) = to_csr(cell_pairs, n_cells);
 
         // Boundary cells get consecutive indices; the others are classified per run in a row.
-        let mut cells = vec![Cell { tag: NON_BOUNDARY, lon_cell_m: 0.0 }; n_cells];
+        let mut cells = vec![NON_BOUNDARY; n_cells];
         let mut boundary_start = vec![0_u32];
         let mut boundary_edges = Vec::with_capacity(cell_edges.len());
         for (cell_idx, cell) in cells.iter_mut().enumerate() {
             let edges = &cell_edges[cell_start[cell_idx] as usize..cell_start[cell_idx + 1] as usize];
             if !edges.is_empty() {
-                cell.tag = (boundary_start.len() - 1) as u32;
+                *cell = (boundary_start.len() - 1) as u32;
                 boundary_edges.extend_from_slice(edges);
                 boundary_start.push(boundary_edges.len() as u32);
             }
@@ -593,7 +601,7 @@ impl ZoneIndex {
             let mut run_inside: Option<bool> = None;
             for ix in 0..grid.nx {
                 let cell = &mut cells[iy * grid.nx + ix];
-                if cell.tag & NON_BOUNDARY == 0 {
+                if *cell & NON_BOUNDARY == 0 {
                     run_inside = None;
                     continue;
                 }
@@ -602,37 +610,31 @@ impl ZoneIndex {
                     shape.contains(row, x, y)
                 });
                 if inside {
-                    cell.tag |= INSIDE;
+                    *cell |= INSIDE;
                 }
             }
         }
 
         // Chebyshev distance, in cells, to the nearest boundary cell (two passes).
         let chebyshev = chebyshev_distance(&cells, grid.nx, grid.ny);
-        for iy in 0..grid.ny {
-            let (row_lo, row_hi) = grid.row_lat_range(iy);
-            for ix in 0..grid.nx {
-                let cell_idx = iy * grid.nx + ix;
-                if cells[cell_idx].tag & NON_BOUNDARY == 0 {
-                    continue;
-                }
-                let k = chebyshev[cell_idx].min(K_MASK);
-                // The edge-free square spans k - 1 cells beyond this one on each side.
-                let reach = (k - 1) as f64 * grid.cell_h + grid.eps_y;
-                let worst_abs_lat = (row_lo - reach).abs().max((row_hi + reach).abs());
-                let lon_cell_m = if worst_abs_lat >= 90.0 {
-                    0.0
-                } else {
-                    geodesy::WGS84_A
-                        * worst_abs_lat.to_radians().cos()
-                        * grid.cell_w.to_radians()
-                        * (1.0 - 1e-6)
-                };
-                let cell = &mut cells[cell_idx];
-                cell.tag |= k;
-                cell.lon_cell_m = lon_cell_m.max(0.0) as f32;
+        for (cell, k) in cells.iter_mut().zip(chebyshev) {
+            if *cell & NON_BOUNDARY != 0 {
+                *cell |= k.min(K_MASK);
             }
         }
+        // The bound uses a square of at most K_BOUND_CAP - 1 cells around the point's cell, whose
+        // worst latitude gives the row's metres per cell width.
+        let reach = f64::from(K_BOUND_CAP - 1) * grid.cell_h + grid.eps_y;
+        let row_lon_cell_m = (0..grid.ny)
+            .map(|iy| {
+                let (row_lo, row_hi) = grid.row_lat_range(iy);
+                let worst_abs_lat = (row_lo - reach).abs().max((row_hi + reach).abs());
+                lon_m_per_deg_at_or_below(worst_abs_lat) * grid.cell_w
+            })
+            .collect();
+        let band = bbox.min().y.abs().max(bbox.max().y.abs())
+            + 2.0 * (FAR_RADIUS_M / geodesy::MIN_MERIDIONAL_RADIUS_M).to_degrees();
+        let far_lon_m_per_deg = lon_m_per_deg_at_or_below(band);
 
         let mid_lat = 0.5 * (bbox.min().y + bbox.max().y);
         let rtree_lon_scale = mid_lat.to_radians().cos().max(0.01);
@@ -653,6 +655,8 @@ impl ZoneIndex {
             shape,
             grid,
             cells,
+            row_lon_cell_m,
+            far_lon_m_per_deg,
             boundary_start,
             boundary_edges,
             row_start,
@@ -679,8 +683,8 @@ impl ZoneIndex {
             None => false,
             Some((ix, iy, _, _)) => {
                 let cell = self.cells[iy * self.grid.nx + ix];
-                if cell.tag & NON_BOUNDARY != 0 {
-                    cell.tag & INSIDE != 0
+                if cell & NON_BOUNDARY != 0 {
+                    cell & INSIDE != 0
                 } else {
                     self.row_contains(iy, lon, lat)
                 }
@@ -701,25 +705,25 @@ impl ZoneIndex {
             return Tri::Unknown;
         }
         let Some((ix, iy, fx, fy)) = self.grid.locate(lon, lat) else {
-            if radius_m == 0.0 || self.bbox_is_farther_than((lon, lat), radius_m) {
+            if radius_m == 0.0 || self.bbox_is_farther_than(lon, lat, radius_m) {
                 return Tri::No;
             }
             return self.classify_near(lon, lat, radius_m, false);
         };
         let cell = self.cells[iy * self.grid.nx + ix];
-        if cell.tag & NON_BOUNDARY != 0 {
-            let inside = cell.tag & INSIDE != 0;
+        if cell & NON_BOUNDARY != 0 {
+            let inside = cell & INSIDE != 0;
             if radius_m == 0.0 {
                 return Tri::from_bool(inside);
             }
             // The square of k - 1 cells around this one is edge-free: to reach an edge, a path
             // crosses it plus the point's distance to its own cell's side.
-            let k_minus_1 = f64::from(cell.tag & K_MASK) - 1.0;
+            let k_minus_1 = f64::from((cell & K_MASK).min(K_BOUND_CAP)) - 1.0;
             let frac_x = fx - ix as f64;
             let frac_y = fy - iy as f64;
             let across_y = (k_minus_1 + frac_y.min(1.0 - frac_y) - EPS_CELLS) * self.grid.lat_cell_m;
             let across_x =
-                (k_minus_1 + frac_x.min(1.0 - frac_x) - EPS_CELLS) * f64::from(cell.lon_cell_m);
+                (k_minus_1 + frac_x.min(1.0 - frac_x) - EPS_CELLS) * self.row_lon_cell_m[iy];
             if radius_m < across_x.min(across_y) {
                 return Tri::from_bool(inside);
             }
@@ -732,9 +736,22 @@ impl ZoneIndex {
         self.classify_near(lon, lat, radius_m, inside)
     }
 
-    fn bbox_is_farther_than(&self, p: (f64, f64), radius_m: f64) -> bool {
+    /// Whether the bounding box is surely farther than `radius_m` from a point (outside the grid).
+    #[inline]
+    fn bbox_is_farther_than(&self, lon: f64, lat: f64, radius_m: f64) -> bool {
         let (min, max) = (self.bbox.min(), self.bbox.max());
-        geodesy::box_is_farther_than(p, (min.x, max.x, min.y, max.y), radius_m)
+        let dlat = (min.y - lat).max(lat - max.y).max(0.0);
+        if radius_m < dlat * LAT_M_PER_DEG_FLOOR {
+            return true;
+        }
+        if radius_m > FAR_RADIUS_M {
+            return geodesy::box_is_farther_than((lon, lat), (min.x, max.x, min.y, max.y), radius_m);
+        }
+        // The latitude test failed, so |lat| + 2 r / M_min covers the band of any path of length r:
+        // `far_lon_m_per_deg` applies. The gap is the shorter way round the globe.
+        let gap = |x: f64| (min.x - x).max(x - max.x).max(0.0);
+        let dlon = gap(lon).min(gap(lon + 360.0)).min(gap(lon - 360.0));
+        radius_m < dlon * self.far_lon_m_per_deg
     }
 
     /// The answer once containment is known and the disk may reach the boundary.
@@ -762,7 +779,7 @@ impl ZoneIndex {
         if n_cells <= GRID_SCAN_LIMIT {
             for iy in row_first..=row_last {
                 for ix in col_first..=col_last {
-                    let tag = self.cells[iy * grid.nx + ix].tag;
+                    let tag = self.cells[iy * grid.nx + ix];
                     if tag & NON_BOUNDARY != 0 {
                         continue;
                     }
@@ -872,6 +889,15 @@ impl ZoneIndex {
     }
 }
 
+/// A lower bound of the metres per degree of longitude at latitudes up to `abs_lat` degrees.
+fn lon_m_per_deg_at_or_below(abs_lat: f64) -> f64 {
+    if abs_lat >= 90.0 {
+        0.0
+    } else {
+        (geodesy::WGS84_A * abs_lat.to_radians().cos() * 1.0_f64.to_radians() * (1.0 - 1e-9)).max(0.0)
+    }
+}
+
 fn valid_lon_lat(lon: f64, lat: f64) -> bool {
     (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)
 }
@@ -921,11 +947,11 @@ fn collect_shape(zone: &MultiPolygon<f64>) -> Result<Shape, ZoneError> {
 
 /// Chebyshev distance in cells from each cell to the nearest boundary cell (0 for a boundary cell),
 /// by the classic two-pass chamfer transform, exact for this metric.
-fn chebyshev_distance(cells: &[Cell], nx: usize, ny: usize) -> Vec<u32> {
+fn chebyshev_distance(cells: &[u32], nx: usize, ny: usize) -> Vec<u32> {
     const FAR: u32 = u32::MAX / 2;
     let mut dist: Vec<u32> = cells
         .iter()
-        .map(|cell| if cell.tag & NON_BOUNDARY == 0 { 0 } else { FAR })
+        .map(|&cell| if cell & NON_BOUNDARY == 0 { 0 } else { FAR })
         .collect();
     for iy in 0..ny {
         for ix in 0..nx {

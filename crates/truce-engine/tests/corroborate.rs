@@ -137,12 +137,12 @@ fn two_sources_close_together_corroborate() {
 
 #[test]
 fn a_chain_whose_ends_are_too_far_apart_is_not_one_incident() {
-    // A–B and B–C are 3 km apart, A–C 6 km (beyond max_extent_m); vague radii so that every
-    // adjacent pair is linkable.
+    // A–B and B–C are 3 km apart, A–C 6 km (beyond max_extent_m); radii of 2 km make every
+    // adjacent pair linkable (their disks meet).
     let (reports, incidents) = run(vec![
-        report("a", "s1", 0.0, 0.0, 1000.0, 0),
-        report("b", "s2", 3000.0, 0.0, 1000.0, 0),
-        report("c", "s3", 6000.0, 0.0, 1000.0, 0),
+        report("a", "s1", 0.0, 0.0, 2000.0, 0),
+        report("b", "s2", 3000.0, 0.0, 2000.0, 0),
+        report("c", "s3", 6000.0, 0.0, 2000.0, 0),
     ]);
     let found = id_groups(&reports, &incidents);
     assert_eq!(found.len(), 2, "{found:?}");
@@ -156,7 +156,8 @@ fn a_chain_whose_ends_are_too_far_apart_is_not_one_incident() {
 #[test]
 fn two_hundred_shells_over_a_day_in_one_town_are_not_one_incident() {
     // One report every 7 minutes, each 1 km from the previous one around a 3 km circle,
-    // alternating between five sources.
+    // alternating between five sources; radii of 600 m link every report to the next one,
+    // so the link graph is one long chain.
     let reports: Vec<Report> = (0..200)
         .map(|i| {
             let angle = i as f64 * 1000.0 / 1500.0;
@@ -165,15 +166,15 @@ fn two_hundred_shells_over_a_day_in_one_town_are_not_one_incident() {
                 &format!("src{}", i % 5),
                 1500.0 * angle.cos(),
                 1500.0 * angle.sin(),
-                300.0,
+                600.0,
                 i * 7,
             )
         })
         .collect();
     let (_, incidents) = run(reports);
     let largest = incidents.iter().map(|i| i.members.len()).max().unwrap();
-    assert!(incidents.len() >= 40, "{} incidents", incidents.len());
-    assert!(largest <= 5, "largest incident has {largest} reports");
+    assert!(incidents.len() >= 100, "{} incidents", incidents.len());
+    assert!(largest <= 2, "largest incident has {largest} reports");
 }
 
 #[test]
@@ -221,18 +222,41 @@ fn time_gap_at_the_limit_links_and_just_over_does_not() {
 
 #[test]
 fn distance_limit_follows_the_uncertainty() {
-    // Precise reports 2 km apart: two events (limit 2·(50+50) + 1000 = 1200 m).
+    // Disks that do not meet: two events (limit 900 + 1000 = 1900 m).
     let (reports, incidents) = run(vec![
-        report("r1", "osce", 0.0, 0.0, 50.0, 0),
-        report("r2", "ua_gs", 2000.0, 0.0, 50.0, 0),
+        report("r1", "osce", 0.0, 0.0, 900.0, 0),
+        report("r2", "ua_gs", 2000.0, 0.0, 1000.0, 0),
     ]);
     assert_eq!(id_groups(&reports, &incidents), groups(&[&["r1"], &["r2"]]));
-    // Vague reports 2 km apart: one event (limit 2·(500+500) + 1000 = 3000 m).
+    // Disks that meet: one event (limit 1000 + 1100 = 2100 m).
     let (reports, incidents) = run(vec![
-        report("r1", "osce", 0.0, 0.0, 500.0, 0),
-        report("r2", "ua_gs", 2000.0, 0.0, 500.0, 0),
+        report("r1", "osce", 0.0, 0.0, 1000.0, 0),
+        report("r2", "ua_gs", 2000.0, 0.0, 1100.0, 0),
     ]);
     assert_eq!(id_groups(&reports, &incidents), groups(&[&["r1", "r2"]]));
+    // "Exact" reports count as 50 m: 90 m apart they meet, 110 m apart they do not.
+    let (reports, incidents) = run(vec![
+        report("r1", "osce", 0.0, 0.0, 0.0, 0),
+        report("r2", "ua_gs", 90.0, 0.0, 0.0, 0),
+    ]);
+    assert_eq!(id_groups(&reports, &incidents), groups(&[&["r1", "r2"]]));
+    let (reports, incidents) = run(vec![
+        report("r1", "osce", 0.0, 0.0, 0.0, 0),
+        report("r2", "ua_gs", 110.0, 0.0, 0.0, 0),
+    ]);
+    assert_eq!(id_groups(&reports, &incidents), groups(&[&["r1"], &["r2"]]));
+    // A looser rule links them: k = 2, c = 500 m gives 2·(900 + 1000) + 500 = 4300 m.
+    let mut pair = vec![
+        report("r1", "osce", 0.0, 0.0, 900.0, 0),
+        report("r2", "ua_gs", 2000.0, 0.0, 1000.0, 0),
+    ];
+    canonical_order(&mut pair);
+    let loose = CorroborationParams {
+        uncertainty_factor: 2.0,
+        link_slack_m: 500.0,
+        ..CorroborationParams::default()
+    };
+    assert_eq!(corroborate(&pair, &loose).len(), 1);
 }
 
 #[test]
@@ -334,14 +358,15 @@ fn derived_fields() {
 
 #[test]
 fn a_third_report_joins_the_closer_event() {
-    // Two events 2.5 km apart, each reported by two sources; a third source's report sits
-    // near the second event.
+    // Two events 2.5 km apart, each reported by two sources with 1.2 km radii (the two
+    // events cannot merge: 2.5 km > 2.4 km); a third source's report is linkable to both and
+    // sits nearer the second event.
     let (reports, incidents) = run(vec![
-        report("a1", "s1", 0.0, 0.0, 300.0, 0),
-        report("a2", "s2", 100.0, 0.0, 300.0, 2),
-        report("b1", "s1", 2500.0, 0.0, 300.0, 4),
-        report("b2", "s2", 2450.0, 80.0, 300.0, 5),
-        report("x", "s3", 2200.0, 0.0, 300.0, 3),
+        report("a1", "s1", 0.0, 0.0, 1200.0, 0),
+        report("a2", "s2", 100.0, 0.0, 1200.0, 2),
+        report("b1", "s1", 2500.0, 0.0, 1200.0, 4),
+        report("b2", "s2", 2450.0, 80.0, 1200.0, 5),
+        report("x", "s3", 2200.0, 0.0, 1200.0, 3),
     ]);
     assert_eq!(
         id_groups(&reports, &incidents),

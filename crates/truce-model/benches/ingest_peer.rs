@@ -3,6 +3,7 @@
 //! cargo bench -p truce-model --bench ingest_peer            # 1M generated rows
 //! TRUCE_PEER_CSV=path/to/reports.csv cargo bench -p truce-model --bench ingest_peer
 //! TRUCE_PEER_ROWS=100000 cargo bench -p truce-model --bench ingest_peer
+//! TRUCE_BENCH_QUICK=1 ...: only the default (all threads) measurement
 
 use std::time::Instant;
 
@@ -53,6 +54,9 @@ fn main() {
         "peer-csv parse, all threads: median {parse_s:.3} s of {runs} ({n_reports} reports, {:.0} MB/s); dropping the result {drop_s:.3} s",
         bytes.len() as f64 / parse_s / 1e6
     );
+    if std::env::var("TRUCE_BENCH_QUICK").is_ok() {
+        return;
+    }
     let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a pool");
     let (parse_s, _, _) = single.install(|| time_parse(&bytes, &options, runs));
     println!("peer-csv parse, one thread: median {parse_s:.3} s of {runs}");

@@ -87,7 +87,7 @@ impl Casualties {
     }
 
     /// Element-wise sum (saturating).
-    pub fn add(self, other: Casualties) -> Casualties {
+    pub fn saturating_sum(self, other: Casualties) -> Casualties {
         Casualties {
             civilian_killed: self.civilian_killed.saturating_add(other.civilian_killed),
             civilian_injured: self.civilian_injured.saturating_add(other.civilian_injured),

@@ -125,7 +125,7 @@ impl Draw {
     /// most 200 so `exp(-chunk)` stays far from underflow; sums of independent Poisson
     /// variates are Poisson). Cost is linear in `lambda`, which is the number of events made.
     pub(crate) fn poisson(&mut self, lambda: f64) -> u64 {
-        if !(lambda > 0.0) {
+        if lambda.is_nan() || lambda <= 0.0 {
             return 0;
         }
         let mut remaining = lambda;

@@ -514,7 +514,7 @@ struct Incident<'g> {
 
 /// Hour-of-day intensity, mean 1 over a day: `night` from 17:00 to 03:00 UTC.
 fn hour_weight(night: f64, hour_of_day: i64) -> f64 {
-    if hour_of_day >= 17 || hour_of_day < 3 {
+    if !(3..17).contains(&hour_of_day) {
         night
     } else {
         (24.0 - 10.0 * night) / 14.0

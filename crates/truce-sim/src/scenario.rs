@@ -163,7 +163,7 @@ impl Scenario {
     /// A hypothetical 30-day general ceasefire from 11 March 2025: 60 days from 9 February
     /// 2025, the truce starting at 00:00 UTC on day 30. RU causes 30 incidents a day before
     /// and 5 under the truce, UA 24 and 4; 7 % deep strikes; one dense-shelling burst of 200
-    /// incidents. About 5,000 reports.
+    /// incidents. About 4,700 reports.
     pub fn default_scenario(seed: u64) -> Scenario {
         Scenario {
             name: "default".to_string(),

@@ -236,11 +236,10 @@ const ORDER_DISTANCE_SCALE_M: f64 = 250.0;
 /// Time scale of the link order, seconds.
 const ORDER_TIME_SCALE_S: f64 = 900.0;
 
-/// What the pair tests need of a report, precomputed once.
+/// What the pair tests need of a report, precomputed once (kept small: the candidate search
+/// streams through these in grid order).
 #[derive(Debug, Clone, Copy)]
 struct Point {
-    lon_deg: f64,
-    lat_deg: f64,
     lon_rad: f64,
     lat_rad: f64,
     /// Metres per radian east (`N cos φ`).
@@ -251,7 +250,12 @@ struct Point {
     radius_m: f64,
     start_ms: i64,
     end_ms: i64,
-    action: usize,
+    /// The report's index.
+    report: u32,
+    /// The source, numbered for equality tests only.
+    source: u32,
+    /// The action's position in the vocabulary.
+    action: u8,
     /// Whether the position is usable at all.
     valid: bool,
     /// Whether the point is too near a pole for the estimate.
@@ -259,12 +263,12 @@ struct Point {
 }
 
 impl Point {
-    fn new(report: &Report) -> Point {
+    fn new(report: &Report, report_idx: u32, source: u32) -> Point {
         let lon_deg = report.location.lon;
         let lat_deg = report.location.lat;
         let valid = lon_deg.is_finite() && lat_deg.is_finite() && lat_deg.abs() <= 90.0;
-        let lon_norm = if valid {
-            incident::wrap_degrees(lon_deg)
+        let lon_rad = if valid {
+            incident::wrap_degrees(lon_deg).to_radians()
         } else {
             0.0
         };
@@ -272,19 +276,27 @@ impl Point {
         let (east_per_rad, north_per_rad) = metres_per_radian(lat_rad);
         let (start_ms, end_ms) = ordered_span(report.time);
         Point {
-            lon_deg: lon_norm,
-            lat_deg: if valid { lat_deg } else { 0.0 },
-            lon_rad: lon_norm.to_radians(),
+            lon_rad,
             lat_rad,
             east_per_rad,
             north_per_rad,
             radius_m: clean_radius(report.location.uncertainty_m).max(MIN_LINK_RADIUS_M),
             start_ms,
             end_ms,
-            action: report.action as usize,
+            report: report_idx,
+            source,
+            action: report.action as u8,
             valid,
             polar: lat_deg.abs() > APPROX_MAX_ABS_LAT,
         }
+    }
+
+    fn lon_deg(&self) -> f64 {
+        self.lon_rad.to_degrees()
+    }
+
+    fn lat_deg(&self) -> f64 {
+        self.lat_rad.to_degrees()
     }
 }
 
@@ -316,7 +328,7 @@ impl std::fmt::Debug for Context<'_> {
     }
 }
 
-/// A linkable pair: `lo` has the smaller report id.
+/// A linkable pair of reports (`lo < hi` by index).
 #[derive(Debug, Clone, Copy)]
 struct Link {
     score: f64,
@@ -326,7 +338,44 @@ struct Link {
 
 impl<'a> Context<'a> {
     fn new(reports: &'a [Report], params: &CorroborationParams) -> Self {
-        let points: Vec<Point> = reports.par_iter().map(Point::new).collect();
+        // Sources numbered by their rank among the distinct source ids (few, so a sorted list
+        // and a binary search per report).
+        let distinct: Vec<&str> = reports
+            .par_chunks(4096)
+            .map(|chunk| {
+                let mut ids: Vec<&str> = Vec::new();
+                let mut last: Option<&str> = None;
+                for report in chunk {
+                    let id = report.source.id.as_str();
+                    if last != Some(id) {
+                        if let Err(pos) = ids.binary_search(&id) {
+                            ids.insert(pos, id);
+                        }
+                        last = Some(id);
+                    }
+                }
+                ids
+            })
+            .reduce(Vec::new, |mut a, b| {
+                a.extend(b);
+                a.sort_unstable();
+                a.dedup();
+                a
+            });
+        let sources: Vec<u32> = reports
+            .par_iter()
+            .map(|report| {
+                distinct
+                    .binary_search(&report.source.id.as_str())
+                    .map_or(u32::MAX, |rank| rank as u32)
+            })
+            .collect();
+        let points: Vec<Point> = reports
+            .par_iter()
+            .zip(sources.par_iter())
+            .enumerate()
+            .map(|(i, (report, &source))| Point::new(report, i as u32, source))
+            .collect();
         let compatible = ActionType::ALL
             .iter()
             .map(|a| {
@@ -351,57 +400,68 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Whether two reports can be linked; if so, the (estimated) distance between them.
-    fn linkable(&self, a: u32, b: u32) -> Option<f64> {
-        let p = &self.points[a as usize];
-        let q = &self.points[b as usize];
-        if !(p.valid && q.valid) {
+    /// Whether two reports (by index) can be linked.
+    fn linkable(&self, a: u32, b: u32) -> bool {
+        self.pair_distance(&self.points[a as usize], &self.points[b as usize])
+            .is_some()
+    }
+
+    /// Whether two points can be linked; if so, the (estimated) distance between them.
+    fn pair_distance(&self, p: &Point, q: &Point) -> Option<f64> {
+        if !(p.valid && q.valid) || p.source == q.source {
             return None;
         }
         if interval_gap_ms(p, q) > self.limits.time_gap_ms {
             return None;
         }
-        if self.compatible[p.action] & (1 << q.action) == 0 {
+        if self.compatible[p.action as usize] & (1 << q.action) == 0 {
             return None;
         }
         let limit = self.limits.max_distance_m.min(
             self.limits.uncertainty_factor * (p.radius_m + q.radius_m) + self.limits.link_slack_m,
         );
-        let distance = within(p, q, limit)?;
-        if self.reports[a as usize].source.id == self.reports[b as usize].source.id {
-            return None;
-        }
-        Some(distance)
+        within(self.reports, p, q, limit)
     }
 
-    /// The order key of a link between two linkable reports at `distance_m`.
-    fn score(&self, a: u32, b: u32, distance_m: f64) -> f64 {
-        let p = &self.points[a as usize];
-        let q = &self.points[b as usize];
-        let distance_scale = p.radius_m.hypot(q.radius_m) + ORDER_DISTANCE_SCALE_M;
+    /// The largest distance any pair may be linked at.
+    fn reach_m(&self) -> f64 {
+        let max_radius = self
+            .points
+            .iter()
+            .filter(|p| p.valid)
+            .map(|p| p.radius_m)
+            .fold(MIN_LINK_RADIUS_M, f64::max);
+        self.limits.max_distance_m.min(
+            self.limits.uncertainty_factor * 2.0 * max_radius + self.limits.link_slack_m,
+        )
+    }
+
+    /// A link between two points if they are linkable.
+    fn link(&self, p: &Point, q: &Point) -> Option<Link> {
+        let distance_m = self.pair_distance(p, q)?;
+        let distance_scale =
+            (p.radius_m * p.radius_m + q.radius_m * q.radius_m).sqrt() + ORDER_DISTANCE_SCALE_M;
         let space = distance_m / distance_scale;
         let time = interval_gap_ms(p, q) as f64 / (ORDER_TIME_SCALE_S * 1000.0);
-        space * space + time * time
-    }
-
-    /// A link between two linkable reports, `lo` the one with the smaller id.
-    fn link(&self, a: u32, b: u32) -> Option<Link> {
-        let distance = self.linkable(a, b)?;
-        let score = self.score(a, b, distance);
-        let (lo, hi) = if self.reports[a as usize].id <= self.reports[b as usize].id {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        Some(Link { score, lo, hi })
-    }
-
-    /// The total order links are taken in.
-    fn compare_links(&self, x: &Link, y: &Link) -> Ordering {
-        x.score.total_cmp(&y.score).then_with(|| {
-            let id = |i: u32| self.reports[i as usize].id.as_str();
-            (id(x.lo), id(x.hi)).cmp(&(id(y.lo), id(y.hi)))
+        Some(Link {
+            score: space * space + time * time,
+            lo: p.report.min(q.report),
+            hi: p.report.max(q.report),
         })
+    }
+
+    /// The report ids of a link, smaller first.
+    fn link_ids(&self, link: &Link) -> (&str, &str) {
+        let a = self.reports[link.lo as usize].id.as_str();
+        let b = self.reports[link.hi as usize].id.as_str();
+        if a <= b { (a, b) } else { (b, a) }
+    }
+
+    /// The total order links are taken in: by score, then by the two report ids.
+    fn compare_links(&self, x: &Link, y: &Link) -> Ordering {
+        x.score
+            .total_cmp(&y.score)
+            .then_with(|| self.link_ids(x).cmp(&self.link_ids(y)))
     }
 }
 
@@ -413,8 +473,8 @@ fn interval_gap_ms(p: &Point, q: &Point) -> i64 {
         .max(0)
 }
 
-/// The symmetric equirectangular estimate of the distance between two points, metres.
-fn estimate_distance_m(p: &Point, q: &Point) -> f64 {
+/// The square of [`estimate_distance_m`].
+fn estimate_squared_m2(p: &Point, q: &Point) -> f64 {
     let mut dlon = q.lon_rad - p.lon_rad;
     if dlon > PI {
         dlon -= TAU;
@@ -423,17 +483,33 @@ fn estimate_distance_m(p: &Point, q: &Point) -> f64 {
     }
     let east = dlon * 0.5 * (p.east_per_rad + q.east_per_rad);
     let north = (q.lat_rad - p.lat_rad) * 0.5 * (p.north_per_rad + q.north_per_rad);
-    (east * east + north * north).sqrt()
+    east * east + north * north
+}
+
+/// The symmetric equirectangular estimate of the distance between two points, metres: the
+/// longitude and latitude differences scaled by the radii of curvature averaged over the two
+/// points.
+fn estimate_distance_m(p: &Point, q: &Point) -> f64 {
+    estimate_squared_m2(p, q).sqrt()
 }
 
 /// `Some(distance)` when the geodesic distance between the points is at most `limit_m`; the
-/// distance returned is the estimate (used for ordering only).
-fn within(p: &Point, q: &Point, limit_m: f64) -> Option<f64> {
+/// distance returned is the estimate (used for ordering only). The exact test reads the
+/// reports' own coordinates.
+fn within(reports: &[Report], p: &Point, q: &Point, limit_m: f64) -> Option<f64> {
+    let trusted_frame = !p.polar && !q.polar;
+    if trusted_frame && limit_m <= APPROX_MAX_DISTANCE_M {
+        // Most candidates are clearly too far: decide those on the squared estimate.
+        let beyond = (limit_m + APPROX_ABS_ERROR_M) / (1.0 - APPROX_REL_ERROR);
+        if estimate_squared_m2(p, q) > beyond * beyond {
+            return None;
+        }
+    }
     let estimate = estimate_distance_m(p, q);
     if !estimate.is_finite() {
         return None;
     }
-    let trusted = !p.polar && !q.polar && estimate <= APPROX_MAX_DISTANCE_M;
+    let trusted = trusted_frame && estimate <= APPROX_MAX_DISTANCE_M;
     if trusted {
         let tolerance = APPROX_REL_ERROR * estimate + APPROX_ABS_ERROR_M;
         if estimate + tolerance < limit_m {
@@ -443,7 +519,14 @@ fn within(p: &Point, q: &Point, limit_m: f64) -> Option<f64> {
             return None;
         }
     }
-    let exact = geodesic_distance_m((p.lon_deg, p.lat_deg), (q.lon_deg, q.lat_deg));
+    let location = |point: &Point| {
+        reports
+            .get(point.report as usize)
+            .map_or((point.lon_deg(), point.lat_deg()), |report| {
+                (report.location.lon, report.location.lat)
+            })
+    };
+    let exact = geodesic_distance_m(location(p), location(q));
     (exact <= limit_m).then_some(estimate)
 }
 
@@ -464,7 +547,7 @@ impl Grid {
         let max_abs_lat = points
             .iter()
             .filter(|p| p.valid)
-            .map(|p| p.lat_deg.abs())
+            .map(|p| p.lat_deg().abs())
             .fold(0.0_f64, f64::max);
         // A path of length ≤ cell_m between two points stays below this latitude.
         let reach_deg = max_abs_lat + 2.0 * row_height_deg;
@@ -485,11 +568,11 @@ impl Grid {
     }
 
     fn cell(&self, p: &Point) -> (i64, i64) {
-        let row = (p.lat_deg / self.row_height_deg).floor() as i64;
+        let row = (p.lat_deg() / self.row_height_deg).floor() as i64;
         let col = if self.n_cols == 1 {
             0
         } else {
-            let shifted = (p.lon_deg + 180.0).rem_euclid(360.0);
+            let shifted = (p.lon_deg() + 180.0).rem_euclid(360.0);
             ((shifted / self.col_width_deg).floor() as i64).clamp(0, self.n_cols - 1)
         };
         (row, col)
@@ -522,20 +605,22 @@ struct CellRun {
 
 /// Every linkable pair, found through the grid.
 fn candidate_links(context: &Context<'_>) -> Vec<Link> {
-    let points = &context.points;
-    let grid = Grid::new(points, context.limits.max_distance_m.max(MIN_CELL_M));
-    let mut keyed: Vec<(i64, i64, i64, u32)> = points
+    let grid = Grid::new(&context.points, context.reach_m().max(MIN_CELL_M));
+    let mut keyed: Vec<(i64, i64, i64, u32)> = context
+        .points
         .par_iter()
-        .enumerate()
-        .filter(|(_, p)| p.valid)
-        .map(|(i, p)| {
+        .filter(|p| p.valid)
+        .map(|p| {
             let (row, col) = grid.cell(p);
-            (row, col, p.start_ms, i as u32)
+            (row, col, p.start_ms, p.report)
         })
         .collect();
     keyed.par_sort_unstable();
-    let order: Vec<u32> = keyed.iter().map(|k| k.3).collect();
-    let starts: Vec<i64> = keyed.iter().map(|k| k.2).collect();
+    // The points in grid order, so that the sweeps read memory in sequence.
+    let sorted: Vec<Point> = keyed
+        .par_iter()
+        .map(|key| context.points[key.3 as usize])
+        .collect();
 
     let mut cells: Vec<CellRun> = Vec::new();
     for (pos, key) in keyed.iter().enumerate() {
@@ -549,6 +634,7 @@ fn candidate_links(context: &Context<'_>) -> Vec<Link> {
             }),
         }
     }
+    drop(keyed);
 
     let gap = context.limits.time_gap_ms;
     let find_cell = |row: i64, col: i64| {
@@ -558,25 +644,30 @@ fn candidate_links(context: &Context<'_>) -> Vec<Link> {
             .map(|i| cells[i])
     };
     let chunks: Vec<Vec<Link>> = cells
-        .par_chunks(512)
+        .par_chunks(256)
         .map(|chunk| {
             let mut links = Vec::new();
             for cell in chunk {
                 // Pairs inside the cell.
-                for i in cell.begin..cell.end {
-                    let a = order[i];
-                    let reach = points[a as usize].end_ms.saturating_add(gap);
-                    for j in i + 1..cell.end {
-                        if starts[j] > reach {
+                let inside = &sorted[cell.begin..cell.end];
+                for (i, p) in inside.iter().enumerate() {
+                    let reach = p.end_ms.saturating_add(gap);
+                    for q in &inside[i + 1..] {
+                        if q.start_ms > reach {
                             break;
                         }
-                        links.extend(context.link(a, order[j]));
+                        links.extend(context.link(p, q));
                     }
                 }
                 // Pairs with each forward neighbour.
                 for (row, col) in grid.forward_neighbours(cell.row, cell.col) {
                     if let Some(other) = find_cell(row, col) {
-                        sweep_cells(context, &order, &starts, *cell, other, &mut links);
+                        sweep_cells(
+                            context,
+                            &sorted[cell.begin..cell.end],
+                            &sorted[other.begin..other.end],
+                            &mut links,
+                        );
                     }
                 }
             }
@@ -586,34 +677,26 @@ fn candidate_links(context: &Context<'_>) -> Vec<Link> {
     chunks.concat()
 }
 
-/// Adds the linkable pairs between two different cells: every pair whose later-starting
-/// report starts at most the time gap after the other one ends.
-fn sweep_cells(
-    context: &Context<'_>,
-    order: &[u32],
-    starts: &[i64],
-    first: CellRun,
-    second: CellRun,
-    links: &mut Vec<Link>,
-) {
+/// Adds the linkable pairs between the points of two different cells (each sorted by start):
+/// every pair whose later-starting point starts at most the time gap after the other ends.
+fn sweep_cells(context: &Context<'_>, first: &[Point], second: &[Point], links: &mut Vec<Link>) {
     let gap = context.limits.time_gap_ms;
-    let points = &context.points;
-    // Pairs where the report of `second` starts no earlier than the one of `first`, then
-    // those where it starts strictly earlier: each pair once.
+    // Pairs where the point of `second` starts no earlier than the one of `first`, then those
+    // where it starts strictly earlier: each pair once.
     for (from, to, strict) in [(first, second, false), (second, first, true)] {
-        let mut lower = to.begin;
-        for i in from.begin..from.end {
-            let a = order[i];
-            let start = starts[i];
-            while lower < to.end && (starts[lower] < start || (strict && starts[lower] == start)) {
+        let mut lower = 0;
+        for p in from {
+            while lower < to.len()
+                && (to[lower].start_ms < p.start_ms || (strict && to[lower].start_ms == p.start_ms))
+            {
                 lower += 1;
             }
-            let reach = points[a as usize].end_ms.saturating_add(gap);
-            for j in lower..to.end {
-                if starts[j] > reach {
+            let reach = p.end_ms.saturating_add(gap);
+            for q in &to[lower..] {
+                if q.start_ms > reach {
                     break;
                 }
-                links.extend(context.link(a, order[j]));
+                links.extend(context.link(p, q));
             }
         }
     }
@@ -786,7 +869,7 @@ fn merge_component(context: &Context<'_>, members: &[u32], links: &mut [Link]) -
             group_b
                 .members
                 .iter()
-                .all(|&y| context.linkable(x, y).is_some())
+                .all(|&y| context.linkable(x, y))
         });
         if !all_linkable {
             continue;
@@ -818,8 +901,8 @@ mod tests {
     use super::*;
     use truce_model::{Casualties, Location, Source, SourceKind, Target, TargetKind, TimeSpan};
 
-    fn point(lon: f64, lat: f64) -> Point {
-        Point::new(&Report {
+    fn located(lon: f64, lat: f64) -> Report {
+        Report {
             id: "x".into(),
             source: Source {
                 id: "s".into(),
@@ -841,7 +924,12 @@ mod tests {
             casualties: Casualties::default(),
             text: String::new(),
             evidence: Vec::new(),
-        })
+        }
+    }
+
+    /// A point not backed by a report slice (the exact test then reads its own coordinates).
+    fn point(lon: f64, lat: f64) -> Point {
+        Point::new(&located(lon, lat), u32::MAX, 0)
     }
 
     /// A small deterministic generator for the tests (xorshift64*).
@@ -876,13 +964,13 @@ mod tests {
             if estimate > APPROX_MAX_DISTANCE_M {
                 continue;
             }
-            let exact = geodesic_distance_m((p.lon_deg, p.lat_deg), (q.lon_deg, q.lat_deg));
+            let exact = geodesic_distance_m((p.lon_deg(), p.lat_deg()), (q.lon_deg(), q.lat_deg()));
             let error = (estimate - exact).abs();
             assert!(
                 error <= APPROX_REL_ERROR * estimate + APPROX_ABS_ERROR_M,
                 "{lon} {lat} → {} {}: estimate {estimate}, geodesic {exact}",
-                q.lon_deg,
-                q.lat_deg
+                q.lon_deg(),
+                q.lat_deg()
             );
             if exact > 100.0 {
                 worst_relative = worst_relative.max(error / exact);
@@ -894,13 +982,14 @@ mod tests {
 
     #[test]
     fn within_decides_like_the_geodesic_near_the_limit() {
-        let p = point(37.8, 48.0);
-        let q = point(37.85, 48.01);
+        let reports = vec![located(37.8, 48.0), located(37.85, 48.01)];
+        let p = Point::new(&reports[0], 0, 0);
+        let q = Point::new(&reports[1], 1, 1);
         let exact = geodesic_distance_m((37.8, 48.0), (37.85, 48.01));
-        assert!(within(&p, &q, exact).is_some());
-        assert!(within(&p, &q, exact * (1.0 - 1e-12)).is_none());
-        assert!(within(&p, &q, exact + 0.5).is_some());
-        assert!(within(&p, &q, exact - 0.5).is_none());
+        assert!(within(&reports, &p, &q, exact).is_some());
+        assert!(within(&reports, &p, &q, exact * (1.0 - 1e-12)).is_none());
+        assert!(within(&reports, &p, &q, exact + 0.5).is_some());
+        assert!(within(&reports, &p, &q, exact - 0.5).is_none());
     }
 
     #[test]

@@ -87,18 +87,23 @@ pub struct LocalFrame {
     north_per_deg: f64,
     /// Prime vertical radius times one degree in radians.
     prime_vertical_per_deg: f64,
+    cos_lat: f64,
+    sin_lat: f64,
 }
 
 impl LocalFrame {
     /// The frame at `(lon, lat)` degrees.
     pub fn new(origin: (f64, f64)) -> LocalFrame {
         let (meridional, prime_vertical) = radii_of_curvature_m(origin.1);
+        let (sin_lat, cos_lat) = (origin.1 * DEG).sin_cos();
         LocalFrame {
             lon: origin.0,
             lat: origin.1,
-            east_per_deg: prime_vertical * (origin.1 * DEG).cos() * DEG,
+            east_per_deg: prime_vertical * cos_lat * DEG,
             north_per_deg: meridional * DEG,
             prime_vertical_per_deg: prime_vertical * DEG,
+            cos_lat,
+            sin_lat,
         }
     }
 
@@ -138,8 +143,18 @@ impl LocalFrame {
     /// [`geodesic_distance_m`] by less than `APPROX_REL_ERROR * estimate + APPROX_ABS_ERROR_M`.
     pub fn approx_distance_m(&self, q: (f64, f64)) -> f64 {
         let dlat = q.1 - self.lat;
-        let mean_lat = self.lat + 0.5 * dlat;
-        let east = (q.0 - self.lon) * self.prime_vertical_per_deg * (mean_lat * DEG).cos();
+        // cos(lat + h) for the half step h, by Taylor series while h is small (error below h^6 / 720,
+        // under 1e-15 for |h| < 0.01 rad, about 64 km), else directly.
+        let h = 0.5 * dlat * DEG;
+        let cos_mean_lat = if h.abs() < 0.01 {
+            let h2 = h * h;
+            let cos_h = 1.0 - h2 * (0.5 - h2 / 24.0);
+            let sin_h = h * (1.0 - h2 / 6.0);
+            self.cos_lat * cos_h - self.sin_lat * sin_h
+        } else {
+            (self.lat * DEG + h).cos()
+        };
+        let east = (q.0 - self.lon) * self.prime_vertical_per_deg * cos_mean_lat;
         let north = dlat * self.north_per_deg;
         (east * east + north * north).sqrt()
     }
@@ -198,10 +213,18 @@ pub fn disk_bounding_box(p: (f64, f64), radius_m: f64) -> (f64, f64, f64, f64) {
 
 /// The gaps `(dlon, dlat)` in degrees from `p` to a lon/lat box, `0` on an axis where `p` is within
 /// the box's range; the longitude gap is the shorter way round the globe.
-fn box_gaps_deg(p: (f64, f64), lon_min: f64, lon_max: f64, lat_min: f64, lat_max: f64) -> (f64, f64) {
+fn box_gaps_deg(
+    p: (f64, f64),
+    lon_min: f64,
+    lon_max: f64,
+    lat_min: f64,
+    lat_max: f64,
+) -> (f64, f64) {
     let dlat = (lat_min - p.1).max(p.1 - lat_max).max(0.0);
     let gap_at = |lon: f64| (lon_min - lon).max(lon - lon_max).max(0.0);
-    let dlon = gap_at(p.0).min(gap_at(p.0 + 360.0)).min(gap_at(p.0 - 360.0));
+    let dlon = gap_at(p.0)
+        .min(gap_at(p.0 + 360.0))
+        .min(gap_at(p.0 - 360.0));
     (dlon, dlat)
 }
 
@@ -286,9 +309,18 @@ mod tests {
     #[test]
     fn closest_point_is_an_end_exactly() {
         let frame = LocalFrame::new((30.0, 50.0));
-        assert_eq!(frame.closest_point_on_segment((30.1, 50.0), (30.2, 50.1)), (30.1, 50.0));
-        assert_eq!(frame.closest_point_on_segment((30.2, 50.1), (30.1, 50.0)), (30.1, 50.0));
-        assert_eq!(frame.closest_point_on_segment((30.1, 50.0), (30.1, 50.0)), (30.1, 50.0));
+        assert_eq!(
+            frame.closest_point_on_segment((30.1, 50.0), (30.2, 50.1)),
+            (30.1, 50.0)
+        );
+        assert_eq!(
+            frame.closest_point_on_segment((30.2, 50.1), (30.1, 50.0)),
+            (30.1, 50.0)
+        );
+        assert_eq!(
+            frame.closest_point_on_segment((30.1, 50.0), (30.1, 50.0)),
+            (30.1, 50.0)
+        );
     }
 
     #[test]
@@ -300,7 +332,10 @@ mod tests {
 
     #[test]
     fn box_lower_bound_is_zero_inside() {
-        assert_eq!(lower_bound_distance_to_box_m((1.0, 1.0), (0.0, 2.0, 0.0, 2.0)), 0.0);
+        assert_eq!(
+            lower_bound_distance_to_box_m((1.0, 1.0), (0.0, 2.0, 0.0, 2.0)),
+            0.0
+        );
         assert!(!box_is_farther_than((1.0, 1.0), (0.0, 2.0, 0.0, 2.0), 0.0));
     }
 }

@@ -1,8 +1,7 @@
 //! Gathering reports from several inputs into one set: duplicate ids are resolved without
 //! regard to input order.
 
-use std::collections::BTreeMap;
-
+use rayon::prelude::*;
 use truce_model::Report;
 use truce_model::ingest::Rejection;
 
@@ -20,21 +19,29 @@ pub struct Sourced {
 /// Merges reports from every input into one set in canonical order (by id). Identical copies
 /// of a report (same id, same content) count once. Copies that share an id but differ are
 /// all rejected — keeping any one of them would depend on the order of the inputs.
-pub fn merge(inputs: Vec<Sourced>) -> (Vec<Report>, Vec<Rejection>) {
-    let mut by_id: BTreeMap<String, Vec<Sourced>> = BTreeMap::new();
-    for sourced in inputs {
-        by_id.entry(sourced.report.id.clone()).or_default().push(sourced);
-    }
-    let mut reports = Vec::with_capacity(by_id.len());
+pub fn merge(mut inputs: Vec<Sourced>) -> (Vec<Report>, Vec<Rejection>) {
+    // Sort by id, then by content-independent place so groups are contiguous; the order
+    // within a group only matters for messages, which are sorted at the end.
+    inputs.par_sort_unstable_by(|a, b| {
+        (a.report.id.as_str(), a.file.as_str(), a.row).cmp(&(b.report.id.as_str(), b.file.as_str(), b.row))
+    });
+    let mut reports = Vec::with_capacity(inputs.len());
     let mut rejections = Vec::new();
-    for (id, mut copies) in by_id {
+    let mut rest = inputs.into_iter().peekable();
+    while let Some(first) = rest.next() {
+        let mut copies = vec![first];
+        while rest.peek().is_some_and(|next| next.report.id == copies[0].report.id) {
+            if let Some(next) = rest.next() {
+                copies.push(next);
+            }
+        }
         if copies.iter().all(|c| c.report == copies[0].report) {
-            if let Some(first) = copies.pop() {
+            if let Some(first) = copies.into_iter().next() {
                 reports.push(first.report);
             }
             continue;
         }
-        copies.sort_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)));
+        let id = copies[0].report.id.clone();
         let places: Vec<String> = copies.iter().map(|c| format!("{}:{}", c.file, c.row)).collect();
         for copy in &copies {
             rejections.push(Rejection {

@@ -33,18 +33,28 @@
 //!   of those edges; or
 //! - *inside* or *outside*, decided by one point test at the centre of each run of such cells in a
 //!   row (a run touches no edge, so the answer holds for all of it), with its Chebyshev distance
-//!   `k` in cells to the nearest boundary cell and the metres a cell's width is worth at the worst
-//!   latitude of the `2k - 1` square of edge-free cells around it.
+//!   `k` in cells to the nearest boundary cell (capped at 63; a two-pass distance transform).
 //!
-//! For a point in a non-boundary cell the square around the cell is free of edges, so the point is
-//! at least `(k - 1 + its distance to its own cell's side) x (cell size in metres)` from the
-//! boundary, a bound computed in a few operations; if `r` is below it, the cell answers. Otherwise
-//! (boundary cells, or large radii), the point test scans the edges of the cell's row (kept in a
-//! per-row list), and the disk is checked against the edges of the cells it overlaps (or of an
-//! `rstar` R-tree for large disks): an edge is first decided with the cheap estimate of
+//! The class and `k` fit in one byte per cell, the only memory the common query touches, so that
+//! the grids of a few dozen zones stay in cache.
+//!
+//! For a point in a non-boundary cell, the square of `2k - 1` cells around its cell is free of
+//! edges, so a path to the boundary first leaves that square: it changes latitude by at least
+//! `k - 1` cells plus the point's distance to its cell's side (at least [`geodesy::MIN_MERIDIONAL_RADIUS_M`]
+//! metres per radian), or longitude by as much at the square's worst latitude (at least
+//! `WGS84_A cos(lat)` per radian; precomputed per row). If `r` is below that bound, the cell
+//! answers in a few operations. Otherwise (boundary cells, or large radii) the point test scans the
+//! edges of the cell's row (kept in a per-row list), and the disk is checked against the edges of
+//! the cells it overlaps, or those of an `rstar` R-tree for disks over more than 64 cells. Every
+//! edge within `r` meets [`geodesy::disk_bounding_box`], a lon/lat box that contains the disk, so
+//! the edges checked are a superset of those that matter. Each is decided with the cheap estimate
 //! [`geodesy::LocalFrame::approx_distance_m`] and its error bound, and with the geodesic only when
 //! the estimate is too close to `r` to tell. Points outside the grid are `No` as soon as a lower
 //! bound of their distance to the bounding box exceeds `r`.
+//!
+//! [`ZoneIndex::distance_to_boundary_m`] takes the R-tree's nearest edge in a plane scaled to the
+//! zone's mid-latitude as a first candidate `d`, gathers every edge meeting the disk box of radius
+//! `d`, and computes them in order of a lower bound until the bound reaches the best distance.
 //!
 //! Every shortcut is conservative, so the answers equal the brute-force ones (containment by `geo`
 //! and the minimum of `distance_to_segment_m` over all edges), which the tests check.
@@ -65,7 +75,8 @@ use crate::geodesy::{self, LocalFrame};
 pub const CELLS_PER_EDGE: usize = 16;
 /// The fewest grid cells an index uses, however few edges the zone has.
 pub const MIN_CELLS: usize = 4_096;
-/// The most grid cells an index uses (8 bytes each), however many edges the zone has.
+/// The most grid cells an index uses (5 bytes each: the class byte and an offset into the
+/// cells' edge lists), however many edges the zone has.
 pub const MAX_CELLS: usize = 1 << 21;
 
 /// Disks overlapping more grid cells than this take their candidate edges from the R-tree.
@@ -74,16 +85,18 @@ const GRID_SCAN_LIMIT: usize = 64;
 const EPS_CELLS: f64 = 1e-6;
 
 /// The distance bound of a non-boundary cell uses at most this many cells around it.
-const K_BOUND_CAP: u32 = 64;
+const K_BOUND_CAP: u8 = 63;
 /// Radii up to this many metres test points outside the grid against a precomputed scale.
 const FAR_RADIUS_M: f64 = 100_000.0;
 /// A lower bound of the metres per degree of latitude.
 const LAT_M_PER_DEG_FLOOR: f64 =
     geodesy::MIN_MERIDIONAL_RADIUS_M * (std::f64::consts::PI / 180.0) * (1.0 - 1e-12);
 
-const NON_BOUNDARY: u32 = 1 << 31;
-const INSIDE: u32 = 1 << 30;
-const K_MASK: u32 = INSIDE - 1;
+/// A cell's byte: `0` for a boundary cell, else `NON_BOUNDARY`, `INSIDE` if in the zone, and
+/// `k`, the Chebyshev distance in cells to the nearest boundary cell, capped at `K_BOUND_CAP`.
+const NON_BOUNDARY: u8 = 0x80;
+const INSIDE: u8 = 0x40;
+const K_MASK: u8 = 0x3f;
 
 /// A three-valued answer (Kleene logic): `No < Unknown < Yes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -173,9 +186,7 @@ pub enum ZoneError {
     #[error("zone has no polygon")]
     Empty,
     /// A ring has fewer than 3 distinct positions (4 points once closed).
-    #[error(
-        "ring {ring} of polygon {polygon} has {points} points, a closed ring needs at least 4"
-    )]
+    #[error("ring {ring} of polygon {polygon} has {points} points, a closed ring needs at least 4")]
     RingTooShort {
         /// Index of the polygon in the multipolygon.
         polygon: usize,
@@ -214,6 +225,12 @@ pub enum ZoneError {
         lon: f64,
         /// The vertex's latitude.
         lat: f64,
+    },
+    /// The zone's edges cross more grid cells or rows than the index can number.
+    #[error("zone's edges cross {crossings} grid cells or rows, more than the index supports")]
+    TooLarge {
+        /// Number of (cell or row, edge) pairs.
+        crossings: usize,
     },
     /// The zone has more edges than the index can number.
     #[error("zone has {edges} edges, more than the index supports ({max})")]
@@ -336,7 +353,11 @@ impl Shape {
                 }
             }
         }
-        if winding == 0 { RingPos::Outside } else { RingPos::Inside }
+        if winding == 0 {
+            RingPos::Outside
+        } else {
+            RingPos::Inside
+        }
     }
 }
 
@@ -368,7 +389,9 @@ struct Grid {
 
 impl Grid {
     fn for_bbox(bbox: Rect<f64>, n_edges: usize) -> Grid {
-        let target = n_edges.saturating_mul(CELLS_PER_EDGE).clamp(MIN_CELLS, MAX_CELLS) as f64;
+        let target = n_edges
+            .saturating_mul(CELLS_PER_EDGE)
+            .clamp(MIN_CELLS, MAX_CELLS) as f64;
         let width = bbox.width();
         let height = bbox.height();
         let mid_lat = 0.5 * (bbox.min().y + bbox.max().y);
@@ -381,8 +404,16 @@ impl Grid {
             .max(1e-7);
         let nx_inner = ((width_n / side).ceil() as usize).clamp(1, 8_190);
         let ny_inner = ((height / side).ceil() as usize).clamp(1, 8_190);
-        let cell_w = if width > 0.0 { width / nx_inner as f64 } else { side / cos_mid };
-        let cell_h = if height > 0.0 { height / ny_inner as f64 } else { side };
+        let cell_w = if width > 0.0 {
+            width / nx_inner as f64
+        } else {
+            side / cos_mid
+        };
+        let cell_h = if height > 0.0 {
+            height / ny_inner as f64
+        } else {
+            side
+        };
         let nx = nx_inner + 2;
         let ny = ny_inner + 2;
         Grid {
@@ -414,12 +445,20 @@ impl Grid {
 
     /// The columns whose cells hold longitudes `lo..=hi`, clipped to the grid.
     fn cols(&self, lo: f64, hi: f64) -> Option<(usize, usize)> {
-        index_range((lo - self.x0) * self.inv_w, (hi - self.x0) * self.inv_w, self.nx)
+        index_range(
+            (lo - self.x0) * self.inv_w,
+            (hi - self.x0) * self.inv_w,
+            self.nx,
+        )
     }
 
     /// The rows whose cells hold latitudes `lo..=hi`, clipped to the grid.
     fn rows(&self, lo: f64, hi: f64) -> Option<(usize, usize)> {
-        index_range((lo - self.y0) * self.inv_h, (hi - self.y0) * self.inv_h, self.ny)
+        index_range(
+            (lo - self.y0) * self.inv_h,
+            (hi - self.y0) * self.inv_h,
+            self.ny,
+        )
     }
 
     fn row_lat_range(&self, iy: usize) -> (f64, f64) {
@@ -439,7 +478,6 @@ fn index_range(lo: f64, hi: f64, n: usize) -> Option<(usize, usize)> {
     let last = if hi >= n as f64 { n - 1 } else { hi as usize };
     Some((first, last))
 }
-
 
 /// An edge in the R-tree, in `(lon * lon_scale, lat)` coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -464,7 +502,11 @@ impl PointDistance for EdgeEntry {
         let px = point[0] - self.a[0];
         let py = point[1] - self.a[1];
         let len2 = dx * dx + dy * dy;
-        let t = if len2 > 0.0 { ((px * dx + py * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+        let t = if len2 > 0.0 {
+            ((px * dx + py * dy) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let ex = px - t * dx;
         let ey = py - t * dy;
         ex * ex + ey * ey
@@ -479,18 +521,18 @@ pub struct ZoneIndex {
     bbox: Rect<f64>,
     shape: Shape,
     grid: Grid,
-    /// Per cell: a boundary cell's index in the edge lists, or `NON_BOUNDARY | INSIDE? | k` with
-    /// `k` the Chebyshev distance in cells to the nearest boundary cell.
-    cells: Vec<u32>,
+    /// Per cell: `0` for a boundary cell, or `NON_BOUNDARY | INSIDE? | k` (one byte, so that the
+    /// grids of many zones stay in cache).
+    cells: Vec<u8>,
     /// Per row: a lower bound of the metres of a path crossing one cell width within
     /// `K_BOUND_CAP - 1` rows of the row.
     row_lon_cell_m: Vec<f64>,
     /// A lower bound of the metres per degree of longitude for paths of at most `FAR_RADIUS_M`
     /// from points within that distance of the bounding box's latitudes.
     far_lon_m_per_deg: f64,
-    /// Boundary cell `b`'s edges are `boundary_edges[boundary_start[b]..boundary_start[b + 1]]`.
-    boundary_start: Vec<u32>,
-    boundary_edges: Vec<u32>,
+    /// Cell `c`'s edges are `cell_edges[cell_start[c]..cell_start[c + 1]]`.
+    cell_start: Vec<u32>,
+    cell_edges: Vec<u32>,
     /// Row `iy`'s edges (ascending) are `row_edges[row_start[iy]..row_start[iy + 1]]`.
     row_start: Vec<u32>,
     row_edges: Vec<u32>,
@@ -505,7 +547,10 @@ impl fmt::Debug for ZoneIndex {
             .field("edges", &self.shape.edges.len())
             .field("rings", &self.shape.rings.len())
             .field("grid", &(self.grid.nx, self.grid.ny))
-            .field("boundary_cells", &(self.boundary_start.len() - 1))
+            .field(
+                "boundary_cells",
+                &self.cells.iter().filter(|&&c| c == 0).count(),
+            )
             .finish()
     }
 }
@@ -571,8 +616,7 @@ impl ZoneIndex {
                     let (x1, x2) = (x_at(band_lo), x_at(band_hi));
                     (x1.min(x2), x1.max(x2))
                 };
-                if let Some((col_first, col_last)) =
-                    grid.cols(x_lo - grid.eps_x, x_hi + grid.eps_x)
+                if let Some((col_first, col_last)) = grid.cols(x_lo - grid.eps_x, x_hi + grid.eps_x)
                 {
                     for ix in col_first..=col_last {
                         cell_pairs.push(((iy * grid.nx + ix) as u32, edge_idx));
@@ -580,21 +624,23 @@ impl ZoneIndex {
                 }
             }
         }
+        if cell_pairs.len() >= u32::MAX as usize || row_pairs.len() >= u32::MAX as usize {
+            let crossings = cell_pairs.len().max(row_pairs.len());
+            return Err(ZoneError::TooLarge { crossings });
+        }
         let (row_start, row_edges) = to_csr(row_pairs, grid.ny);
         let (cell_start, cell_edges) = to_csr(cell_pairs, n_cells);
 
-        // Boundary cells get consecutive indices; the others are classified per run in a row.
-        let mut cells = vec![NON_BOUNDARY; n_cells];
-        let mut boundary_start = vec![0_u32];
-        let mut boundary_edges = Vec::with_capacity(cell_edges.len());
-        for (cell_idx, cell) in cells.iter_mut().enumerate() {
-            let edges = &cell_edges[cell_start[cell_idx] as usize..cell_start[cell_idx + 1] as usize];
-            if !edges.is_empty() {
-                *cell = (boundary_start.len() - 1) as u32;
-                boundary_edges.extend_from_slice(edges);
-                boundary_start.push(boundary_edges.len() as u32);
-            }
-        }
+        // Cells with edges are boundary cells; the others are classified per run in a row.
+        let mut cells: Vec<u8> = (0..n_cells)
+            .map(|c| {
+                if cell_start[c] == cell_start[c + 1] {
+                    NON_BOUNDARY
+                } else {
+                    0
+                }
+            })
+            .collect();
         for iy in 0..grid.ny {
             let row = &row_edges[row_start[iy] as usize..row_start[iy + 1] as usize];
             let y = grid.y0 + (iy as f64 + 0.5) * grid.cell_h;
@@ -619,7 +665,8 @@ impl ZoneIndex {
         let chebyshev = chebyshev_distance(&cells, grid.nx, grid.ny);
         for (cell, k) in cells.iter_mut().zip(chebyshev) {
             if *cell & NON_BOUNDARY != 0 {
-                *cell |= k.min(K_MASK);
+                // k >= 1 here; the cap keeps it within K_MASK.
+                *cell |= k.min(u32::from(K_BOUND_CAP)) as u8;
             }
         }
         // The bound uses a square of at most K_BOUND_CAP - 1 cells around the point's cell, whose
@@ -657,8 +704,8 @@ impl ZoneIndex {
             cells,
             row_lon_cell_m,
             far_lon_m_per_deg,
-            boundary_start,
-            boundary_edges,
+            cell_start,
+            cell_edges,
             row_start,
             row_edges,
             rtree,
@@ -701,7 +748,7 @@ impl ZoneIndex {
     /// zone (`Yes`), wholly outside it (`No`) or neither (`Unknown`); see the module documentation
     /// for the exact rule and the answers to invalid input.
     pub fn classify(&self, lon: f64, lat: f64, radius_m: f64) -> Tri {
-        if !(radius_m >= 0.0) || !valid_lon_lat(lon, lat) {
+        if radius_m.is_nan() || radius_m < 0.0 || !valid_lon_lat(lon, lat) {
             return Tri::Unknown;
         }
         let Some((ix, iy, fx, fy)) = self.grid.locate(lon, lat) else {
@@ -718,10 +765,11 @@ impl ZoneIndex {
             }
             // The square of k - 1 cells around this one is edge-free: to reach an edge, a path
             // crosses it plus the point's distance to its own cell's side.
-            let k_minus_1 = f64::from((cell & K_MASK).min(K_BOUND_CAP)) - 1.0;
+            let k_minus_1 = f64::from(cell & K_MASK) - 1.0;
             let frac_x = fx - ix as f64;
             let frac_y = fy - iy as f64;
-            let across_y = (k_minus_1 + frac_y.min(1.0 - frac_y) - EPS_CELLS) * self.grid.lat_cell_m;
+            let across_y =
+                (k_minus_1 + frac_y.min(1.0 - frac_y) - EPS_CELLS) * self.grid.lat_cell_m;
             let across_x =
                 (k_minus_1 + frac_x.min(1.0 - frac_x) - EPS_CELLS) * self.row_lon_cell_m[iy];
             if radius_m < across_x.min(across_y) {
@@ -740,18 +788,20 @@ impl ZoneIndex {
     #[inline]
     fn bbox_is_farther_than(&self, lon: f64, lat: f64, radius_m: f64) -> bool {
         let (min, max) = (self.bbox.min(), self.bbox.max());
-        let dlat = (min.y - lat).max(lat - max.y).max(0.0);
-        if radius_m < dlat * LAT_M_PER_DEG_FLOOR {
-            return true;
-        }
         if radius_m > FAR_RADIUS_M {
-            return geodesy::box_is_farther_than((lon, lat), (min.x, max.x, min.y, max.y), radius_m);
+            return geodesy::box_is_farther_than(
+                (lon, lat),
+                (min.x, max.x, min.y, max.y),
+                radius_m,
+            );
         }
-        // The latitude test failed, so |lat| + 2 r / M_min covers the band of any path of length r:
-        // `far_lon_m_per_deg` applies. The gap is the shorter way round the globe.
+        let dlat = (min.y - lat).max(lat - max.y).max(0.0);
+        // The longitude gap the shorter way round the globe.
         let gap = |x: f64| (min.x - x).max(x - max.x).max(0.0);
         let dlon = gap(lon).min(gap(lon + 360.0)).min(gap(lon - 360.0));
-        radius_m < dlon * self.far_lon_m_per_deg
+        // If the latitude bound is at most r, |lat| + 2 r / M_min covers the band of any path of
+        // length r, where `far_lon_m_per_deg` applies; if it is above r, the maximum is too.
+        radius_m < (dlat * LAT_M_PER_DEG_FLOOR).max(dlon * self.far_lon_m_per_deg)
     }
 
     /// The answer once containment is known and the disk may reach the boundary.
@@ -779,13 +829,9 @@ impl ZoneIndex {
         if n_cells <= GRID_SCAN_LIMIT {
             for iy in row_first..=row_last {
                 for ix in col_first..=col_last {
-                    let tag = self.cells[iy * grid.nx + ix];
-                    if tag & NON_BOUNDARY != 0 {
-                        continue;
-                    }
-                    let b = tag as usize;
-                    let edges = &self.boundary_edges
-                        [self.boundary_start[b] as usize..self.boundary_start[b + 1] as usize];
+                    let cell_idx = iy * grid.nx + ix;
+                    let edges = &self.cell_edges[self.cell_start[cell_idx] as usize
+                        ..self.cell_start[cell_idx + 1] as usize];
                     for &edge_idx in edges {
                         if self.edge_within(&frame, &disk, edge_idx, radius_m, strict) {
                             return true;
@@ -801,7 +847,10 @@ impl ZoneIndex {
         }
     }
 
-    fn rtree_envelope(&self, (lon_min, lon_max, lat_min, lat_max): (f64, f64, f64, f64)) -> AABB<[f64; 2]> {
+    fn rtree_envelope(
+        &self,
+        (lon_min, lon_max, lat_min, lat_max): (f64, f64, f64, f64),
+    ) -> AABB<[f64; 2]> {
         AABB::from_corners(
             [lon_min * self.rtree_lon_scale, lat_min],
             [lon_max * self.rtree_lon_scale, lat_max],
@@ -836,7 +885,11 @@ impl ZoneIndex {
             }
         }
         let distance = geodesy::geodesic_distance_m(frame.origin(), q);
-        if strict { distance < radius_m } else { distance <= radius_m }
+        if strict {
+            distance < radius_m
+        } else {
+            distance <= radius_m
+        }
     }
 
     /// The geodesic distance in metres from `(lon, lat)` to the nearest point of the zone's boundary
@@ -853,7 +906,10 @@ impl ZoneIndex {
             frame.distance_to_segment_m((ax, ay), (bx, by))
         };
         // A first candidate: the nearest edge in the R-tree's scaled plane.
-        let Some(first) = self.rtree.nearest_neighbor(&[lon * self.rtree_lon_scale, lat]) else {
+        let Some(first) = self
+            .rtree
+            .nearest_neighbor(&[lon * self.rtree_lon_scale, lat])
+        else {
             return f64::NAN;
         };
         let mut best = edge_distance(first.idx);
@@ -894,7 +950,8 @@ fn lon_m_per_deg_at_or_below(abs_lat: f64) -> f64 {
     if abs_lat >= 90.0 {
         0.0
     } else {
-        (geodesy::WGS84_A * abs_lat.to_radians().cos() * 1.0_f64.to_radians() * (1.0 - 1e-9)).max(0.0)
+        (geodesy::WGS84_A * abs_lat.to_radians().cos() * 1.0_f64.to_radians() * (1.0 - 1e-9))
+            .max(0.0)
     }
 }
 
@@ -907,28 +964,57 @@ fn collect_shape(zone: &MultiPolygon<f64>) -> Result<Shape, ZoneError> {
     if zone.0.is_empty() {
         return Err(ZoneError::Empty);
     }
-    let mut shape = Shape { edges: Vec::new(), edge_ring: Vec::new(), rings: Vec::new() };
+    let mut shape = Shape {
+        edges: Vec::new(),
+        edge_ring: Vec::new(),
+        rings: Vec::new(),
+    };
     for (polygon, poly) in zone.0.iter().enumerate() {
         let rings = std::iter::once(poly.exterior()).chain(poly.interiors());
         for (ring, line_string) in rings.enumerate() {
             let coords = &line_string.0;
             for (vertex, c) in coords.iter().enumerate() {
                 if !c.x.is_finite() || !c.y.is_finite() {
-                    return Err(ZoneError::NonFinite { polygon, ring, vertex, lon: c.x, lat: c.y });
+                    return Err(ZoneError::NonFinite {
+                        polygon,
+                        ring,
+                        vertex,
+                        lon: c.x,
+                        lat: c.y,
+                    });
                 }
                 if !valid_lon_lat(c.x, c.y) {
-                    return Err(ZoneError::OutOfRange { polygon, ring, vertex, lon: c.x, lat: c.y });
+                    return Err(ZoneError::OutOfRange {
+                        polygon,
+                        ring,
+                        vertex,
+                        lon: c.x,
+                        lat: c.y,
+                    });
                 }
             }
             let closed = coords.len() > 1 && coords.first() == coords.last();
-            let points = if closed { coords.len() } else { coords.len() + 1 };
+            let points = if closed {
+                coords.len()
+            } else {
+                coords.len() + 1
+            };
             if coords.is_empty() || points < 4 {
-                return Err(ZoneError::RingTooShort { polygon, ring, points: coords.len() });
+                return Err(ZoneError::RingTooShort {
+                    polygon,
+                    ring,
+                    points: coords.len(),
+                });
             }
             let ring_idx = shape.rings.len() as u32;
-            shape.rings.push(RingInfo { polygon: polygon as u32, exterior: ring == 0 });
+            shape.rings.push(RingInfo {
+                polygon: polygon as u32,
+                exterior: ring == 0,
+            });
             for pair in coords.windows(2) {
-                shape.edges.push([pair[0].x, pair[0].y, pair[1].x, pair[1].y]);
+                shape
+                    .edges
+                    .push([pair[0].x, pair[0].y, pair[1].x, pair[1].y]);
                 shape.edge_ring.push(ring_idx);
             }
             if !closed {
@@ -938,16 +1024,19 @@ fn collect_shape(zone: &MultiPolygon<f64>) -> Result<Shape, ZoneError> {
             }
         }
     }
-    let max = (K_MASK as usize).min(u32::MAX as usize - 1);
+    let max = u32::MAX as usize - 1;
     if shape.edges.len() > max {
-        return Err(ZoneError::TooManyEdges { edges: shape.edges.len(), max });
+        return Err(ZoneError::TooManyEdges {
+            edges: shape.edges.len(),
+            max,
+        });
     }
     Ok(shape)
 }
 
 /// Chebyshev distance in cells from each cell to the nearest boundary cell (0 for a boundary cell),
 /// by the classic two-pass chamfer transform, exact for this metric.
-fn chebyshev_distance(cells: &[u32], nx: usize, ny: usize) -> Vec<u32> {
+fn chebyshev_distance(cells: &[u8], nx: usize, ny: usize) -> Vec<u32> {
     const FAR: u32 = u32::MAX / 2;
     let mut dist: Vec<u32> = cells
         .iter()

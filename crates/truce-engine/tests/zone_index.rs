@@ -6,6 +6,8 @@
 //! are visited in order of a lower bound, the latitude gap times the smallest meridional radius,
 //! and the scan stops once that bound reaches the best distance: an exact minimum, only faster);
 //! the three-valued answer follows the rule of the module documentation.
+// Helpers outside `#[test]` functions unwrap too: a panic there is a test failure.
+#![allow(clippy::unwrap_used)]
 
 mod zone_index_support;
 
@@ -23,7 +25,10 @@ use zone_index_support::{SplitMix64, front_buffer, ukraine_adm1};
 // ---------------------------------------------------------------------------------------------
 // Oracle
 
-fn edges_of(zone: &MultiPolygon<f64>) -> Vec<((f64, f64), (f64, f64))> {
+/// An edge `(a, b)` as `((lon, lat), (lon, lat))`.
+type Edge = ((f64, f64), (f64, f64));
+
+fn edges_of(zone: &MultiPolygon<f64>) -> Vec<Edge> {
     let mut edges = Vec::new();
     for polygon in &zone.0 {
         for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
@@ -36,10 +41,12 @@ fn edges_of(zone: &MultiPolygon<f64>) -> Vec<((f64, f64), (f64, f64))> {
 }
 
 fn oracle_contains(zone: &MultiPolygon<f64>, lon: f64, lat: f64) -> bool {
-    zone.0.iter().any(|polygon| polygon.intersects(&coord! { x: lon, y: lat }))
+    zone.0
+        .iter()
+        .any(|polygon| polygon.intersects(&coord! { x: lon, y: lat }))
 }
 
-fn oracle_distance(edges: &[((f64, f64), (f64, f64))], p: (f64, f64)) -> f64 {
+fn oracle_distance(edges: &[Edge], p: (f64, f64)) -> f64 {
     let mut bounded: Vec<(f64, usize)> = edges
         .iter()
         .enumerate()
@@ -64,7 +71,11 @@ fn oracle_classify(inside: bool, distance: f64, radius: f64) -> Tri {
     if radius == 0.0 {
         Tri::from_bool(inside)
     } else if inside {
-        if distance >= radius { Tri::Yes } else { Tri::Unknown }
+        if distance >= radius {
+            Tri::Yes
+        } else {
+            Tri::Unknown
+        }
     } else if distance > radius {
         Tri::No
     } else {
@@ -72,16 +83,26 @@ fn oracle_classify(inside: bool, distance: f64, radius: f64) -> Tri {
     }
 }
 
-const RADII: [f64; 10] = [0.0, 1e-3, 1.0, 50.0, 100.0, 500.0, 2_000.0, 15_000.0, 60_000.0, 300_000.0];
+const RADII: [f64; 10] = [
+    0.0, 1e-3, 1.0, 50.0, 100.0, 500.0, 2_000.0, 15_000.0, 60_000.0, 300_000.0,
+];
 
 /// Checks the index against the oracle at `points`, for every radius; returns how many answers of
 /// each kind were compared, to let callers check the points were not all trivial.
-fn check_against_oracle(zone: &MultiPolygon<f64>, index: &ZoneIndex, points: &[(f64, f64)]) -> [usize; 3] {
+fn check_against_oracle(
+    zone: &MultiPolygon<f64>,
+    index: &ZoneIndex,
+    points: &[(f64, f64)],
+) -> [usize; 3] {
     let edges = edges_of(zone);
     let mut seen = [0; 3];
     for &(lon, lat) in points {
         let inside = oracle_contains(zone, lon, lat);
-        assert_eq!(index.contains_point(lon, lat), inside, "contains_point({lon}, {lat})");
+        assert_eq!(
+            index.contains_point(lon, lat),
+            inside,
+            "contains_point({lon}, {lat})"
+        );
         let distance = oracle_distance(&edges, (lon, lat));
         assert_eq!(
             index.distance_to_boundary_m(lon, lat).to_bits(),
@@ -115,7 +136,8 @@ fn check_against_oracle(zone: &MultiPolygon<f64>, index: &ZoneIndex, points: &[(
 /// sides), and uniform points in the bounding box widened by a third.
 fn probe_points(zone: &MultiPolygon<f64>, rng: &mut SplitMix64, n: usize) -> Vec<(f64, f64)> {
     let edges = edges_of(zone);
-    let (mut lon_min, mut lon_max, mut lat_min, mut lat_max) = (180.0_f64, -180.0_f64, 90.0_f64, -90.0_f64);
+    let (mut lon_min, mut lon_max, mut lat_min, mut lat_max) =
+        (180.0_f64, -180.0_f64, 90.0_f64, -90.0_f64);
     for (a, _) in &edges {
         lon_min = lon_min.min(a.0);
         lon_max = lon_max.max(a.0);
@@ -126,18 +148,31 @@ fn probe_points(zone: &MultiPolygon<f64>, rng: &mut SplitMix64, n: usize) -> Vec
     let mut points = Vec::with_capacity(n);
     for i in 0..n {
         let (a, b) = edges[(rng.next_u64() % edges.len() as u64) as usize];
-        let point = match i % 4 {
+        let point = match i % 5 {
             0 => a,
+            // The midpoint, rarely exactly on the edge in floating point: either side, robustly.
+            4 => (0.5 * (a.0 + b.0), 0.5 * (a.1 + b.1)),
             1 | 2 => {
                 let t = rng.next_f64();
                 let base = (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
                 let (kx, ky) = metres_per_degree(base.1);
                 let (dx, dy) = ((b.0 - a.0) * kx, (b.1 - a.1) * ky);
                 let length = (dx * dx + dy * dy).sqrt().max(1e-9);
-                let offset_m = 10f64.powf(rng.range(-3.0, 4.5)) * if rng.next_u64() % 2 == 0 { 1.0 } else { -1.0 };
-                (base.0 - dy / length * offset_m / kx, base.1 + dx / length * offset_m / ky)
+                let offset_m = 10f64.powf(rng.range(-3.0, 4.5))
+                    * if rng.next_u64().is_multiple_of(2) {
+                        1.0
+                    } else {
+                        -1.0
+                    };
+                (
+                    base.0 - dy / length * offset_m / kx,
+                    base.1 + dx / length * offset_m / ky,
+                )
             }
-            _ => (rng.range(lon_min - wx, lon_max + wx), rng.range(lat_min - wy, lat_max + wy)),
+            _ => (
+                rng.range(lon_min - wx, lon_max + wx),
+                rng.range(lat_min - wy, lat_max + wy),
+            ),
         };
         if (-180.0..=180.0).contains(&point.0) && (-90.0..=90.0).contains(&point.1) {
             points.push(point);
@@ -155,13 +190,21 @@ fn star_ring(lon: f64, lat: f64, scale_deg: f64, radii: &[f64], jitter: &[f64]) 
         .map(|i| {
             let angle = std::f64::consts::TAU * (i as f64 + 0.8 * jitter[i]) / n as f64;
             let r = scale_deg * radii[i];
-            Coord { x: lon + r * angle.cos() / cos_lat, y: lat + r * angle.sin() }
+            Coord {
+                x: lon + r * angle.cos() / cos_lat,
+                y: lat + r * angle.sin(),
+            }
         })
         .collect()
 }
 
 fn proptest_config(cases: u32, seed: u64) -> Config {
-    Config { cases, rng_seed: RngSeed::Fixed(seed), failure_persistence: None, ..Config::default() }
+    Config {
+        cases,
+        rng_seed: RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..Config::default()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,8 +221,13 @@ fn kyiv_kharkiv_is_412_3_km() {
 fn sampled_distance_to_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
     let at = |t: f64| geodesic_distance_m(p, (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)));
     let n = 400;
-    let best = (0..=n).min_by(|&i, &j| at(i as f64 / n as f64).total_cmp(&at(j as f64 / n as f64))).unwrap();
-    let (mut lo, mut hi) = (((best as f64) - 1.0) / n as f64, ((best as f64) + 1.0) / n as f64);
+    let best = (0..=n)
+        .min_by(|&i, &j| at(i as f64 / n as f64).total_cmp(&at(j as f64 / n as f64)))
+        .unwrap();
+    let (mut lo, mut hi) = (
+        ((best as f64) - 1.0) / n as f64,
+        ((best as f64) + 1.0) / n as f64,
+    );
     lo = lo.max(0.0);
     hi = hi.min(1.0);
     for _ in 0..60 {
@@ -202,7 +250,10 @@ fn distance_to_segment_is_close_to_the_dense_geodesic_minimum() {
         let length_m = 10f64.powf(rng.range(2.0, 5.3));
         let heading = rng.range(0.0, std::f64::consts::TAU);
         let a = (lon, lat);
-        let b = (lon + length_m * heading.cos() / kx, lat + length_m * heading.sin() / ky);
+        let b = (
+            lon + length_m * heading.cos() / kx,
+            lat + length_m * heading.sin() / ky,
+        );
         let away_m = 10f64.powf(rng.range(0.0, 5.0));
         let t = rng.range(-0.3, 1.3);
         let side = rng.range(0.0, std::f64::consts::TAU);
@@ -212,13 +263,22 @@ fn distance_to_segment_is_close_to_the_dense_geodesic_minimum() {
         );
         let ours = distance_to_segment_m(p, a, b);
         let truth = sampled_distance_to_segment(p, a, b);
-        assert!(ours >= truth * (1.0 - 1e-9) - 1e-6, "case {case}: ours {ours} < truth {truth}");
+        assert!(
+            ours >= truth * (1.0 - 1e-9) - 1e-6,
+            "case {case}: ours {ours} < truth {truth}"
+        );
         let excess = ours - truth;
         worst_relative = worst_relative.max(excess / truth.max(1.0));
-        assert!(excess <= 0.005 * truth + 0.01, "case {case}: {ours} vs {truth}, segment {length_m} m");
+        assert!(
+            excess <= 0.005 * truth + 0.01,
+            "case {case}: {ours} vs {truth}, segment {length_m} m"
+        );
         if length_m <= 5_000.0 {
             worst_short_m = worst_short_m.max(excess);
-            assert!(excess <= 10.0, "case {case}: short segment {length_m} m, excess {excess} m");
+            assert!(
+                excess <= 10.0,
+                "case {case}: short segment {length_m} m, excess {excess} m"
+            );
         }
     }
     // Far below the documented bounds in practice.
@@ -243,7 +303,10 @@ fn approx_distance_error_is_a_tenth_of_its_bound() {
         }
         let truth = geodesic_distance_m((lon, lat), q);
         let bound = APPROX_REL_ERROR * estimate + APPROX_ABS_ERROR_M;
-        assert!((estimate - truth).abs() <= bound / 10.0, "case {case}: lat {lat}, {estimate} vs {truth}");
+        assert!(
+            (estimate - truth).abs() <= bound / 10.0,
+            "case {case}: lat {lat}, {estimate} vs {truth}"
+        );
     }
 }
 
@@ -258,12 +321,25 @@ fn disk_bounding_box_contains_the_disk_and_box_bounds_hold() {
         for k in 0..16 {
             let q = Geodesic.destination(Point::new(p.0, p.1), k as f64 * 22.5, radius);
             let lon_ok = lon_min <= -180.0 && lon_max >= 180.0
-                || [q.x(), q.x() - 360.0, q.x() + 360.0].iter().any(|x| (lon_min..=lon_max).contains(x));
-            assert!(lon_ok && (lat_min..=lat_max).contains(&q.y()), "case {case}: {q:?} not in box");
+                || [q.x(), q.x() - 360.0, q.x() + 360.0]
+                    .iter()
+                    .any(|x| (lon_min..=lon_max).contains(x));
+            assert!(
+                lon_ok && (lat_min..=lat_max).contains(&q.y()),
+                "case {case}: {q:?} not in box"
+            );
         }
         // A box somewhere near: its sampled border is never nearer than the lower bound.
-        let (cx, cy) = (p.0 + rng.range(-3.0, 3.0), (p.1 + rng.range(-3.0, 3.0)).clamp(-89.0, 89.0));
-        let rect = (cx - 0.5, cx + 0.5, (cy - 0.4).max(-90.0), (cy + 0.4).min(90.0));
+        let (cx, cy) = (
+            p.0 + rng.range(-3.0, 3.0),
+            (p.1 + rng.range(-3.0, 3.0)).clamp(-89.0, 89.0),
+        );
+        let rect = (
+            cx - 0.5,
+            cx + 0.5,
+            (cy - 0.4).max(-90.0),
+            (cy + 0.4).min(90.0),
+        );
         let bound = geodesy::lower_bound_distance_to_box_m(p, rect);
         let mut nearest = f64::INFINITY;
         for i in 0..=64 {
@@ -279,16 +355,28 @@ fn disk_bounding_box_contains_the_disk_and_box_bounds_hold() {
         }
         let inside = (rect.0..=rect.1).contains(&p.0) && (rect.2..=rect.3).contains(&p.1);
         if !inside {
-            assert!(bound <= nearest, "case {case}: bound {bound} > sampled {nearest}");
-            assert!(bound >= 0.5 * nearest || nearest < 1.0, "case {case}: bound {bound} is loose: {nearest}");
+            assert!(
+                bound <= nearest,
+                "case {case}: bound {bound} > sampled {nearest}"
+            );
+            assert!(
+                bound >= 0.5 * nearest || nearest < 1.0,
+                "case {case}: bound {bound} is loose: {nearest}"
+            );
         }
         for r in [0.1 * nearest, 0.5 * bound, 0.999 * bound] {
             if geodesy::box_is_farther_than(p, rect, r) {
-                assert!(nearest > r, "case {case}: box said farther than {r}, sampled {nearest}");
+                assert!(
+                    nearest > r,
+                    "case {case}: box said farther than {r}, sampled {nearest}"
+                );
             }
         }
         if bound > 0.0 {
-            assert!(geodesy::box_is_farther_than(p, rect, 0.999 * bound), "case {case}");
+            assert!(
+                geodesy::box_is_farther_than(p, rect, 0.999 * bound),
+                "case {case}"
+            );
         }
     }
 }
@@ -309,7 +397,10 @@ fn rect_ring(lon_min: f64, lat_min: f64, lon_max: f64, lat_max: f64) -> LineStri
 /// A square 30..31 x 50..51 with a hole 30.4..30.6 x 50.4..50.6, and a second square 33..34 x 50..51.
 fn square_with_hole_and_island() -> MultiPolygon<f64> {
     MultiPolygon(vec![
-        Polygon::new(rect_ring(30.0, 50.0, 31.0, 51.0), vec![rect_ring(30.4, 50.4, 30.6, 50.6)]),
+        Polygon::new(
+            rect_ring(30.0, 50.0, 31.0, 51.0),
+            vec![rect_ring(30.4, 50.4, 30.6, 50.6)],
+        ),
         Polygon::new(rect_ring(33.0, 50.0, 34.0, 51.0), vec![]),
     ])
 }
@@ -318,10 +409,21 @@ fn square_with_hole_and_island() -> MultiPolygon<f64> {
 fn points_on_edges_and_vertices_are_inside() {
     let zone = square_with_hole_and_island();
     let index = ZoneIndex::new(&zone).unwrap();
-    for (lon, lat) in [(30.5, 50.0), (31.0, 50.3), (30.0, 50.0), (31.0, 51.0), (30.4, 50.5), (30.6, 50.6)] {
+    for (lon, lat) in [
+        (30.5, 50.0),
+        (31.0, 50.3),
+        (30.0, 50.0),
+        (31.0, 51.0),
+        (30.4, 50.5),
+        (30.6, 50.6),
+    ] {
         assert!(index.contains_point(lon, lat), "({lon}, {lat})");
         assert_eq!(index.classify(lon, lat, 0.0), Tri::Yes, "({lon}, {lat})");
-        assert_eq!(index.classify(lon, lat, 10.0), Tri::Unknown, "({lon}, {lat})");
+        assert_eq!(
+            index.classify(lon, lat, 10.0),
+            Tri::Unknown,
+            "({lon}, {lat})"
+        );
         assert_eq!(index.distance_to_boundary_m(lon, lat), 0.0);
     }
 }
@@ -347,7 +449,11 @@ fn holes_and_second_polygons() {
 
 #[test]
 fn disk_straddling_an_edge() {
-    let index = ZoneIndex::new(&MultiPolygon(vec![Polygon::new(rect_ring(30.0, 50.0, 31.0, 51.0), vec![])])).unwrap();
+    let index = ZoneIndex::new(&MultiPolygon(vec![Polygon::new(
+        rect_ring(30.0, 50.0, 31.0, 51.0),
+        vec![],
+    )]))
+    .unwrap();
     let (_, north_per_deg) = metres_per_degree(50.0);
     let inner = (30.5, 50.0 + 500.0 / north_per_deg);
     let outer = (30.5, 50.0 - 500.0 / north_per_deg);
@@ -366,7 +472,11 @@ fn disk_straddling_an_edge() {
 #[test]
 fn metric_scaling_across_latitude_60() {
     // At 60 N a degree of longitude is about 55.8 km, half a degree of latitude's 111.4 km.
-    let index = ZoneIndex::new(&MultiPolygon(vec![Polygon::new(rect_ring(10.0, 59.0, 12.0, 61.0), vec![])])).unwrap();
+    let index = ZoneIndex::new(&MultiPolygon(vec![Polygon::new(
+        rect_ring(10.0, 59.0, 12.0, 61.0),
+        vec![],
+    )]))
+    .unwrap();
     let (east_per_deg, _) = metres_per_degree(60.0);
     assert!((east_per_deg - 55_800.0).abs() < 10.0);
     // 0.01 degrees of longitude inside the east edge: about 558 m, not 1,114 m.
@@ -386,7 +496,11 @@ fn metric_scaling_across_latitude_60() {
 
 #[test]
 fn kherson_city_lies_just_outside_ua_65() {
-    let zone = ukraine_adm1().into_iter().find(|(iso, _)| iso == "UA-65").unwrap().1;
+    let zone = ukraine_adm1()
+        .into_iter()
+        .find(|(iso, _)| iso == "UA-65")
+        .unwrap()
+        .1;
     let index = ZoneIndex::new(&zone).unwrap();
     let (lat, lon) = (46.63695, 32.61458);
     assert!(!index.contains_point(lon, lat));
@@ -398,21 +512,47 @@ fn kherson_city_lies_just_outside_ua_65() {
 
 #[test]
 fn invalid_zones_are_rejected() {
-    assert_eq!(ZoneIndex::new(&MultiPolygon(vec![])).unwrap_err(), ZoneError::Empty);
+    assert_eq!(
+        ZoneIndex::new(&MultiPolygon(vec![])).unwrap_err(),
+        ZoneError::Empty
+    );
     let short = Polygon::new(LineString::from(vec![(30.0, 50.0), (31.0, 50.0)]), vec![]);
     assert!(matches!(
         ZoneIndex::new(&MultiPolygon(vec![short])).unwrap_err(),
-        ZoneError::RingTooShort { polygon: 0, ring: 0, .. }
+        ZoneError::RingTooShort {
+            polygon: 0,
+            ring: 0,
+            ..
+        }
     ));
     let mut ring = rect_ring(30.0, 50.0, 31.0, 51.0);
     ring.0[2].x = f64::NAN;
     assert!(matches!(
         ZoneIndex::new(&MultiPolygon(vec![Polygon::new(ring, vec![])])).unwrap_err(),
-        ZoneError::NonFinite { polygon: 0, ring: 0, vertex: 2, .. }
+        ZoneError::NonFinite {
+            polygon: 0,
+            ring: 0,
+            vertex: 2,
+            ..
+        }
     ));
-    let bad_hole = Polygon::new(rect_ring(30.0, 50.0, 31.0, 51.0), vec![rect_ring(30.2, 50.2, 30.3, 95.0)]);
+    let bad_hole = Polygon::new(
+        rect_ring(30.0, 50.0, 31.0, 51.0),
+        vec![rect_ring(30.2, 50.2, 30.3, 95.0)],
+    );
     let err = ZoneIndex::new(&MultiPolygon(vec![bad_hole])).unwrap_err();
-    assert!(matches!(err, ZoneError::OutOfRange { polygon: 0, ring: 1, vertex: 2, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            ZoneError::OutOfRange {
+                polygon: 0,
+                ring: 1,
+                vertex: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("out of range"), "{err}");
 }
 
@@ -432,10 +572,30 @@ fn unusable_queries_are_unknown() {
 fn far_points_are_no_and_bbox_is_the_vertices_box() {
     let index = ZoneIndex::new(&square_with_hole_and_island()).unwrap();
     let bbox = index.bbox();
-    assert_eq!((bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y), (30.0, 50.0, 34.0, 51.0));
+    assert_eq!(
+        (bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y),
+        (30.0, 50.0, 34.0, 51.0)
+    );
     assert_eq!(index.classify(-100.0, -40.0, 2_000.0), Tri::No);
     assert_eq!(index.classify(29.0, 50.5, 50_000.0), Tri::No);
     assert_eq!(index.classify(29.0, 50.5, 80_000.0), Tri::Unknown);
+}
+
+#[test]
+fn index_is_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<ZoneIndex>();
+    let index = ZoneIndex::new(&square_with_hole_and_island()).unwrap();
+    let answers: Vec<Tri> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|i| {
+                let index = &index;
+                scope.spawn(move || index.classify(30.2 + f64::from(i) * 3.3, 50.5, 100.0))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(answers, vec![Tri::Yes, Tri::Yes]);
 }
 
 #[test]
@@ -457,16 +617,31 @@ fn tri_is_kleene_logic() {
     assert_eq!(!Unknown, Unknown);
     assert_eq!(Tri::from(true), Yes);
     assert_eq!(Unknown.to_bool(), None);
-    assert_eq!(serde_json::to_string(&[No, Unknown, Yes]).unwrap(), r#"["no","unknown","yes"]"#);
+    assert_eq!(
+        serde_json::to_string(&[No, Unknown, Yes]).unwrap(),
+        r#"["no","unknown","yes"]"#
+    );
 }
 
 #[test]
 fn self_intersecting_and_overlapping_zones_follow_geo() {
     // A bow tie, and two overlapping squares with a hole in one of them.
-    let bow_tie = Polygon::new(LineString::from(vec![(0.0, 0.0), (1.0, 1.0), (1.0, 0.0), (0.0, 1.0), (0.0, 0.0)]), vec![]);
+    let bow_tie = Polygon::new(
+        LineString::from(vec![
+            (0.0, 0.0),
+            (1.0, 1.0),
+            (1.0, 0.0),
+            (0.0, 1.0),
+            (0.0, 0.0),
+        ]),
+        vec![],
+    );
     let zone = MultiPolygon(vec![
         bow_tie,
-        Polygon::new(rect_ring(0.5, 0.2, 1.5, 0.8), vec![rect_ring(1.1, 0.4, 1.3, 0.6)]),
+        Polygon::new(
+            rect_ring(0.5, 0.2, 1.5, 0.8),
+            vec![rect_ring(1.1, 0.4, 1.3, 0.6)],
+        ),
         Polygon::new(rect_ring(1.0, 0.3, 1.4, 0.7), vec![]),
     ]);
     let index = ZoneIndex::new(&zone).unwrap();

@@ -17,21 +17,45 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// CPU seconds (user, system) this process used so far, from /proc (Linux only; 0
+/// elsewhere).
+fn cpu_seconds() -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
+    // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) / 100.0, ticks(12) / 100.0)
+}
+
 fn time_parse(bytes: &[u8], options: &IngestOptions, runs: usize) -> (f64, f64, usize) {
+    let mut user_s = 0.0;
+    let mut system_s = 0.0;
     let mut parse_s = Vec::new();
     let mut drop_s = Vec::new();
     let mut n_reports = 0;
     for _ in 0..runs {
         let started = Instant::now();
+        let cpu_started = cpu_seconds();
         let ingested = parse_reports(InputFormat::PeerCsv, "reports.csv", bytes, options)
             .expect("the benchmark input parses");
         parse_s.push(started.elapsed().as_secs_f64());
+        let cpu_ended = cpu_seconds();
+        user_s += cpu_ended.0 - cpu_started.0;
+        system_s += cpu_ended.1 - cpu_started.1;
         n_reports = ingested.reports.len();
         assert!(ingested.rejections.is_empty(), "{:?}", ingested.rejections.first());
         let started = Instant::now();
         drop(ingested);
         drop_s.push(started.elapsed().as_secs_f64());
     }
+    println!(
+        "  cpu per parse: user {:.3} s + system {:.3} s",
+        user_s / runs as f64,
+        system_s / runs as f64
+    );
     (median(parse_s), median(drop_s), n_reports)
 }
 

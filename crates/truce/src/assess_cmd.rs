@@ -151,11 +151,16 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     let (reports, duplicates) = merge(all);
     rejections.extend(duplicates);
 
+    // SHA-256 over the SHA-256 of each accepted report's JSON, in canonical order: the same
+    // set of reports gives the same digest whatever the files and their row order.
+    let report_digests: Vec<[u8; 32]> = reports
+        .par_iter()
+        .map(|report| serde_json::to_vec(report).map(|json| Sha256::digest(&json).into()))
+        .collect::<Result<_, _>>()
+        .context("encoding a report for the digest")?;
     let mut reports_hasher = Sha256::new();
-    for report in &reports {
-        let line = serde_json::to_vec(report).context("encoding a report for the digest")?;
-        reports_hasher.update(&line);
-        reports_hasher.update(b"\n");
+    for digest in &report_digests {
+        reports_hasher.update(digest);
     }
     let inputs = Inputs {
         agreement_file: agreement_name,

@@ -1,6 +1,9 @@
 //! Shapes shared by the zone index tests and benchmark: the real Ukrainian units shipped in
 //! `data/geo/`, a front-line buffer-like polygon, and a small deterministic random generator.
-#![allow(dead_code)] // each user takes the parts it needs
+#![allow(dead_code)]
+// each user takes the parts it needs
+// Test and benchmark support: a malformed data file is a failure of the test, with its panic.
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
@@ -25,14 +28,20 @@ fn ring_from_json(ring: &serde_json::Value) -> LineString<f64> {
         .iter()
         .map(|c| {
             let c = c.as_array().unwrap();
-            Coord { x: c[0].as_f64().unwrap(), y: c[1].as_f64().unwrap() }
+            Coord {
+                x: c[0].as_f64().unwrap(),
+                y: c[1].as_f64().unwrap(),
+            }
         })
         .collect()
 }
 
 fn polygon_from_json(rings: &serde_json::Value) -> Polygon<f64> {
     let rings = rings.as_array().unwrap();
-    Polygon::new(ring_from_json(&rings[0]), rings[1..].iter().map(ring_from_json).collect())
+    Polygon::new(
+        ring_from_json(&rings[0]),
+        rings[1..].iter().map(ring_from_json).collect(),
+    )
 }
 
 /// The 27 first-level units of `ukraine-adm1.geojson`, as `(iso_3166_2, zone)`.
@@ -43,12 +52,20 @@ pub fn ukraine_adm1() -> Vec<(String, MultiPolygon<f64>)> {
         .unwrap()
         .iter()
         .map(|feature| {
-            let iso = feature["properties"]["iso_3166_2"].as_str().unwrap().to_string();
+            let iso = feature["properties"]["iso_3166_2"]
+                .as_str()
+                .unwrap()
+                .to_string();
             let geometry = &feature["geometry"];
             let zone = match geometry["type"].as_str().unwrap() {
                 "Polygon" => MultiPolygon(vec![polygon_from_json(&geometry["coordinates"])]),
                 "MultiPolygon" => MultiPolygon(
-                    geometry["coordinates"].as_array().unwrap().iter().map(polygon_from_json).collect(),
+                    geometry["coordinates"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(polygon_from_json)
+                        .collect(),
                 ),
                 other => panic!("unexpected geometry {other}"),
             };
@@ -77,7 +94,8 @@ pub fn front_buffer(width_km: f64, step_km: f64, wiggle_km: f64) -> MultiPolygon
     let lat0 = line.iter().map(|p| p.1).sum::<f64>() / line.len() as f64;
     let lon0 = line.iter().map(|p| p.0).sum::<f64>() / line.len() as f64;
     let (kx, ky) = metres_per_degree(lat0);
-    let to_plane = |(lon, lat): (f64, f64)| ((lon - lon0) * kx / 1000.0, (lat - lat0) * ky / 1000.0);
+    let to_plane =
+        |(lon, lat): (f64, f64)| ((lon - lon0) * kx / 1000.0, (lat - lat0) * ky / 1000.0);
     let mut detailed: Vec<Coord<f64>> = Vec::new();
     let mut along = 0.0_f64;
     for pair in line.windows(2) {
@@ -94,14 +112,20 @@ pub fn front_buffer(width_km: f64, step_km: f64, wiggle_km: f64) -> MultiPolygon
             let w = wiggle_km
                 * envelope
                 * (0.6 * (s / 7.3).sin() + 0.3 * (s / 2.9 + 1.0).sin() + 0.1 * (s / 1.1).sin());
-            detailed.push(Coord { x: x1 + t * (x2 - x1) + w * nx, y: y1 + t * (y2 - y1) + w * ny });
+            detailed.push(Coord {
+                x: x1 + t * (x2 - x1) + w * nx,
+                y: y1 + t * (y2 - y1) + w * ny,
+            });
         }
         along += length;
     }
     let (xl, yl) = to_plane(line[line.len() - 1]);
     detailed.push(Coord { x: xl, y: yl });
     let buffered = LineString(detailed).buffer(width_km);
-    let to_lon_lat = |c: &Coord<f64>| Coord { x: lon0 + c.x * 1000.0 / kx, y: lat0 + c.y * 1000.0 / ky };
+    let to_lon_lat = |c: &Coord<f64>| Coord {
+        x: lon0 + c.x * 1000.0 / kx,
+        y: lat0 + c.y * 1000.0 / ky,
+    };
     MultiPolygon(
         buffered
             .0

@@ -9,6 +9,8 @@
 //! anything else falls back to the general parsers. A file with quotes goes through the
 //! `csv` crate on one thread.
 
+use std::sync::{Mutex, PoisonError};
+
 use rayon::prelude::*;
 
 use crate::ingest::csv_table::LineCounter;
@@ -94,16 +96,15 @@ impl RowFields for csv::StringRecord {
     }
 }
 
-/// What one chunk produced; rows count from 0 at the chunk's first line.
-#[derive(Debug, Default)]
-struct Part {
-    reports: Vec<Report>,
-    rows: Vec<u64>,
-    rejections: Vec<Rejection>,
-    /// Newlines in the chunk (its lines, when it ends with a newline).
-    newlines: u64,
-    /// Rows that were not blank.
-    data_rows: u64,
+/// What became of one line.
+#[derive(Debug)]
+enum Outcome {
+    /// The line is a report.
+    Accepted(Report),
+    /// The line was rejected, for these reasons.
+    Rejected(Vec<Rejection>),
+    /// Nothing but whitespace and commas.
+    Blank,
 }
 
 /// Sources seen so far, so that each row clones a ready [`Source`].
@@ -117,7 +118,11 @@ impl SourceCache {
 
     #[inline]
     fn get(&mut self, id: &str) -> Source {
-        if let Some(source) = self.sources.iter().find(|source| source.id == id) {
+        let last = id.as_bytes().last();
+        let found = self.sources.iter().find(|source| {
+            source.id.len() == id.len() && source.id.as_bytes().last() == last && source.id == id
+        });
+        if let Some(source) = found {
             return source.clone();
         }
         let source = peer_source(id);
@@ -282,6 +287,21 @@ fn fast_decimal(text: &str) -> Option<f64> {
     Some(if negative { -value } else { value })
 }
 
+/// `str::trim`, skipping the work for the usual field that starts and ends with a
+/// printable ASCII byte.
+#[inline]
+fn trim_field(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(&first), Some(&last))
+            if first > b' ' && first < 0x80 && last > b' ' && last < 0x80 =>
+        {
+            text
+        }
+        _ => text.trim(),
+    }
+}
+
 #[inline]
 fn decimal(text: &str) -> Result<f64, Problem> {
     match fast_decimal(text) {
@@ -315,27 +335,21 @@ impl RowContext<'_> {
         self.header.get(index).cloned()
     }
 
-    /// Reads one row (`row` is the line number, or its offset within a chunk).
+    /// Reads one row whose fields were split already.
     #[inline]
-    fn read<F: RowFields + ?Sized>(
-        &self,
-        fields: &F,
-        row: u64,
-        cache: &mut SourceCache,
-        part: &mut Part,
-    ) {
+    fn read<F: RowFields + ?Sized>(&self, fields: &F, row: u64, cache: &mut SourceCache) -> Outcome {
         let layout = &self.layout;
         let mut issues = RowIssues::new(self.file, row);
         let empty = |issues: &mut RowIssues<'_>, index: usize| {
             issues.reject(self.column(index), None, "required field is empty");
         };
 
-        let id = fields.field(layout.id).trim();
+        let id = trim_field(fields.field(layout.id));
         if id.is_empty() {
             empty(&mut issues, layout.id);
         }
 
-        let ts = fields.field(layout.ts).trim();
+        let ts = trim_field(fields.field(layout.ts));
         let time = match parse_utc_seconds_fast(ts.as_bytes()) {
             Some(seconds) => Some(TimeSpan::instant(seconds * 1000)),
             None if ts.is_empty() => {
@@ -352,7 +366,7 @@ impl RowContext<'_> {
         };
 
         let number = |issues: &mut RowIssues<'_>, index: usize| {
-            let text = fields.field(index).trim();
+            let text = trim_field(fields.field(index));
             if text.is_empty() {
                 empty(issues, index);
                 return None;
@@ -366,16 +380,16 @@ impl RowContext<'_> {
         if let (Some(lon), Some(lat)) = (lon, lat) {
             let (lon_problem, lat_problem) = coordinate_problems(lon, lat);
             if let Some(reason) = lon_problem {
-                let text = fields.field(layout.lon).trim();
+                let text = trim_field(fields.field(layout.lon));
                 issues.reject(self.column(layout.lon), Some(text), reason);
             }
             if let Some(reason) = lat_problem {
-                let text = fields.field(layout.lat).trim();
+                let text = trim_field(fields.field(layout.lat));
                 issues.reject(self.column(layout.lat), Some(text), reason);
             }
         }
 
-        let uncertainty_m = match layout.loc_unc_m.map(|index| (index, fields.field(index).trim())) {
+        let uncertainty_m = match layout.loc_unc_m.map(|index| (index, trim_field(fields.field(index)))) {
             None | Some((_, "")) => 0.0,
             Some((index, text)) => match decimal(text) {
                 Ok(metres) => match uncertainty_problem(metres) {
@@ -392,20 +406,20 @@ impl RowContext<'_> {
             },
         };
 
-        let source_id = fields.field(layout.source).trim();
+        let source_id = trim_field(fields.field(layout.source));
         if source_id.is_empty() {
             empty(&mut issues, layout.source);
         }
 
         let accused = layout
             .accused
-            .map(|index| fields.field(index).trim())
+            .map(|index| trim_field(fields.field(index)))
             .filter(|accused| !accused.is_empty() && !accused.eq_ignore_ascii_case("unknown"));
 
         let action = self.vocabulary(&mut issues, layout.action, fields, peer_action);
         let target = self.vocabulary(&mut issues, layout.target, fields, peer_target);
 
-        let civilian_injured = match layout.civ_cas.map(|index| (index, fields.field(index).trim())) {
+        let civilian_injured = match layout.civ_cas.map(|index| (index, trim_field(fields.field(index)))) {
             None | Some((_, "")) => 0,
             Some((index, text)) => count(text).unwrap_or_else(|problem| {
                 issues.problem(self.header[index].clone(), problem);
@@ -413,16 +427,12 @@ impl RowContext<'_> {
             }),
         };
 
-        if !issues.is_clean() {
-            part.rejections.append(&mut issues.rejections);
-            return;
-        }
-        let (Some(time), Some(lon), Some(lat), Some(action), Some(target)) =
-            (time, lon, lat, action, target)
+        let (true, Some(time), Some(lon), Some(lat), Some(action), Some(target)) =
+            (issues.is_clean(), time, lon, lat, action, target)
         else {
-            return;
+            return Outcome::Rejected(issues.rejections);
         };
-        part.reports.push(Report {
+        Outcome::Accepted(Report {
             id: id.to_string(),
             source: cache.get(source_id),
             time,
@@ -436,8 +446,7 @@ impl RowContext<'_> {
             casualties: Casualties { civilian_injured, ..Casualties::default() },
             text: String::new(),
             evidence: Vec::new(),
-        });
-        part.rows.push(row);
+        })
     }
 
     /// A vocabulary column: required, read by `parse`.
@@ -449,7 +458,7 @@ impl RowContext<'_> {
         fields: &F,
         parse: fn(&str) -> Result<T, String>,
     ) -> Option<T> {
-        let text = fields.field(index).trim();
+        let text = trim_field(fields.field(index));
         if text.is_empty() {
             issues.reject(self.column(index), None, "required field is empty");
             return None;
@@ -459,14 +468,47 @@ impl RowContext<'_> {
             .ok()
     }
 
-    fn reject_field_count(&self, n_fields: usize, row: u64, part: &mut Part) {
+    fn reject_field_count(&self, n_fields: usize, row: u64) -> Outcome {
         let mut issues = RowIssues::new(self.file, row);
         issues.reject(
             None,
             None,
             format!("row has {n_fields} fields, the header has {}", self.layout.n_fields),
         );
-        part.rejections.append(&mut issues.rejections);
+        Outcome::Rejected(issues.rejections)
+    }
+
+    /// Reads one line of a file without quotes.
+    #[inline]
+    fn read_line(&self, line: &str, row: u64, cache: &mut SourceCache) -> Outcome {
+        let mut fields: [&str; MAX_FAST_FIELDS] = [""; MAX_FAST_FIELDS];
+        let mut n_fields = 0usize;
+        let mut start = 0usize;
+        // Fields are short: a plain byte loop beats a vectorised search restarted per field.
+        for (position, byte) in line.bytes().enumerate() {
+            if byte == b',' {
+                if n_fields < MAX_FAST_FIELDS {
+                    fields[n_fields] = &line[start..position];
+                }
+                n_fields += 1;
+                start = position + 1;
+            }
+        }
+        if n_fields < MAX_FAST_FIELDS {
+            fields[n_fields] = &line[start..];
+        }
+        n_fields += 1;
+        let used = &fields[..n_fields.min(MAX_FAST_FIELDS)];
+        if used.iter().all(|field| trim_field(field).is_empty()) && n_fields <= MAX_FAST_FIELDS {
+            return Outcome::Blank;
+        }
+        if n_fields != self.layout.n_fields {
+            if n_fields > MAX_FAST_FIELDS && line.split(',').all(|field| field.trim().is_empty()) {
+                return Outcome::Blank;
+            }
+            return self.reject_field_count(n_fields, row);
+        }
+        self.read(used, row, cache)
     }
 }
 
@@ -495,19 +537,91 @@ pub(crate) fn parse(
     };
     let header: Vec<String> = header.split(',').map(|name| name.trim().to_string()).collect();
     let layout = Layout::of(file, &header)?;
+    if layout.n_fields > MAX_FAST_FIELDS {
+        return parse_with_csv(file, text, options);
+    }
     let context = RowContext { file, layout, options, header: &header };
-    let chunks = split_at_newlines(rest, rayon::current_num_threads());
-    let parts: Vec<Part> = if chunks.len() == 1 {
-        chunks.iter().map(|chunk| parse_chunk(&context, chunk)).collect()
-    } else {
-        chunks.par_iter().map(|chunk| parse_chunk(&context, chunk)).collect()
-    };
-    join_parts(file, parts, header_line + 1)
+    let first_line = header_line + 1;
+    let lines = line_spans(rest);
+    // Every line yields a report (a placeholder for a rejected or blank line, noted on the
+    // side), so rayon can write the reports straight into their final vector in input
+    // order; placeholders are removed afterwards, which is rare.
+    let flawed_lines: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::new());
+    let mut reports = Vec::new();
+    lines
+        .par_iter()
+        .enumerate()
+        .with_min_len(1024)
+        .map_init(SourceCache::default, |cache, (index, span)| {
+            let line = &rest[span.0..span.1];
+            match context.read_line(line, first_line + index as u64, cache) {
+                Outcome::Accepted(report) => report,
+                flawed => {
+                    flawed_lines
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push((index, flawed));
+                    placeholder()
+                }
+            }
+        })
+        .collect_into_vec(&mut reports);
+    let n_lines = lines.len();
+    drop(lines);
+    let mut flawed_lines = flawed_lines.into_inner().unwrap_or_else(PoisonError::into_inner);
+    if flawed_lines.is_empty() {
+        let rows = (0..n_lines as u64).map(|index| first_line + index).collect();
+        return Ok(Ingested { reports, rows, rejections: Vec::new() });
+    }
+    flawed_lines.sort_unstable_by_key(|(index, _)| *index);
+    let mut keep = vec![true; n_lines];
+    let mut rejections = Vec::new();
+    let mut n_blank = 0usize;
+    for (index, outcome) in flawed_lines {
+        keep[index] = false;
+        match outcome {
+            Outcome::Rejected(mut found) => rejections.append(&mut found),
+            Outcome::Blank => n_blank += 1,
+            Outcome::Accepted(_) => {}
+        }
+    }
+    if n_blank == n_lines {
+        return Err(IngestError::Empty { file: file.to_string() });
+    }
+    let mut kept = keep.iter();
+    reports.retain(|_| kept.next().copied().unwrap_or(false));
+    let rows = (0..n_lines)
+        .filter(|index| keep[*index])
+        .map(|index| first_line + index as u64)
+        .collect();
+    Ok(Ingested { reports, rows, rejections })
 }
 
-/// Up to `threads` pieces of `body`, each ending just after a newline (the last one may
+/// What a rejected or blank line holds until it is removed.
+fn placeholder() -> Report {
+    Report {
+        id: String::new(),
+        source: Source { id: String::new(), kind: SourceKind::Osint, party: None },
+        time: TimeSpan::instant(0),
+        location: Location { lon: 0.0, lat: 0.0, uncertainty_m: 0.0 },
+        place: None,
+        action: ActionType::Other,
+        target: Target::of(TargetKind::Unknown),
+        site: None,
+        accused: None,
+        actors: Vec::new(),
+        casualties: Casualties::default(),
+        text: String::new(),
+        evidence: Vec::new(),
+    }
+}
+
+/// Headers wider than this go through the `csv` crate (the peer layout has 11 columns).
+const MAX_FAST_FIELDS: usize = 32;
+
+/// Up to `threads` ranges of `body`, each ending just after a newline (the last one may
 /// end without), none smaller than [`MIN_CHUNK_BYTES`] unless it is the only one.
-fn split_at_newlines(body: &str, threads: usize) -> Vec<&str> {
+fn split_at_newlines(body: &str, threads: usize) -> Vec<(usize, usize)> {
     let n_chunks = threads.clamp(1, (body.len() / MIN_CHUNK_BYTES).max(1));
     let bytes = body.as_bytes();
     let mut chunks = Vec::with_capacity(n_chunks);
@@ -518,66 +632,79 @@ fn split_at_newlines(body: &str, threads: usize) -> Vec<&str> {
             break;
         };
         let end = guess + newline + 1;
-        chunks.push(&body[start..end]);
+        chunks.push((start, end));
         start = end;
     }
-    chunks.push(&body[start..]);
+    chunks.push((start, body.len()));
     chunks
 }
 
-/// Parses the lines of one chunk; rows are line offsets from the chunk's first line.
-fn parse_chunk(context: &RowContext<'_>, chunk: &str) -> Part {
-    let mut part = Part {
-        reports: Vec::with_capacity(chunk.len() / 64 + 1),
-        ..Part::default()
-    };
-    let mut cache = SourceCache::default();
-    let mut fields: Vec<&str> = Vec::with_capacity(context.layout.n_fields + 1);
-    let mut newlines = 0u64;
-    for (offset, line) in chunk.split('\n').enumerate() {
-        newlines = offset as u64;
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        fields.clear();
-        fields.extend(line.split(','));
-        if fields.iter().all(|field| field.trim().is_empty()) {
-            continue;
-        }
-        part.data_rows += 1;
-        if fields.len() == context.layout.n_fields {
-            context.read(fields.as_slice(), offset as u64, &mut cache, &mut part);
-        } else {
-            context.reject_field_count(fields.len(), offset as u64, &mut part);
-        }
+/// The byte range of every line of `body` without its `\n` or `\r\n`, found on all
+/// threads (one chunk each).
+fn line_spans(body: &str) -> Vec<(usize, usize)> {
+    let chunks = split_at_newlines(body, rayon::current_num_threads());
+    let bytes = body.as_bytes();
+    let per_chunk: Vec<Vec<(usize, usize)>> = chunks
+        .par_iter()
+        .map(|&(chunk_start, chunk_end)| {
+            let chunk = &bytes[chunk_start..chunk_end];
+            let mut spans = Vec::with_capacity(chunk.len() / 64 + 1);
+            let mut start = chunk_start;
+            for newline in memchr::memchr_iter(b'\n', chunk) {
+                let end = chunk_start + newline;
+                spans.push((start, trim_cr(bytes, start, end)));
+                start = end + 1;
+            }
+            if start < chunk_end {
+                spans.push((start, trim_cr(bytes, start, chunk_end)));
+            }
+            spans
+        })
+        .collect();
+    let mut spans = Vec::with_capacity(per_chunk.iter().map(Vec::len).sum());
+    for chunk_spans in per_chunk {
+        spans.extend_from_slice(&chunk_spans);
     }
-    part.newlines = newlines;
-    part
+    spans
 }
 
-/// Joins the chunks' results in order, turning their row offsets into line numbers.
-fn join_parts(file: &str, parts: Vec<Part>, first_line: u64) -> Result<Ingested, IngestError> {
-    if parts.iter().all(|part| part.data_rows == 0) {
+/// `end`, moved before a `\r` that ends the line.
+#[inline]
+fn trim_cr(bytes: &[u8], start: usize, end: usize) -> usize {
+    if end > start && bytes[end - 1] == b'\r' { end - 1 } else { end }
+}
+
+/// The accepted reports in input order, their rows and the rejections (the reports reuse
+/// the outcomes' allocation: an in-place collect).
+fn finish(
+    file: &str,
+    outcomes: Vec<Outcome>,
+    row_of: impl Fn(usize) -> u64,
+) -> Result<Ingested, IngestError> {
+    let mut rows = Vec::with_capacity(outcomes.len());
+    let mut rejections = Vec::new();
+    let mut data_rows = 0u64;
+    let reports: Vec<Report> = outcomes
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, outcome)| match outcome {
+            Outcome::Accepted(report) => {
+                data_rows += 1;
+                rows.push(row_of(index));
+                Some(report)
+            }
+            Outcome::Rejected(mut found) => {
+                data_rows += 1;
+                rejections.append(&mut found);
+                None
+            }
+            Outcome::Blank => None,
+        })
+        .collect();
+    if data_rows == 0 {
         return Err(IngestError::Empty { file: file.to_string() });
     }
-    let n_reports: usize = parts.iter().map(|part| part.reports.len()).sum();
-    let mut ingested = Ingested::default();
-    let mut chunk_line = first_line;
-    for mut part in parts {
-        part.rows.iter_mut().for_each(|row| *row += chunk_line);
-        part.rejections.iter_mut().for_each(|rejection| rejection.row += chunk_line);
-        if ingested.reports.is_empty() {
-            // Keep the first chunk's allocation: growing it in place is cheaper than copying.
-            ingested.reports = std::mem::take(&mut part.reports);
-            ingested.reports.reserve(n_reports - ingested.reports.len());
-            ingested.rows = std::mem::take(&mut part.rows);
-            ingested.rows.reserve(n_reports - ingested.rows.len());
-        } else {
-            ingested.reports.append(&mut part.reports);
-            ingested.rows.append(&mut part.rows);
-        }
-        ingested.rejections.append(&mut part.rejections);
-        chunk_line += part.newlines;
-    }
-    Ok(ingested)
+    Ok(Ingested { reports, rows, rejections })
 }
 
 /// The general path for files with quoted fields: the `csv` crate, one thread.
@@ -611,7 +738,8 @@ fn parse_with_csv(
     }
     let layout = Layout::of(file, &header)?;
     let context = RowContext { file, layout, options, header: &header };
-    let mut part = Part::default();
+    let mut outcomes = Vec::new();
+    let mut lines_of_outcomes = Vec::new();
     let mut cache = SourceCache::default();
     loop {
         match reader.read_record(&mut record) {
@@ -623,25 +751,28 @@ fn parse_with_csv(
                 let line = record.position().map_or(0, |position| {
                     lines.line_of_record(usize::try_from(position.byte()).unwrap_or(usize::MAX))
                 });
-                part.data_rows += 1;
-                if record.len() == layout.n_fields {
-                    context.read(&record, line, &mut cache, &mut part);
+                lines_of_outcomes.push(line);
+                outcomes.push(if record.len() == layout.n_fields {
+                    context.read(&record, line, &mut cache)
                 } else {
-                    context.reject_field_count(record.len(), line, &mut part);
-                }
+                    context.reject_field_count(record.len(), line)
+                });
             }
             Err(error) => {
-                part.data_rows += 1;
-                let mut issues = RowIssues::new(file, 0);
+                let line = error.position().map_or(0, |position| {
+                    lines.line_of_record(usize::try_from(position.byte()).unwrap_or(usize::MAX))
+                });
+                let mut issues = RowIssues::new(file, line);
                 issues.reject(None, None, format!("cannot read the row: {error}"));
-                part.rejections.append(&mut issues.rejections);
+                lines_of_outcomes.push(line);
+                outcomes.push(Outcome::Rejected(issues.rejections));
                 if matches!(error.kind(), csv::ErrorKind::Io(_)) {
                     break;
                 }
             }
         }
     }
-    join_parts(file, vec![part], 0)
+    finish(file, outcomes, |index| lines_of_outcomes[index])
 }
 
 #[cfg(test)]
@@ -683,13 +814,17 @@ mod tests {
         let body = "a,b\n".repeat(100_000);
         for threads in 1..6 {
             let chunks = split_at_newlines(&body, threads);
-            assert_eq!(chunks.concat(), body);
+            let pieces: Vec<&str> = chunks.iter().map(|&(start, end)| &body[start..end]).collect();
+            assert_eq!(pieces.concat(), body);
             assert!(chunks.len() <= threads);
-            for chunk in &chunks {
-                assert!(chunk.ends_with('\n'));
+            for piece in &pieces {
+                assert!(piece.ends_with('\n'));
             }
         }
-        assert_eq!(split_at_newlines("", 4), vec![""]);
+        assert_eq!(split_at_newlines("", 4), vec![(0, 0)]);
+        let body = "a\r\nb\n\nc";
+        let lines: Vec<&str> = line_spans(body).iter().map(|&(s, e)| &body[s..e]).collect();
+        assert_eq!(lines, vec!["a", "b", "", "c"]);
     }
 
     #[test]

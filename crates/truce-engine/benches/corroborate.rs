@@ -17,7 +17,11 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 fn main() {
     let sizes: Vec<u64> = std::env::var("TRUCE_BENCH_SIZES")
         .ok()
-        .map(|text| text.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .map(|text| {
+            text.split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .collect()
+        })
         .unwrap_or_else(|| vec![100_000, 500_000]);
     let params = CorroborationParams::default();
     println!("threads: {}", rayon::current_num_threads());

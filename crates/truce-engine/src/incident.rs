@@ -154,8 +154,54 @@ impl Incident {
     }
 }
 
+/// The attribution a report makes.
+fn attribution(report: &Report) -> Attribution {
+    Attribution {
+        report_id: report.id.clone(),
+        source_id: report.source.id.clone(),
+        source_kind: report.source.kind,
+        source_party: report.source.party.clone(),
+        accused: report.accused.clone(),
+        actors: report.actors.clone(),
+    }
+}
+
+/// `inc-` and a report id.
+fn incident_id(report_id: &str) -> String {
+    let mut id = String::with_capacity(4 + report_id.len());
+    id.push_str("inc-");
+    id.push_str(report_id);
+    id
+}
+
+/// The incident of one report alone: the general derivation gives exactly this.
+fn derive_single(report: &Report, members: Vec<u32>) -> Incident {
+    let (start_ms, end_ms) = ordered_span(report.time);
+    Incident {
+        id: incident_id(&report.id),
+        members,
+        time: truce_model::TimeSpan { start_ms, end_ms },
+        location: report.location,
+        action: report.action,
+        target: derived_target(std::slice::from_ref(&report)),
+        site: report.site.clone(),
+        attributions: vec![attribution(report)],
+        casualties: report.casualties,
+        n_sources: 1,
+    }
+}
+
 /// Derives an incident from members that are non-empty, ascending, distinct and in range.
 pub(crate) fn derive(reports: &[Report], members: Vec<u32>) -> Incident {
+    if let [single] = members[..] {
+        derive_single(&reports[single as usize], members)
+    } else {
+        derive_many(reports, members)
+    }
+}
+
+/// [`derive`] for any number of members.
+fn derive_many(reports: &[Report], members: Vec<u32>) -> Incident {
     let member_reports: Vec<&Report> = members.iter().map(|&i| &reports[i as usize]).collect();
 
     let first_id = member_reports
@@ -163,7 +209,7 @@ pub(crate) fn derive(reports: &[Report], members: Vec<u32>) -> Incident {
         .map(|r| r.id.as_str())
         .min()
         .unwrap_or_default();
-    let id = format!("inc-{first_id}");
+    let id = incident_id(first_id);
 
     let time = derived_time(&member_reports);
     let location = derived_location(&member_reports);
@@ -175,17 +221,8 @@ pub(crate) fn derive(reports: &[Report], members: Vec<u32>) -> Incident {
         .min()
         .map(str::to_string);
 
-    let mut attributions: Vec<Attribution> = member_reports
-        .iter()
-        .map(|r| Attribution {
-            report_id: r.id.clone(),
-            source_id: r.source.id.clone(),
-            source_kind: r.source.kind,
-            source_party: r.source.party.clone(),
-            accused: r.accused.clone(),
-            actors: r.actors.clone(),
-        })
-        .collect();
+    let mut attributions: Vec<Attribution> =
+        member_reports.iter().map(|r| attribution(r)).collect();
     attributions.sort_by(|a, b| {
         (a.source_id.as_str(), a.report_id.as_str())
             .cmp(&(b.source_id.as_str(), b.report_id.as_str()))
@@ -513,6 +550,27 @@ mod tests {
             Incident::from_members(&r, vec![0, 1]).unwrap().action,
             ActionType::Mortar
         );
+    }
+
+    #[test]
+    fn the_single_report_shortcut_matches_the_general_derivation() {
+        let mut reports = vec![
+            report("a", "s1", 37.5, 48.0, 250.0, (10, 20)),
+            report("b", "s2", -179.5, 65.0, 0.0, (30, 20)),
+            report("c", "s3", 0.0, 0.0, 10.0, (5, 5)),
+        ];
+        reports[0].target = Target::energy(EnergyKind::OilRefinery);
+        reports[0].site = Some("refinery-1".into());
+        reports[0].accused = Some("RU".into());
+        reports[0].actors = vec!["x".into()];
+        reports[1].source.party = Some("UA".into());
+        reports[1].casualties.civilian_killed = 4;
+        reports[2].target = Target::of(TargetKind::Medical);
+        for i in 0..reports.len() as u32 {
+            let single = derive_single(&reports[i as usize], vec![i]);
+            let general = derive_many(&reports, vec![i]);
+            assert_eq!(format!("{single:?}"), format!("{general:?}"));
+        }
     }
 
     #[test]

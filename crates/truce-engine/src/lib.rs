@@ -3,8 +3,8 @@
 
 pub mod adjudicate;
 pub mod assess;
+pub mod corroborate;
 pub mod geodesy;
+pub mod incident;
 pub mod intake;
 pub mod zone_index;
-pub mod corroborate;
-pub mod incident;

@@ -26,7 +26,7 @@
 //! - Longitudes are not wrapped: zones and events are assumed not to straddle the antimeridian.
 //!
 //! # Algorithm
-//! A uniform grid over the zone's bounding box (one cell of margin on each side), about
+//! A uniform grid over the zone's bounding box (two cells of margin on each side), about
 //! [`CELLS_PER_EDGE`] cells per edge, between [`MIN_CELLS`] and [`MAX_CELLS`], cells roughly square
 //! in metres. Each cell is
 //! - *boundary* if an edge passes through it (or within a millionth of a cell of it), with the list
@@ -49,8 +49,8 @@
 //! edge within `r` meets [`geodesy::disk_bounding_box`], a lon/lat box that contains the disk, so
 //! the edges checked are a superset of those that matter. Each is decided with the cheap estimate
 //! [`geodesy::LocalFrame::approx_distance_m`] and its error bound, and with the geodesic only when
-//! the estimate is too close to `r` to tell. Points outside the grid are `No` as soon as a lower
-//! bound of their distance to the bounding box exceeds `r`.
+//! the estimate is too close to `r` to tell. Points outside the grid are `No` if `r` is below the
+//! margin's width in metres, or below a lower bound of their distance to the bounding box.
 //!
 //! [`ZoneIndex::distance_to_boundary_m`] takes the R-tree's nearest edge in a plane scaled to the
 //! zone's mid-latitude as a first candidate `d`, gathers every edge meeting the disk box of radius
@@ -79,6 +79,8 @@ pub const MIN_CELLS: usize = 4_096;
 /// cells' edge lists), however many edges the zone has.
 pub const MAX_CELLS: usize = 1 << 21;
 
+/// Cells of margin around the bounding box on each side.
+const MARGIN_CELLS: usize = 2;
 /// Disks overlapping more grid cells than this take their candidate edges from the R-tree.
 const GRID_SCAN_LIMIT: usize = 64;
 /// Slack, in cells, that the rasterisation adds around edges and the bounds subtract.
@@ -382,6 +384,8 @@ struct Grid {
     ny: usize,
     /// Lower bound of the metres of a path crossing one cell height.
     lat_cell_m: f64,
+    /// Lower bound of the distance from a point outside the grid to the bounding box.
+    outside_bound_m: f64,
     /// Slack in degrees added around edges when they are rasterised.
     eps_x: f64,
     eps_y: f64,
@@ -414,11 +418,20 @@ impl Grid {
         } else {
             side
         };
-        let nx = nx_inner + 2;
-        let ny = ny_inner + 2;
+        let nx = nx_inner + 2 * MARGIN_CELLS;
+        let ny = ny_inner + 2 * MARGIN_CELLS;
+        let y0 = bbox.min().y - MARGIN_CELLS as f64 * cell_h;
+        // A path from outside the grid to the bounding box crosses the margin: across its height,
+        // or across its width within the grid's latitudes.
+        let margin = MARGIN_CELLS as f64 - EPS_CELLS;
+        let grid_abs_lat = y0.abs().max((y0 + ny as f64 * cell_h).abs());
+        let outside_bound_m = (geodesy::MIN_MERIDIONAL_RADIUS_M * (margin * cell_h).to_radians())
+            .min(lon_m_per_deg_at_or_below(grid_abs_lat) * margin * cell_w)
+            * (1.0 - 1e-9);
         Grid {
-            x0: bbox.min().x - cell_w,
-            y0: bbox.min().y - cell_h,
+            x0: bbox.min().x - MARGIN_CELLS as f64 * cell_w,
+            y0,
+            outside_bound_m,
             cell_w,
             cell_h,
             inv_w: 1.0 / cell_w,
@@ -752,7 +765,8 @@ impl ZoneIndex {
             return Tri::Unknown;
         }
         let Some((ix, iy, fx, fy)) = self.grid.locate(lon, lat) else {
-            if radius_m == 0.0 || self.bbox_is_farther_than(lon, lat, radius_m) {
+            if radius_m < self.grid.outside_bound_m || self.bbox_is_farther_than(lon, lat, radius_m)
+            {
                 return Tri::No;
             }
             return self.classify_near(lon, lat, radius_m, false);

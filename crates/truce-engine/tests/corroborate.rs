@@ -85,7 +85,11 @@ fn check_invariants(reports: &[Report], incidents: &[Incident], params: &Corrobo
             seen[a as usize] = true;
             for &b in &incident.members[i + 1..] {
                 let (ra, rb) = (&reports[a as usize], &reports[b as usize]);
-                assert_ne!(ra.source.id, rb.source.id, "one source twice in {}", incident.id);
+                assert_ne!(
+                    ra.source.id, rb.source.id,
+                    "one source twice in {}",
+                    incident.id
+                );
                 assert!(ra.action.compatible(rb.action));
                 let distance = geodesic_distance_m(
                     (ra.location.lon, ra.location.lat),
@@ -99,13 +103,13 @@ fn check_invariants(reports: &[Report], incidents: &[Incident], params: &Corrobo
             .iter()
             .map(|&m| reports[m as usize].time.start_ms)
             .max()
-            .unwrap();
+            .expect("an incident has members");
         let min_end = incident
             .members
             .iter()
             .map(|&m| reports[m as usize].time.end_ms)
             .min()
-            .unwrap();
+            .expect("an incident has members");
         assert!(max_start - min_end <= params.max_duration_s * 1000);
     }
     assert!(seen.iter().all(|&s| s), "every report in an incident");
@@ -294,7 +298,10 @@ fn derived_fields() {
         ..Casualties::default()
     };
     let mut osce = report("osce-1", "osce", 50.0, 0.0, 100.0, 15);
-    osce.actors = vec!["Armed Forces of Ukraine".into(), "Russian Armed Forces".into()];
+    osce.actors = vec![
+        "Armed Forces of Ukraine".into(),
+        "Russian Armed Forces".into(),
+    ];
     osce.site = Some("zaporizhzhia_npp".into());
 
     let (reports, incidents) = run(vec![ua, ru, osce]);
@@ -329,7 +336,11 @@ fn derived_fields() {
         .collect();
     assert_eq!(
         sides,
-        vec![("osce", None), ("ru_mod", Some("ua")), ("ua_gs", Some("ru"))]
+        vec![
+            ("osce", None),
+            ("ru_mod", Some("ua")),
+            ("ua_gs", Some("ru"))
+        ]
     );
     assert_eq!(incident.attributions[0].actors.len(), 2);
     assert_eq!(incident.attributions[1].source_party.as_deref(), Some("ru"));
@@ -391,12 +402,24 @@ fn invalid_parameters_link_nothing() {
 }
 
 #[test]
+fn params_from_the_default_policy_are_the_defaults() {
+    let policy = truce_model::agreement::CorroborationPolicy::default();
+    assert_eq!(
+        CorroborationParams::from(&policy),
+        CorroborationParams::default()
+    );
+}
+
+#[test]
 fn params_deserialize_with_defaults() {
     let params: CorroborationParams =
         serde_json::from_str(r#"{"max_distance_m": 3000.0, "max_duration_s": 3600}"#).unwrap();
     assert_eq!(params.max_distance_m, 3000.0);
     assert_eq!(params.max_duration_s, 3600);
-    assert_eq!(params.max_time_gap_s, CorroborationParams::default().max_time_gap_s);
+    assert_eq!(
+        params.max_time_gap_s,
+        CorroborationParams::default().max_time_gap_s
+    );
 }
 
 #[test]
@@ -409,6 +432,41 @@ fn reports_across_the_antimeridian_corroborate() {
     east.location.lat = 65.0;
     let (reports, incidents) = run(vec![west, east]);
     assert_eq!(id_groups(&reports, &incidents), groups(&[&["r1", "r2"]]));
+}
+
+#[test]
+fn pairs_spread_over_the_globe_corroborate() {
+    // A bounding box of the whole world in 5 km cells: the grid sorts by key rather than by
+    // counting cells.
+    let mut reports = Vec::new();
+    for i in 0..500u32 {
+        let lon = -179.0 + f64::from(i * 7919 % 3580) / 10.0;
+        let lat = -70.0 + f64::from(i * 104_729 % 1400) / 10.0;
+        for (k, source) in ["osce", "media"].iter().enumerate() {
+            let mut r = report(
+                &format!("g{i:03}-{k}"),
+                source,
+                0.0,
+                0.0,
+                200.0,
+                i64::from(i),
+            );
+            r.location.lon = lon + k as f64 * 0.0005;
+            r.location.lat = lat;
+            reports.push(r);
+        }
+    }
+    let (reports, incidents) = run(reports);
+    assert_eq!(incidents.len(), 500);
+    for incident in &incidents {
+        let ids: Vec<&str> = incident
+            .members
+            .iter()
+            .map(|&m| reports[m as usize].id.as_str())
+            .collect();
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert_eq!(ids[0][..4], ids[1][..4]);
+    }
 }
 
 #[test]

@@ -36,7 +36,7 @@ fn scores(simulation: &Simulation) -> (f64, f64) {
 }
 
 fn check(name: &str, scenario: Scenario) {
-    let simulation = simulate(&scenario).unwrap();
+    let simulation = simulate(&scenario).expect("the preset scenarios are valid");
     let (all, burst) = scores(&simulation);
     println!(
         "{name} seed {}: {} reports, ARI {all:.4} (bursts only {burst:.4})",
@@ -44,7 +44,11 @@ fn check(name: &str, scenario: Scenario) {
         simulation.reports.len()
     );
     assert!(all >= 0.95, "{name} seed {}: ARI {all}", scenario.seed);
-    assert!(burst >= 0.9, "{name} seed {}: burst ARI {burst}", scenario.seed);
+    assert!(
+        burst >= 0.9,
+        "{name} seed {}: burst ARI {burst}",
+        scenario.seed
+    );
 }
 
 #[test]

@@ -26,7 +26,12 @@ fn cpu_seconds() -> (f64, f64) {
     // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |index: usize| fields.get(index).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) / 100.0, ticks(12) / 100.0)
 }
 
@@ -46,7 +51,11 @@ fn time_parse(bytes: &[u8], options: &IngestOptions, runs: usize) -> (f64, f64, 
         user_s += cpu_ended.0 - cpu_started.0;
         system_s += cpu_ended.1 - cpu_started.1;
         n_reports = ingested.reports.len();
-        assert!(ingested.rejections.is_empty(), "{:?}", ingested.rejections.first());
+        assert!(
+            ingested.rejections.is_empty(),
+            "{:?}",
+            ingested.rejections.first()
+        );
         let started = Instant::now();
         drop(ingested);
         drop_s.push(started.elapsed().as_secs_f64());
@@ -72,7 +81,11 @@ fn main() {
     };
     let options = IngestOptions::default();
     let runs = 7;
-    println!("input: {} bytes, {} threads", bytes.len(), rayon::current_num_threads());
+    println!(
+        "input: {} bytes, {} threads",
+        bytes.len(),
+        rayon::current_num_threads()
+    );
     let (parse_s, drop_s, n_reports) = time_parse(&bytes, &options, runs);
     println!(
         "peer-csv parse, all threads: median {parse_s:.3} s of {runs} ({n_reports} reports, {:.0} MB/s); dropping the result {drop_s:.3} s",
@@ -81,7 +94,10 @@ fn main() {
     if std::env::var("TRUCE_BENCH_QUICK").is_ok() {
         return;
     }
-    let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a pool");
+    let single = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a pool");
     let (parse_s, _, _) = single.install(|| time_parse(&bytes, &options, runs));
     println!("peer-csv parse, one thread: median {parse_s:.3} s of {runs}");
     // One quote byte anywhere sends the file through the csv crate: quote the first id.
@@ -89,7 +105,10 @@ fn main() {
         Some(newline) => {
             let id_end = newline
                 + 1
-                + bytes[newline + 1..].iter().position(|b| *b == b',').unwrap_or(0);
+                + bytes[newline + 1..]
+                    .iter()
+                    .position(|b| *b == b',')
+                    .unwrap_or(0);
             let mut quoted = bytes[..=newline].to_vec();
             quoted.push(b'"');
             quoted.extend_from_slice(&bytes[newline + 1..id_end]);

@@ -5,13 +5,9 @@ use std::io::Write;
 
 use jiff::civil::Date;
 
-use crate::ingest::classify::{
-    DRONE, MISSILE, MLRS, MORTAR, Words, classify_target, describe,
-};
+use crate::ingest::classify::{DRONE, MISSILE, MLRS, MORTAR, Words, classify_target, describe};
 use crate::ingest::csv_table::CsvTable;
-use crate::ingest::fields::{
-    RowIssues, coordinate_problems, count_from_text, number_from_text,
-};
+use crate::ingest::fields::{RowIssues, coordinate_problems, count_from_text, number_from_text};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::time::{add_days, days_between, days_span, local_date, parse_calendar_date};
 use crate::ingest::write::{WriteError, check_writable};
@@ -112,7 +108,11 @@ pub(crate) const TIME_PRECISION_2_DAYS: i32 = 3;
 
 /// The source every ACLED row is attributed to.
 fn acled_source() -> Source {
-    Source { id: "acled".to_string(), kind: SourceKind::Osint, party: None }
+    Source {
+        id: "acled".to_string(),
+        kind: SourceKind::Osint,
+        party: None,
+    }
 }
 
 struct Row<'a> {
@@ -143,7 +143,10 @@ pub(crate) fn parse(
     let columns = table.locate(&USED);
     let mut ingested = Ingested::default();
     table.for_each_row(true, &mut ingested, |csv_row, ingested| {
-        let row = Row { columns: &columns, record: csv_row.record };
+        let row = Row {
+            columns: &columns,
+            record: csv_row.record,
+        };
         let mut issues = RowIssues::new(file, csv_row.line);
         match read_row(&row, options, &mut issues) {
             Some(report) if issues.is_clean() => {
@@ -179,9 +182,15 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
         },
     };
     let casualties = if civilian_targeting {
-        Casualties { civilian_killed: fatalities, ..Casualties::default() }
+        Casualties {
+            civilian_killed: fatalities,
+            ..Casualties::default()
+        }
     } else {
-        Casualties { unspecified_killed: fatalities, ..Casualties::default() }
+        Casualties {
+            unspecified_killed: fatalities,
+            ..Casualties::default()
+        }
     };
     let actors = [Col::Actor1, Col::Actor2]
         .into_iter()
@@ -218,7 +227,11 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
     })
 }
 
-fn read_time(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) -> Option<TimeSpan> {
+fn read_time(
+    row: &Row<'_>,
+    options: &IngestOptions,
+    issues: &mut RowIssues<'_>,
+) -> Option<TimeSpan> {
     let text = row.get(Col::EventDate);
     if text.is_empty() {
         issues.reject(column_name(Col::EventDate), None, "required field is empty");
@@ -238,7 +251,11 @@ fn read_time(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>)
             let last = add_days(date, TIME_PRECISION_2_DAYS)?;
             days_span(first, last, &options.local_zone)
         }),
-        "3" => days_span(date.first_of_month(), date.last_of_month(), &options.local_zone),
+        "3" => days_span(
+            date.first_of_month(),
+            date.last_of_month(),
+            &options.local_zone,
+        ),
         other => {
             issues.reject(
                 column_name(Col::TimePrecision),
@@ -277,10 +294,18 @@ fn read_location(row: &Row<'_>, issues: &mut RowIssues<'_>) -> Option<Location> 
     let (lon, lat) = (lon?, lat?);
     let (lon_problem, lat_problem) = coordinate_problems(lon, lat);
     if let Some(reason) = &lat_problem {
-        issues.reject(column_name(Col::Latitude), Some(row.get(Col::Latitude)), reason.as_str());
+        issues.reject(
+            column_name(Col::Latitude),
+            Some(row.get(Col::Latitude)),
+            reason.as_str(),
+        );
     }
     if let Some(reason) = &lon_problem {
-        issues.reject(column_name(Col::Longitude), Some(row.get(Col::Longitude)), reason.as_str());
+        issues.reject(
+            column_name(Col::Longitude),
+            Some(row.get(Col::Longitude)),
+            reason.as_str(),
+        );
     }
     if lon_problem.is_some() || lat_problem.is_some() {
         return None;
@@ -292,7 +317,11 @@ fn read_location(row: &Row<'_>, issues: &mut RowIssues<'_>) -> Option<Location> 
         .find(|(known, _)| code == known.to_string())
         .map(|(_, metres)| *metres);
     match uncertainty_m {
-        Some(uncertainty_m) => Some(Location { lon, lat, uncertainty_m }),
+        Some(uncertainty_m) => Some(Location {
+            lon,
+            lat,
+            uncertainty_m,
+        }),
         None => {
             issues.reject(
                 column_name(Col::GeoPrecision),
@@ -482,13 +511,16 @@ pub(crate) fn write(
         let not_representable =
             |reason: String| WriteError::not_representable(InputFormat::Acled, report, reason);
         let (date, time_precision) = event_date(report, options).map_err(not_representable)?;
-        let geo_precision = geo_precision(report.location.uncertainty_m).map_err(not_representable)?;
+        let geo_precision =
+            geo_precision(report.location.uncertainty_m).map_err(not_representable)?;
         let (event_type, sub_event_type, disorder_type) = acled_event_type(report.action);
         let actors = actor_pair(report);
         let casualties = report.casualties;
-        let fatalities = u64::from(casualties.civilian_killed)
-            + u64::from(casualties.military_killed)
-            + u64::from(casualties.unspecified_killed);
+        // Saturating: readers take counts as 32-bit.
+        let fatalities = casualties
+            .civilian_killed
+            .saturating_add(casualties.military_killed)
+            .saturating_add(casualties.unspecified_killed);
         let civilians_only = casualties.civilian_killed > 0
             && casualties.military_killed == 0
             && casualties.unspecified_killed == 0;
@@ -518,7 +550,11 @@ pub(crate) fn write(
             "",
             "",
             "",
-            if civilian_targeting { "Civilian targeting" } else { "" },
+            if civilian_targeting {
+                "Civilian targeting"
+            } else {
+                ""
+            },
             "",
             "",
             "",
@@ -547,7 +583,12 @@ pub(crate) fn actor_pair(report: &Report) -> (&str, &str) {
     let mut names = report
         .accused
         .iter()
-        .chain(report.actors.iter().filter(|actor| Some(*actor) != report.accused.as_ref()))
+        .chain(
+            report
+                .actors
+                .iter()
+                .filter(|actor| Some(*actor) != report.accused.as_ref()),
+        )
         .map(String::as_str);
     (names.next().unwrap_or(""), names.next().unwrap_or(""))
 }
@@ -570,25 +611,68 @@ mod tests {
         let words = Words::default();
         let in_scope = [
             ("Battles", "Armed clash", ActionType::GroundAssault),
-            ("Battles", "Government regains territory", ActionType::GroundAssault),
-            ("Battles", "Non-state actor overtakes territory", ActionType::GroundAssault),
-            ("Explosions/Remote violence", "Chemical weapon", ActionType::Other),
-            ("Explosions/Remote violence", "Air/drone strike", ActionType::AirStrike),
-            ("Explosions/Remote violence", "Suicide bomb", ActionType::Other),
+            (
+                "Battles",
+                "Government regains territory",
+                ActionType::GroundAssault,
+            ),
+            (
+                "Battles",
+                "Non-state actor overtakes territory",
+                ActionType::GroundAssault,
+            ),
+            (
+                "Explosions/Remote violence",
+                "Chemical weapon",
+                ActionType::Other,
+            ),
+            (
+                "Explosions/Remote violence",
+                "Air/drone strike",
+                ActionType::AirStrike,
+            ),
+            (
+                "Explosions/Remote violence",
+                "Suicide bomb",
+                ActionType::Other,
+            ),
             (
                 "Explosions/Remote violence",
                 "Shelling/artillery/missile attack",
                 ActionType::Artillery,
             ),
-            ("Explosions/Remote violence", "Remote explosive/landmine/IED", ActionType::MineIed),
+            (
+                "Explosions/Remote violence",
+                "Remote explosive/landmine/IED",
+                ActionType::MineIed,
+            ),
             ("Explosions/Remote violence", "Grenade", ActionType::Other),
-            ("Violence against civilians", "Sexual violence", ActionType::Other),
-            ("Violence against civilians", "Attack", ActionType::SmallArms),
-            ("Violence against civilians", "Abduction/forced disappearance", ActionType::Other),
-            ("Strategic developments", "Disrupted weapons use", ActionType::AirDefenceIntercept),
+            (
+                "Violence against civilians",
+                "Sexual violence",
+                ActionType::Other,
+            ),
+            (
+                "Violence against civilians",
+                "Attack",
+                ActionType::SmallArms,
+            ),
+            (
+                "Violence against civilians",
+                "Abduction/forced disappearance",
+                ActionType::Other,
+            ),
+            (
+                "Strategic developments",
+                "Disrupted weapons use",
+                ActionType::AirDefenceIntercept,
+            ),
         ];
         for (event_type, sub_event_type, action) in in_scope {
-            assert_eq!(acled_action(event_type, sub_event_type, &words).unwrap(), action);
+            assert_eq!(
+                acled_action(event_type, sub_event_type, &words).unwrap(),
+                action
+            );
         }
         for (event_type, sub_event_type) in [
             ("Protests", "Peaceful protest"),
@@ -601,11 +685,17 @@ mod tests {
             ("Strategic developments", "Change to group/activity"),
             ("Strategic developments", "Headquarters or base established"),
             ("Strategic developments", "Looting/property destruction"),
-            ("Strategic developments", "Non-violent transfer of territory"),
+            (
+                "Strategic developments",
+                "Non-violent transfer of territory",
+            ),
             ("Strategic developments", "Other"),
         ] {
             let (_, reason) = acled_action(event_type, sub_event_type, &words).unwrap_err();
-            assert!(reason.contains("out of scope"), "{event_type}/{sub_event_type}: {reason}");
+            assert!(
+                reason.contains("out of scope"),
+                "{event_type}/{sub_event_type}: {reason}"
+            );
         }
     }
 }

@@ -76,7 +76,13 @@ pub(crate) const TARGET_KEYWORDS: &[(Target, &[&str])] = &[
     (Target::energy(EnergyKind::OilRefinery), &["refinery"]),
     (
         Target::energy(EnergyKind::PowerGeneration),
-        &["power plant", "power station", "thermal power", "tpp", "chp"],
+        &[
+            "power plant",
+            "power station",
+            "thermal power",
+            "tpp",
+            "chp",
+        ],
     ),
     (
         Target::energy(EnergyKind::PowerTransmission),
@@ -84,7 +90,13 @@ pub(crate) const TARGET_KEYWORDS: &[(Target, &[&str])] = &[
     ),
     (
         Target::energy(EnergyKind::OilGasPipelineStorage),
-        &["pipeline", "oil depot", "fuel storage", "pumping station", "gas"],
+        &[
+            "pipeline",
+            "oil depot",
+            "fuel storage",
+            "pumping station",
+            "gas",
+        ],
     ),
     (Target::of(TargetKind::Energy), &["energy", "electricity"]),
     (
@@ -319,7 +331,10 @@ pub(crate) fn describe(date: jiff::civil::Date, action: ActionType, target: Targ
 /// Every target in the vocabulary: each category, and energy with each sub-kind.
 #[cfg(test)]
 pub(crate) fn all_targets() -> Vec<Target> {
-    let mut targets: Vec<Target> = TargetKind::ALL.iter().map(|kind| Target::of(*kind)).collect();
+    let mut targets: Vec<Target> = TargetKind::ALL
+        .iter()
+        .map(|kind| Target::of(*kind))
+        .collect();
     targets.extend(EnergyKind::ALL.iter().map(|kind| Target::energy(*kind)));
     targets
 }
@@ -334,9 +349,15 @@ mod tests {
 
     #[test]
     fn whole_words_and_plurals() {
-        assert_eq!(target_of("strikes on the port of Odesa").kind, TargetKind::Maritime);
+        assert_eq!(
+            target_of("strikes on the port of Odesa").kind,
+            TargetKind::Maritime
+        );
         assert_eq!(target_of("near the airport").kind, TargetKind::Transport);
-        assert_eq!(target_of("public transport was halted").kind, TargetKind::Unknown);
+        assert_eq!(
+            target_of("public transport was halted").kind,
+            TargetKind::Unknown
+        );
         assert_eq!(
             target_of("two refineries burned"),
             Target::energy(EnergyKind::OilRefinery)
@@ -373,9 +394,18 @@ mod tests {
     #[test]
     fn actions() {
         let action = |text: &str| classify_action(&Words::of([text]));
-        assert_eq!(action("Kh-101 cruise missiles"), Some(ActionType::MissileStrike));
-        assert_eq!(action("Shahed drones were shot down"), Some(ActionType::AirDefenceIntercept));
-        assert_eq!(action("a sea drone hit a ship"), Some(ActionType::NavalAttack));
+        assert_eq!(
+            action("Kh-101 cruise missiles"),
+            Some(ActionType::MissileStrike)
+        );
+        assert_eq!(
+            action("Shahed drones were shot down"),
+            Some(ActionType::AirDefenceIntercept)
+        );
+        assert_eq!(
+            action("a sea drone hit a ship"),
+            Some(ActionType::NavalAttack)
+        );
         assert_eq!(action("Grad rockets"), Some(ActionType::Mlrs));
         assert_eq!(action("heavy fighting"), Some(ActionType::GroundAssault));
         assert_eq!(action("nothing to see"), None);

@@ -16,7 +16,11 @@ pub(crate) struct LineCounter<'t> {
 
 impl<'t> LineCounter<'t> {
     pub(crate) fn new(bytes: &'t [u8]) -> Self {
-        LineCounter { bytes, pos: 0, line: 1 }
+        LineCounter {
+            bytes,
+            pos: 0,
+            line: 1,
+        }
     }
 
     /// The 1-based line of the record whose search started at byte `byte` (positions must
@@ -72,7 +76,11 @@ impl<'t> CsvTable<'t> {
             match reader.read_record(&mut record) {
                 Ok(true) if is_blank(&record) => continue,
                 Ok(true) => break,
-                Ok(false) => return Err(IngestError::Empty { file: file.to_string() }),
+                Ok(false) => {
+                    return Err(IngestError::Empty {
+                        file: file.to_string(),
+                    });
+                }
                 Err(error) => {
                     let line = error
                         .position()
@@ -89,7 +97,12 @@ impl<'t> CsvTable<'t> {
             lines.line_of_record(byte_offset(position));
         }
         let header = record.iter().map(|name| name.trim().to_string()).collect();
-        Ok(CsvTable { file, header, reader, lines })
+        Ok(CsvTable {
+            file,
+            header,
+            reader,
+            lines,
+        })
     }
 
     /// The column index of each wanted name (exact match after trimming, ASCII case
@@ -183,7 +196,13 @@ impl<'t> CsvTable<'t> {
                         ingested.rejections.append(&mut issues.rejections);
                         continue;
                     }
-                    on_row(CsvRow { line, record: &record }, ingested);
+                    on_row(
+                        CsvRow {
+                            line,
+                            record: &record,
+                        },
+                        ingested,
+                    );
                 }
                 Err(error) => {
                     // Bytes were checked as UTF-8 up front and reading from memory cannot
@@ -202,7 +221,9 @@ impl<'t> CsvTable<'t> {
             }
         }
         if data_rows == 0 {
-            return Err(IngestError::Empty { file: self.file.to_string() });
+            return Err(IngestError::Empty {
+                file: self.file.to_string(),
+            });
         }
         Ok(())
     }
@@ -246,7 +267,12 @@ mod tests {
             .unwrap();
         assert_eq!(
             lines,
-            vec![(2, "1".to_string()), (4, "3".to_string()), (5, "x\ny".to_string()), (8, "6".to_string())]
+            vec![
+                (2, "1".to_string()),
+                (4, "3".to_string()),
+                (5, "x\ny".to_string()),
+                (8, "6".to_string())
+            ]
         );
     }
 
@@ -255,7 +281,15 @@ mod tests {
         let table = CsvTable::open("t.csv", "a,b\n\n").unwrap();
         let mut ingested = Ingested::default();
         let result = table.for_each_row(false, &mut ingested, |_, _| {});
-        assert_eq!(result, Err(IngestError::Empty { file: "t.csv".into() }));
-        assert!(matches!(CsvTable::open("t.csv", "\n\n"), Err(IngestError::Empty { .. })));
+        assert_eq!(
+            result,
+            Err(IngestError::Empty {
+                file: "t.csv".into()
+            })
+        );
+        assert!(matches!(
+            CsvTable::open("t.csv", "\n\n"),
+            Err(IngestError::Empty { .. })
+        ));
     }
 }

@@ -65,11 +65,17 @@ mod tests {
         assert_eq!(detect_format("a.ndjson", b"{}"), Some(InputFormat::Jsonl));
         assert_eq!(detect_format("a.geojson", b""), Some(InputFormat::Geojson));
         assert_eq!(
-            detect_format("a.json", b"{\"type\": \"FeatureCollection\", \"features\": []}"),
+            detect_format(
+                "a.json",
+                b"{\"type\": \"FeatureCollection\", \"features\": []}"
+            ),
             Some(InputFormat::Geojson)
         );
         assert_eq!(detect_format("a.json", b"[1, 2]"), None);
-        assert_eq!(detect_format("stdin", b"  {\"id\": \"r1\"}\n"), Some(InputFormat::Jsonl));
+        assert_eq!(
+            detect_format("stdin", b"  {\"id\": \"r1\"}\n"),
+            Some(InputFormat::Jsonl)
+        );
         assert_eq!(
             detect_format("x.csv", b"\xef\xbb\xbfevent_id_cnty,event_date,year\nUKR1,"),
             Some(InputFormat::Acled)
@@ -86,7 +92,10 @@ mod tests {
             Some(InputFormat::PeerCsv)
         );
         assert_eq!(
-            detect_format("r.csv", b"id,source_id,source_kind,time,lon,lat,action,target\n"),
+            detect_format(
+                "r.csv",
+                b"id,source_id,source_kind,time,lon,lat,action,target\n"
+            ),
             Some(InputFormat::Csv)
         );
         assert_eq!(detect_format("r.csv", b"a,b,c\n"), None);

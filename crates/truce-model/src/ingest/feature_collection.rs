@@ -30,7 +30,10 @@ pub(crate) fn parse(
     let Value::Object(collection) = &document else {
         return Err(malformed(
             1,
-            format!("expected a GeoJSON FeatureCollection object, found {}", type_name(&document)),
+            format!(
+                "expected a GeoJSON FeatureCollection object, found {}",
+                type_name(&document)
+            ),
         ));
     };
     match collection.get("type") {
@@ -60,11 +63,16 @@ pub(crate) fn parse(
             ));
         }
         None => {
-            return Err(malformed(1, "the FeatureCollection has no `features`".to_string()));
+            return Err(malformed(
+                1,
+                "the FeatureCollection has no `features`".to_string(),
+            ));
         }
     };
     if features.is_empty() {
-        return Err(IngestError::Empty { file: file.to_string() });
+        return Err(IngestError::Empty {
+            file: file.to_string(),
+        });
     }
     let empty = Map::new();
     let mut ingested = Ingested::default();

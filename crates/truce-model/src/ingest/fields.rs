@@ -197,7 +197,10 @@ pub(crate) struct Problem {
 
 impl Problem {
     pub(crate) fn new(value: impl Into<String>, reason: impl Into<String>) -> Self {
-        Problem { value: Some(value.into()), reason: reason.into() }
+        Problem {
+            value: Some(value.into()),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -220,7 +223,11 @@ pub(crate) struct RowIssues<'a> {
 
 impl<'a> RowIssues<'a> {
     pub(crate) fn new(file: &'a str, row: u64) -> Self {
-        RowIssues { file, row, rejections: Vec::new() }
+        RowIssues {
+            file,
+            row,
+            rejections: Vec::new(),
+        }
     }
 
     /// Records a problem with `column`.
@@ -319,6 +326,11 @@ pub(crate) trait RecordFields {
     fn count(&self, field: Field) -> Result<Option<u32>, Problem>;
     /// A list of texts; empty when absent.
     fn list(&self, field: Field) -> Result<Vec<String>, Problem>;
+    /// Whether a problem with this field was reported before the record was read (a
+    /// GeoJSON feature without a usable Point), so its absence is not reported again.
+    fn already_reported(&self, _field: Field) -> bool {
+        false
+    }
 }
 
 struct Reader<'r, 'i, 'f, R: RecordFields> {
@@ -328,6 +340,9 @@ struct Reader<'r, 'i, 'f, R: RecordFields> {
 
 impl<'r, R: RecordFields> Reader<'r, '_, '_, R> {
     fn missing(&mut self, field: Field) {
+        if self.record.already_reported(field) {
+            return;
+        }
         let reason = if self.record.is_present(field) {
             "required field is empty"
         } else {
@@ -457,7 +472,10 @@ pub(crate) fn build_report<R: RecordFields>(
             reader.reject_raw(Field::TimeEnd, "time_end is before time".to_string());
             None
         }
-        (Some(start), Some(end)) => Some(TimeSpan { start_ms: start.start_ms, end_ms: end.end_ms }),
+        (Some(start), Some(end)) => Some(TimeSpan {
+            start_ms: start.start_ms,
+            end_ms: end.end_ms,
+        }),
         (Some(start), None) => Some(start),
         (None, _) => None,
     };
@@ -480,7 +498,11 @@ pub(crate) fn build_report<R: RecordFields>(
     } else if let Some(value) = lon.or(lat) {
         // Report a non-finite value even when its partner is missing.
         if !value.is_finite() {
-            let field = if lon.is_some() { Field::Lon } else { Field::Lat };
+            let field = if lon.is_some() {
+                Field::Lon
+            } else {
+                Field::Lat
+            };
             reader.reject_raw(field, "not a finite number".to_string());
         }
     }
@@ -536,7 +558,11 @@ pub(crate) fn build_report<R: RecordFields>(
             party: source_party.map(Cow::into_owned),
         },
         time,
-        location: Location { lon, lat, uncertainty_m },
+        location: Location {
+            lon,
+            lat,
+            uncertainty_m,
+        },
         place: place.map(Cow::into_owned),
         action,
         target,
@@ -593,9 +619,20 @@ mod tests {
     #[test]
     fn counts() {
         assert_eq!(count_from_text(" 12 ").unwrap(), 12);
-        assert_eq!(count_from_text("-1").unwrap_err().reason, "not a non-negative integer");
-        assert_eq!(count_from_text("2.5").unwrap_err().reason, "not a non-negative integer");
-        assert!(count_from_text("99999999999").unwrap_err().reason.starts_with("too large"));
+        assert_eq!(
+            count_from_text("-1").unwrap_err().reason,
+            "not a non-negative integer"
+        );
+        assert_eq!(
+            count_from_text("2.5").unwrap_err().reason,
+            "not a non-negative integer"
+        );
+        assert!(
+            count_from_text("99999999999")
+                .unwrap_err()
+                .reason
+                .starts_with("too large")
+        );
     }
 
     #[test]

@@ -140,9 +140,15 @@ impl RecordFields for JsonRecord<'_> {
             None => Ok(None),
             Some(Value::Number(number)) => match number.as_u64() {
                 Some(count) => u32::try_from(count).map(Some).map_err(|_| {
-                    Problem::new(number.to_string(), format!("too large (at most {})", u32::MAX))
+                    Problem::new(
+                        number.to_string(),
+                        format!("too large (at most {})", u32::MAX),
+                    )
                 }),
-                None => Err(Problem::new(number.to_string(), "not a non-negative integer")),
+                None => Err(Problem::new(
+                    number.to_string(),
+                    "not a non-negative integer",
+                )),
             },
             Some(other) => Err(self.wrong_type(other, "a non-negative integer")),
         }
@@ -160,6 +166,11 @@ impl RecordFields for JsonRecord<'_> {
                 .collect(),
             Some(other) => Err(self.wrong_type(other, "an array of strings")),
         }
+    }
+
+    fn already_reported(&self, field: Field) -> bool {
+        matches!(field, Field::Lon | Field::Lat)
+            && matches!(self.coordinates, Coordinates::Rejected)
     }
 }
 
@@ -209,7 +220,9 @@ pub(crate) fn parse(
         ingested.rejections.append(&mut issues.rejections);
     }
     if objects == 0 {
-        return Err(IngestError::Empty { file: file.to_string() });
+        return Err(IngestError::Empty {
+            file: file.to_string(),
+        });
     }
     Ok(ingested)
 }

@@ -10,7 +10,7 @@ use crate::ingest::fields::{
     number_from_text, suggest_field,
 };
 use crate::ingest::options::IngestOptions;
-use crate::ingest::write::{WriteError, checked_time_strings, check_writable};
+use crate::ingest::write::{WriteError, check_writable, checked_time_strings};
 use crate::ingest::{IngestError, Ingested, InputFormat};
 use crate::report::Report;
 
@@ -109,7 +109,10 @@ pub(crate) fn parse(
     let columns = table.locate(FIELD_NAMES);
     let mut ingested = Ingested::default();
     table.for_each_row(false, &mut ingested, |row, ingested| {
-        let record = CsvRecord { columns: &columns, record: row.record };
+        let record = CsvRecord {
+            columns: &columns,
+            record: row.record,
+        };
         let mut issues = RowIssues::new(file, row.line);
         match build_report(&record, options, &mut issues) {
             Some(report) => {
@@ -125,7 +128,9 @@ pub(crate) fn parse(
 /// Writes reports in our CSV layout, every column, in the documented order.
 pub(crate) fn write(reports: &[Report], out: &mut dyn Write) -> Result<(), WriteError> {
     let mut writer = csv::WriterBuilder::new().from_writer(out);
-    writer.write_record(FIELD_NAMES).map_err(WriteError::from_csv)?;
+    writer
+        .write_record(FIELD_NAMES)
+        .map_err(WriteError::from_csv)?;
     for report in reports {
         check_writable(InputFormat::Csv, report)?;
         let (time, time_end) = checked_time_strings(InputFormat::Csv, report)?;

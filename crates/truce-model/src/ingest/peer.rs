@@ -15,8 +15,7 @@ use rayon::prelude::*;
 
 use crate::ingest::csv_table::LineCounter;
 use crate::ingest::fields::{
-    Problem, RowIssues, count_from_text, coordinate_problems, number_from_text,
-    uncertainty_problem,
+    Problem, RowIssues, coordinate_problems, count_from_text, number_from_text, uncertainty_problem,
 };
 use crate::ingest::options::IngestOptions;
 use crate::ingest::time::{parse_time_value, parse_utc_seconds_fast};
@@ -47,7 +46,11 @@ struct Layout {
 
 impl Layout {
     fn of(file: &str, header: &[String]) -> Result<Layout, IngestError> {
-        let find = |name: &str| header.iter().position(|column| column.eq_ignore_ascii_case(name));
+        let find = |name: &str| {
+            header
+                .iter()
+                .position(|column| column.eq_ignore_ascii_case(name))
+        };
         let missing: Vec<String> = REQUIRED
             .iter()
             .filter(|name| find(name).is_none())
@@ -97,6 +100,9 @@ impl RowFields for csv::StringRecord {
 }
 
 /// What became of one line.
+// Boxing the report would cost an allocation per row; being the size of a report lets
+// the outcomes' vector become the reports' vector in place.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Outcome {
     /// The line is a report.
@@ -142,7 +148,11 @@ pub(crate) fn peer_source(id: &str) -> Source {
         "local_media" => (SourceKind::Media, None),
         _ => (SourceKind::Osint, None),
     };
-    Source { id: id.to_string(), kind, party: party.map(str::to_string) }
+    Source {
+        id: id.to_string(),
+        kind,
+        party: party.map(str::to_string),
+    }
 }
 
 /// The generator's action names, then ours.
@@ -337,7 +347,12 @@ impl RowContext<'_> {
 
     /// Reads one row whose fields were split already.
     #[inline]
-    fn read<F: RowFields + ?Sized>(&self, fields: &F, row: u64, cache: &mut SourceCache) -> Outcome {
+    fn read<F: RowFields + ?Sized>(
+        &self,
+        fields: &F,
+        row: u64,
+        cache: &mut SourceCache,
+    ) -> Outcome {
         let layout = &self.layout;
         let mut issues = RowIssues::new(self.file, row);
         let empty = |issues: &mut RowIssues<'_>, index: usize| {
@@ -389,7 +404,10 @@ impl RowContext<'_> {
             }
         }
 
-        let uncertainty_m = match layout.loc_unc_m.map(|index| (index, trim_field(fields.field(index)))) {
+        let uncertainty_m = match layout
+            .loc_unc_m
+            .map(|index| (index, trim_field(fields.field(index))))
+        {
             None | Some((_, "")) => 0.0,
             Some((index, text)) => match decimal(text) {
                 Ok(metres) => match uncertainty_problem(metres) {
@@ -419,7 +437,10 @@ impl RowContext<'_> {
         let action = self.vocabulary(&mut issues, layout.action, fields, peer_action);
         let target = self.vocabulary(&mut issues, layout.target, fields, peer_target);
 
-        let civilian_injured = match layout.civ_cas.map(|index| (index, trim_field(fields.field(index)))) {
+        let civilian_injured = match layout
+            .civ_cas
+            .map(|index| (index, trim_field(fields.field(index))))
+        {
             None | Some((_, "")) => 0,
             Some((index, text)) => count(text).unwrap_or_else(|problem| {
                 issues.problem(self.header[index].clone(), problem);
@@ -436,14 +457,21 @@ impl RowContext<'_> {
             id: id.to_string(),
             source: cache.get(source_id),
             time,
-            location: Location { lon, lat, uncertainty_m },
+            location: Location {
+                lon,
+                lat,
+                uncertainty_m,
+            },
             place: None,
             action,
             target,
             site: None,
             accused: accused.map(str::to_string),
             actors: Vec::new(),
-            casualties: Casualties { civilian_injured, ..Casualties::default() },
+            casualties: Casualties {
+                civilian_injured,
+                ..Casualties::default()
+            },
             text: String::new(),
             evidence: Vec::new(),
         })
@@ -473,7 +501,10 @@ impl RowContext<'_> {
         issues.reject(
             None,
             None,
-            format!("row has {n_fields} fields, the header has {}", self.layout.n_fields),
+            format!(
+                "row has {n_fields} fields, the header has {}",
+                self.layout.n_fields
+            ),
         );
         Outcome::Rejected(issues.rejections)
     }
@@ -518,7 +549,7 @@ pub(crate) fn parse(
     text: &str,
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
-    if memchr::memchr(b'"', text.as_bytes()).is_some() {
+    if has_quote(text) {
         return parse_with_csv(file, text, options);
     }
     // The header is the first line that is not blank.
@@ -532,15 +563,25 @@ pub(crate) fn parse(
             break line;
         }
         if rest.is_empty() {
-            return Err(IngestError::Empty { file: file.to_string() });
+            return Err(IngestError::Empty {
+                file: file.to_string(),
+            });
         }
     };
-    let header: Vec<String> = header.split(',').map(|name| name.trim().to_string()).collect();
+    let header: Vec<String> = header
+        .split(',')
+        .map(|name| name.trim().to_string())
+        .collect();
     let layout = Layout::of(file, &header)?;
     if layout.n_fields > MAX_FAST_FIELDS {
         return parse_with_csv(file, text, options);
     }
-    let context = RowContext { file, layout, options, header: &header };
+    let context = RowContext {
+        file,
+        layout,
+        options,
+        header: &header,
+    };
     let first_line = header_line + 1;
     let lines = line_spans(rest);
     // Every line yields a report (a placeholder for a rejected or blank line, noted on the
@@ -568,10 +609,25 @@ pub(crate) fn parse(
         .collect_into_vec(&mut reports);
     let n_lines = lines.len();
     drop(lines);
-    let mut flawed_lines = flawed_lines.into_inner().unwrap_or_else(PoisonError::into_inner);
+    if n_lines == 0 {
+        return Err(IngestError::Empty {
+            file: file.to_string(),
+        });
+    }
+    let mut flawed_lines = flawed_lines
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
     if flawed_lines.is_empty() {
-        let rows = (0..n_lines as u64).map(|index| first_line + index).collect();
-        return Ok(Ingested { reports, rows, rejections: Vec::new() });
+        let mut rows = Vec::new();
+        (0..n_lines)
+            .into_par_iter()
+            .map(|index| first_line + index as u64)
+            .collect_into_vec(&mut rows);
+        return Ok(Ingested {
+            reports,
+            rows,
+            rejections: Vec::new(),
+        });
     }
     flawed_lines.sort_unstable_by_key(|(index, _)| *index);
     let mut keep = vec![true; n_lines];
@@ -586,7 +642,9 @@ pub(crate) fn parse(
         }
     }
     if n_blank == n_lines {
-        return Err(IngestError::Empty { file: file.to_string() });
+        return Err(IngestError::Empty {
+            file: file.to_string(),
+        });
     }
     let mut kept = keep.iter();
     reports.retain(|_| kept.next().copied().unwrap_or(false));
@@ -594,16 +652,28 @@ pub(crate) fn parse(
         .filter(|index| keep[*index])
         .map(|index| first_line + index as u64)
         .collect();
-    Ok(Ingested { reports, rows, rejections })
+    Ok(Ingested {
+        reports,
+        rows,
+        rejections,
+    })
 }
 
 /// What a rejected or blank line holds until it is removed.
 fn placeholder() -> Report {
     Report {
         id: String::new(),
-        source: Source { id: String::new(), kind: SourceKind::Osint, party: None },
+        source: Source {
+            id: String::new(),
+            kind: SourceKind::Osint,
+            party: None,
+        },
         time: TimeSpan::instant(0),
-        location: Location { lon: 0.0, lat: 0.0, uncertainty_m: 0.0 },
+        location: Location {
+            lon: 0.0,
+            lat: 0.0,
+            uncertainty_m: 0.0,
+        },
         place: None,
         action: ActionType::Other,
         target: Target::of(TargetKind::Unknown),
@@ -614,6 +684,14 @@ fn placeholder() -> Report {
         text: String::new(),
         evidence: Vec::new(),
     }
+}
+
+/// Whether any byte is `"`, searched on all threads.
+fn has_quote(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    split_at_newlines(text, rayon::current_num_threads())
+        .par_iter()
+        .any(|&(start, end)| memchr::memchr(b'"', &bytes[start..end]).is_some())
 }
 
 /// Headers wider than this go through the `csv` crate (the peer layout has 11 columns).
@@ -671,7 +749,11 @@ fn line_spans(body: &str) -> Vec<(usize, usize)> {
 /// `end`, moved before a `\r` that ends the line.
 #[inline]
 fn trim_cr(bytes: &[u8], start: usize, end: usize) -> usize {
-    if end > start && bytes[end - 1] == b'\r' { end - 1 } else { end }
+    if end > start && bytes[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    }
 }
 
 /// The accepted reports in input order, their rows and the rejections (the reports reuse
@@ -702,9 +784,15 @@ fn finish(
         })
         .collect();
     if data_rows == 0 {
-        return Err(IngestError::Empty { file: file.to_string() });
+        return Err(IngestError::Empty {
+            file: file.to_string(),
+        });
     }
-    Ok(Ingested { reports, rows, rejections })
+    Ok(Ingested {
+        reports,
+        rows,
+        rejections,
+    })
 }
 
 /// The general path for files with quoted fields: the `csv` crate, one thread.
@@ -723,7 +811,11 @@ fn parse_with_csv(
         match reader.read_record(&mut record) {
             Ok(true) if record.iter().all(|field| field.trim().is_empty()) => continue,
             Ok(true) => break record.iter().map(|name| name.trim().to_string()).collect(),
-            Ok(false) => return Err(IngestError::Empty { file: file.to_string() }),
+            Ok(false) => {
+                return Err(IngestError::Empty {
+                    file: file.to_string(),
+                });
+            }
             Err(error) => {
                 return Err(IngestError::Malformed {
                     file: file.to_string(),
@@ -737,7 +829,12 @@ fn parse_with_csv(
         lines.line_of_record(usize::try_from(position.byte()).unwrap_or(usize::MAX));
     }
     let layout = Layout::of(file, &header)?;
-    let context = RowContext { file, layout, options, header: &header };
+    let context = RowContext {
+        file,
+        layout,
+        options,
+        header: &header,
+    };
     let mut outcomes = Vec::new();
     let mut lines_of_outcomes = Vec::new();
     let mut cache = SourceCache::default();
@@ -782,14 +879,37 @@ mod tests {
     #[test]
     fn fast_decimal_equals_std() {
         for text in [
-            "0", "-0", "0.0", "-0.0", "48.123456", "-179.999999", "180", "37.5", ".5", "5.",
-            "123456789012345", "0.00000000000001", "22.000001", "52.399999", "1000",
+            "0",
+            "-0",
+            "0.0",
+            "-0.0",
+            "48.123456",
+            "-179.999999",
+            "180",
+            "37.5",
+            ".5",
+            "5.",
+            "123456789012345",
+            "0.00000000000001",
+            "22.000001",
+            "52.399999",
+            "1000",
         ] {
             let expected: f64 = text.parse().unwrap();
             let fast = fast_decimal(text).unwrap();
             assert_eq!(fast.to_bits(), expected.to_bits(), "{text}");
         }
-        for text in ["", "-", ".", "1e5", "+1", "1.2.3", "1234567890123456", "nan", " 1"] {
+        for text in [
+            "",
+            "-",
+            ".",
+            "1e5",
+            "+1",
+            "1.2.3",
+            "1234567890123456",
+            "nan",
+            " 1",
+        ] {
             assert_eq!(fast_decimal(text), None, "{text}");
         }
     }
@@ -803,9 +923,18 @@ mod tests {
             state ^= state >> 7;
             state ^= state << 17;
             let micro = (state % 360_000_000) as i64 - 180_000_000;
-            let text = format!("{}{}.{:06}", if micro < 0 { "-" } else { "" }, micro.abs() / 1_000_000, micro.abs() % 1_000_000);
+            let text = format!(
+                "{}{}.{:06}",
+                if micro < 0 { "-" } else { "" },
+                micro.abs() / 1_000_000,
+                micro.abs() % 1_000_000
+            );
             let expected: f64 = text.parse().unwrap();
-            assert_eq!(fast_decimal(&text).unwrap().to_bits(), expected.to_bits(), "{text}");
+            assert_eq!(
+                fast_decimal(&text).unwrap().to_bits(),
+                expected.to_bits(),
+                "{text}"
+            );
         }
     }
 
@@ -814,7 +943,10 @@ mod tests {
         let body = "a,b\n".repeat(100_000);
         for threads in 1..6 {
             let chunks = split_at_newlines(&body, threads);
-            let pieces: Vec<&str> = chunks.iter().map(|&(start, end)| &body[start..end]).collect();
+            let pieces: Vec<&str> = chunks
+                .iter()
+                .map(|&(start, end)| &body[start..end])
+                .collect();
             assert_eq!(pieces.concat(), body);
             assert!(chunks.len() <= threads);
             for piece in &pieces {

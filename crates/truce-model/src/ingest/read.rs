@@ -23,12 +23,18 @@ pub fn parse_reports(
         Err(error) => {
             let offset = error.valid_up_to();
             let line = memchr::memchr_iter(b'\n', &bytes[..offset]).count() as u64 + 1;
-            return Err(IngestError::NotUtf8 { file: file_name.to_string(), line, offset });
+            return Err(IngestError::NotUtf8 {
+                file: file_name.to_string(),
+                line,
+                offset,
+            });
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
-        return Err(IngestError::Empty { file: file_name.to_string() });
+        return Err(IngestError::Empty {
+            file: file_name.to_string(),
+        });
     }
     match format {
         InputFormat::Csv => native_csv::parse(file_name, text, options),

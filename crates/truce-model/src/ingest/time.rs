@@ -71,7 +71,10 @@ pub(crate) fn days_span(first: Date, last: Date, zone: &TimeZone) -> Result<Time
         .tomorrow()
         .map_err(|e| format!("date {last} is out of range: {e}"))?;
     let end = start_of_day(next, zone)? - 1;
-    Ok(TimeSpan { start_ms: start, end_ms: end })
+    Ok(TimeSpan {
+        start_ms: start,
+        end_ms: end,
+    })
 }
 
 /// The first millisecond of a civil day in `zone` (a day that starts in a DST gap starts
@@ -203,7 +206,7 @@ pub(crate) fn parse_calendar_date(text: &str) -> Result<Date, String> {
             .map_err(|e| format!("not a valid date: {e}"));
     }
     let parts: Vec<&str> = text
-        .split(|c: char| c == ' ' || c == '-')
+        .split([' ', '-'])
         .filter(|part| !part.is_empty())
         .collect();
     let [day, month, year] = parts.as_slice() else {
@@ -285,8 +288,14 @@ mod tests {
     fn date_only_is_the_whole_local_day() {
         let span = parse_time_value("2025-03-20", &kyiv()).unwrap();
         // Kyiv is UTC+2 in March before the DST change of 30 March.
-        assert_eq!(format_instant(span.start_ms).unwrap(), "2025-03-19T22:00:00Z");
-        assert_eq!(format_instant(span.end_ms).unwrap(), "2025-03-20T21:59:59.999Z");
+        assert_eq!(
+            format_instant(span.start_ms).unwrap(),
+            "2025-03-19T22:00:00Z"
+        );
+        assert_eq!(
+            format_instant(span.end_ms).unwrap(),
+            "2025-03-20T21:59:59.999Z"
+        );
         // The DST change day is 23 hours long.
         let span = parse_time_value("2025-03-30", &kyiv()).unwrap();
         assert_eq!(span.width_ms(), 23 * 3_600_000 - 1);
@@ -308,7 +317,11 @@ mod tests {
             parse_time_value("2025-03-20T10:00:00", &zone).unwrap_err(),
             NO_OFFSET
         );
-        assert!(parse_time_value("yesterday", &zone).unwrap_err().starts_with("not a valid time"));
+        assert!(
+            parse_time_value("yesterday", &zone)
+                .unwrap_err()
+                .starts_with("not a valid time")
+        );
         let early = parse_time_value("1969-12-31T23:59:59.9995Z", &zone).unwrap();
         assert_eq!(early.start_ms, -1);
     }

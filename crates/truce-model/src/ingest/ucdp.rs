@@ -67,7 +67,14 @@ pub(crate) const COLUMNS: [&str; 49] = [
     "gwnob",
 ];
 
-const REQUIRED: [&str; 6] = ["id", "date_start", "date_end", "latitude", "longitude", "where_prec"];
+const REQUIRED: [&str; 6] = [
+    "id",
+    "date_start",
+    "date_end",
+    "latitude",
+    "longitude",
+    "where_prec",
+];
 
 /// Columns the reader uses, in the order of [`Col`].
 const USED: [&str; 16] = [
@@ -152,7 +159,10 @@ pub(crate) fn parse(
     let columns = table.locate(&USED);
     let mut ingested = Ingested::default();
     table.for_each_row(true, &mut ingested, |csv_row, ingested| {
-        let row = Row { columns: &columns, record: csv_row.record };
+        let row = Row {
+            columns: &columns,
+            record: csv_row.record,
+        };
         let mut issues = RowIssues::new(file, csv_row.line);
         match read_row(&row, options, &mut issues) {
             Some(report) if issues.is_clean() => {
@@ -199,8 +209,11 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
     let casualties = Casualties {
         civilian_killed: count(row, Col::DeathsCivilians, issues),
         civilian_injured: 0,
-        military_killed: count(row, Col::DeathsA, issues)
-            .saturating_add(count(row, Col::DeathsB, issues)),
+        military_killed: count(row, Col::DeathsA, issues).saturating_add(count(
+            row,
+            Col::DeathsB,
+            issues,
+        )),
         military_injured: 0,
         unspecified_killed: count(row, Col::DeathsUnknown, issues),
     };
@@ -221,7 +234,11 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
         .join(" — ");
     Some(Report {
         id: format!("{ID_PREFIX}{id}"),
-        source: Source { id: "ucdp".to_string(), kind: SourceKind::Osint, party: None },
+        source: Source {
+            id: "ucdp".to_string(),
+            kind: SourceKind::Osint,
+            party: None,
+        },
         time,
         location,
         place,
@@ -236,7 +253,11 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
     })
 }
 
-fn read_time(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) -> Option<TimeSpan> {
+fn read_time(
+    row: &Row<'_>,
+    options: &IngestOptions,
+    issues: &mut RowIssues<'_>,
+) -> Option<TimeSpan> {
     let mut date = |col: Col| {
         let text = required(row, col, issues)?;
         parse_calendar_date(text)
@@ -255,7 +276,13 @@ fn read_time(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>)
         return None;
     }
     days_span(start, end, &options.local_zone)
-        .map_err(|reason| issues.reject(Some(name(Col::DateStart)), Some(row.get(Col::DateStart)), reason))
+        .map_err(|reason| {
+            issues.reject(
+                Some(name(Col::DateStart)),
+                Some(row.get(Col::DateStart)),
+                reason,
+            )
+        })
         .ok()
 }
 
@@ -275,22 +302,38 @@ fn read_location(row: &Row<'_>, issues: &mut RowIssues<'_>) -> Option<Location> 
             .find(|(known, _)| code == known.to_string())
             .map(|(_, metres)| *metres);
         if metres.is_none() {
-            issues.reject(Some(name(Col::WherePrec)), Some(code), "where_prec must be 1 to 7");
+            issues.reject(
+                Some(name(Col::WherePrec)),
+                Some(code),
+                "where_prec must be 1 to 7",
+            );
         }
         metres
     });
     let (lon, lat) = (lon?, lat?);
     let (lon_problem, lat_problem) = coordinate_problems(lon, lat);
     if let Some(reason) = &lat_problem {
-        issues.reject(Some(name(Col::Latitude)), Some(row.get(Col::Latitude)), reason.as_str());
+        issues.reject(
+            Some(name(Col::Latitude)),
+            Some(row.get(Col::Latitude)),
+            reason.as_str(),
+        );
     }
     if let Some(reason) = &lon_problem {
-        issues.reject(Some(name(Col::Longitude)), Some(row.get(Col::Longitude)), reason.as_str());
+        issues.reject(
+            Some(name(Col::Longitude)),
+            Some(row.get(Col::Longitude)),
+            reason.as_str(),
+        );
     }
     if lon_problem.is_some() || lat_problem.is_some() {
         return None;
     }
-    Some(Location { lon, lat, uncertainty_m: uncertainty_m? })
+    Some(Location {
+        lon,
+        lat,
+        uncertainty_m: uncertainty_m?,
+    })
 }
 
 /// The smallest `where_prec` whose radius contains the uncertainty (code 7, "at sea", is
@@ -300,7 +343,9 @@ fn where_prec(uncertainty_m: f64) -> Result<u8, String> {
         .iter()
         .find(|(_, metres)| uncertainty_m <= *metres)
         .map(|(code, _)| *code)
-        .ok_or_else(|| format!("uncertainty {uncertainty_m} m is larger than where_prec 6 (500000 m)"))
+        .ok_or_else(|| {
+            format!("uncertainty {uncertainty_m} m is larger than where_prec 6 (500000 m)")
+        })
 }
 
 /// `date_prec` for a span of `days` whole days after the first (0: one day).
@@ -341,9 +386,11 @@ pub(crate) fn write(
             (a, b) => format!("{a} - {b}"),
         };
         let casualties = report.casualties;
-        let best = u64::from(casualties.civilian_killed)
-            + u64::from(casualties.military_killed)
-            + u64::from(casualties.unspecified_killed);
+        // Saturating: readers take counts as 32-bit.
+        let best = casualties
+            .civilian_killed
+            .saturating_add(casualties.military_killed)
+            .saturating_add(casualties.unspecified_killed);
         let id = report.id.strip_prefix(ID_PREFIX).unwrap_or(&report.id);
         let year = first.year().to_string();
         let first_text = first.to_string();

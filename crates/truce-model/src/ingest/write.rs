@@ -13,7 +13,9 @@ use crate::report::Report;
 #[non_exhaustive]
 pub enum WriteError {
     /// The format is read-only for truce (the peer benchmark's layout).
-    #[error("truce reads the {format} layout but does not write it; write csv, jsonl, geojson, acled or ucdp")]
+    #[error(
+        "truce reads the {format} layout but does not write it; write csv, jsonl, geojson, acled or ucdp"
+    )]
     NotWritable {
         /// The format asked for.
         format: InputFormat,
@@ -85,10 +87,18 @@ pub(crate) fn check_writable(format: InputFormat, report: &Report) -> Result<(),
     let location = report.location;
     let (lon_problem, lat_problem) = coordinate_problems(location.lon, location.lat);
     if let Some(reason) = lon_problem {
-        return Err(WriteError::not_representable(format, report, format!("lon: {reason}")));
+        return Err(WriteError::not_representable(
+            format,
+            report,
+            format!("lon: {reason}"),
+        ));
     }
     if let Some(reason) = lat_problem {
-        return Err(WriteError::not_representable(format, report, format!("lat: {reason}")));
+        return Err(WriteError::not_representable(
+            format,
+            report,
+            format!("lat: {reason}"),
+        ));
     }
     if let Some(reason) = uncertainty_problem(location.uncertainty_m) {
         return Err(WriteError::not_representable(

@@ -65,10 +65,12 @@ pub fn peer_csv(n: usize, seed: u64) -> String {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut out = String::with_capacity(n * 100 + 100);
     out.push_str("id,ts,lon,lat,loc_unc_m,source,accused,action,target,civ_cas,true_incident\n");
-    let start = jiff::Timestamp::from_second(1_704_067_200).unwrap(); // 2024-01-01T00:00:00Z
+    let start = jiff::Timestamp::from_second(1_704_067_200).expect("in range"); // 2024-01-01T00:00:00Z
     for id in 1..=n {
         let seconds = rng.below(365 * 86_400) as i64;
-        let ts = start.checked_add(jiff::SignedDuration::from_secs(seconds)).unwrap();
+        let ts = start
+            .checked_add(jiff::SignedDuration::from_secs(seconds))
+            .expect("in range");
         let lon = 22_000_000 + rng.below(18_300_000);
         let lat = 44_300_000 + rng.below(8_100_000);
         let civ_cas = if rng.below(5) == 0 { rng.below(6) } else { 0 };
@@ -86,7 +88,7 @@ pub fn peer_csv(n: usize, seed: u64) -> String {
             TARGETS[rng.below(9) as usize],
             id / 2 + 1,
         )
-        .unwrap();
+        .expect("writing to a String cannot fail");
     }
     out
 }

@@ -1,0 +1,381 @@
+//! Reading the tree from tiles: a [`HashReader`] for proofs, and entries.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use truce_merkle::{Hash, HashReader, NodeId, node_hash};
+
+use crate::layout::{self, BundleError, TILE_HEIGHT, TILE_WIDTH, TileKey, TilePath};
+use crate::store::TileStore;
+
+/// A tile's hashes and every complete subtree hash inside it: `levels[k]`
+/// holds the roots of consecutive runs of 2^k tile hashes (`levels[0]` are
+/// the tile's own hashes; a full tile has one hash at `levels[8]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExpandedTile {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl ExpandedTile {
+    pub(crate) fn new(hashes: Vec<Hash>) -> Self {
+        let mut levels = vec![hashes];
+        loop {
+            let below = &levels[levels.len() - 1];
+            if below.len() < 2 {
+                break;
+            }
+            let above: Vec<Hash> = below
+                .chunks_exact(2)
+                .map(|pair| node_hash(&pair[0], &pair[1]))
+                .collect();
+            levels.push(above);
+        }
+        ExpandedTile { levels }
+    }
+
+    /// The root of the 2^k tile hashes starting at `k_index · 2^k`.
+    fn node(&self, k: u32, k_index: usize) -> Option<Hash> {
+        self.levels.get(k as usize)?.get(k_index).copied()
+    }
+}
+
+/// A bounded cache of expanded tiles, keyed by file. Two generations: a hit
+/// in the older one promotes the tile; when the younger one fills up, the
+/// older one is dropped. Its contents never reach an output, so the hash
+/// map's order does not matter.
+#[derive(Debug)]
+pub(crate) struct TileCache {
+    capacity: usize,
+    young: HashMap<TilePath, Arc<ExpandedTile>>,
+    old: HashMap<TilePath, Arc<ExpandedTile>>,
+}
+
+impl TileCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        TileCache {
+            capacity: capacity.max(2),
+            young: HashMap::new(),
+            old: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, path: &TilePath) -> Option<Arc<ExpandedTile>> {
+        if let Some(tile) = self.young.get(path) {
+            return Some(Arc::clone(tile));
+        }
+        let tile = self.old.remove(path)?;
+        self.insert(*path, Arc::clone(&tile));
+        Some(tile)
+    }
+
+    pub(crate) fn insert(&mut self, path: TilePath, tile: Arc<ExpandedTile>) {
+        if self.young.len() >= self.capacity / 2 {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(path, tile);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.young.clear();
+        self.old.clear();
+    }
+}
+
+/// Why a hash or an entry could not be read from the tiles.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The store failed.
+    #[error("reading {path}: {source}")]
+    Store {
+        /// The file being read.
+        path: String,
+        /// The store's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A file the tree size requires does not exist.
+    #[error("{path} is missing")]
+    Missing {
+        /// The file.
+        path: String,
+    },
+    /// A hash tile has the wrong length for its width.
+    #[error("{path} has {actual} bytes, expected {expected}")]
+    TileLength {
+        /// The file.
+        path: String,
+        /// Bytes expected (32 per hash).
+        expected: usize,
+        /// Bytes found.
+        actual: usize,
+    },
+    /// An entry bundle is malformed.
+    #[error("{path}: {source}")]
+    Bundle {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        #[source]
+        source: BundleError,
+    },
+    /// A node or entry outside the tree being read.
+    #[error("{what} is not in the tree of size {tree_size}")]
+    NotInTree {
+        /// What was asked for.
+        what: String,
+        /// The tree size read at.
+        tree_size: u64,
+    },
+}
+
+/// Reads a tree of a fixed size from a [`TileStore`]: the hashes of any full
+/// subtree (as a [`HashReader`], for `truce_merkle`'s proof functions) and
+/// the entries.
+///
+/// A node at tree level `8·L + k` is the root of 2^k consecutive hashes of a
+/// tile at tile level `L`; the tile file is the full one if the tree size
+/// completes it, otherwise the partial one of the width the size gives.
+/// [`HashReader::read_nodes`] reads each tile once per call, and a reader
+/// made by a [`crate::Log`] shares the log's cache of expanded tiles.
+#[derive(Debug)]
+pub struct TileReader<'a, S: ?Sized> {
+    store: &'a S,
+    tree_size: u64,
+    cache: Option<&'a Mutex<TileCache>>,
+}
+
+impl<'a, S: TileStore + ?Sized> TileReader<'a, S> {
+    /// A reader of the tree of `tree_size` leaves in `store`, without a cache.
+    pub fn new(store: &'a S, tree_size: u64) -> Self {
+        TileReader {
+            store,
+            tree_size,
+            cache: None,
+        }
+    }
+
+    pub(crate) fn with_cache(store: &'a S, tree_size: u64, cache: &'a Mutex<TileCache>) -> Self {
+        TileReader {
+            store,
+            tree_size,
+            cache: Some(cache),
+        }
+    }
+
+    /// The tree size this reader reads.
+    pub fn tree_size(&self) -> u64 {
+        self.tree_size
+    }
+
+    fn read_file(&self, path: &TilePath) -> Result<Vec<u8>, ReadError> {
+        self.store
+            .read_tile(path)
+            .map_err(|source| ReadError::Store {
+                path: path.to_string(),
+                source: Box::new(source),
+            })?
+            .ok_or_else(|| ReadError::Missing {
+                path: path.to_string(),
+            })
+    }
+
+    /// The hashes of a hash tile file, checked for length.
+    pub fn read_hash_tile(&self, path: &TilePath) -> Result<Vec<Hash>, ReadError> {
+        let bytes = self.read_file(path)?;
+        let expected = path.hash_tile_len();
+        if bytes.len() != expected {
+            return Err(ReadError::TileLength {
+                path: path.to_string(),
+                expected,
+                actual: bytes.len(),
+            });
+        }
+        layout::parse_hash_tile(&bytes).ok_or_else(|| ReadError::TileLength {
+            path: path.to_string(),
+            expected,
+            actual: bytes.len(),
+        })
+    }
+
+    fn expanded(&self, path: &TilePath) -> Result<Arc<ExpandedTile>, ReadError> {
+        if let Some(cache) = self.cache {
+            let hit = cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(path);
+            if let Some(tile) = hit {
+                return Ok(tile);
+            }
+        }
+        let tile = Arc::new(ExpandedTile::new(self.read_hash_tile(path)?));
+        if let Some(cache) = self.cache {
+            cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(*path, Arc::clone(&tile));
+        }
+        Ok(tile)
+    }
+
+    /// Where a node is: the tile file, the height `k` inside the tile and the
+    /// index at that height.
+    fn locate(&self, node: NodeId) -> Result<(TilePath, u32, usize), ReadError> {
+        let not_in_tree = || ReadError::NotInTree {
+            what: format!("node {node}"),
+            tree_size: self.tree_size,
+        };
+        let level = u32::from(node.level);
+        let tile_level = level / TILE_HEIGHT;
+        let k = level % TILE_HEIGHT;
+        let first = node.index.checked_shl(k).ok_or_else(not_in_tree)?;
+        if first >> k != node.index {
+            return Err(not_in_tree());
+        }
+        let key = TileKey::Hashes {
+            level: tile_level as u8,
+            index: first / u64::from(TILE_WIDTH),
+        };
+        let offset = (first % u64::from(TILE_WIDTH)) as usize;
+        let path = key.path_at(self.tree_size).ok_or_else(not_in_tree)?;
+        if offset + (1usize << k) > usize::from(path.width) {
+            return Err(not_in_tree());
+        }
+        Ok((path, k, offset >> k))
+    }
+
+    /// The entries of one bundle, as the tree size has it.
+    pub fn read_bundle(&self, bundle_index: u64) -> Result<Vec<Vec<u8>>, ReadError> {
+        let key = TileKey::Entries {
+            index: bundle_index,
+        };
+        let path = key.path_at(self.tree_size).ok_or_else(|| ReadError::NotInTree {
+            what: format!("entry bundle {bundle_index}"),
+            tree_size: self.tree_size,
+        })?;
+        let bytes = self.read_file(&path)?;
+        let items = layout::parse_bundle(&bytes, path.width).map_err(|source| ReadError::Bundle {
+            path: path.to_string(),
+            source,
+        })?;
+        Ok(items
+            .into_iter()
+            .map(|item| bytes[item.body].to_vec())
+            .collect())
+    }
+
+    /// One entry.
+    pub fn read_entry(&self, index: u64) -> Result<Vec<u8>, ReadError> {
+        if index >= self.tree_size {
+            return Err(ReadError::NotInTree {
+                what: format!("entry {index}"),
+                tree_size: self.tree_size,
+            });
+        }
+        let mut bundle = self.read_bundle(index / u64::from(TILE_WIDTH))?;
+        let position = (index % u64::from(TILE_WIDTH)) as usize;
+        if position >= bundle.len() {
+            return Err(ReadError::NotInTree {
+                what: format!("entry {index}"),
+                tree_size: self.tree_size,
+            });
+        }
+        Ok(bundle.swap_remove(position))
+    }
+}
+
+impl<S: TileStore + ?Sized> HashReader for TileReader<'_, S> {
+    type Error = ReadError;
+
+    fn read_node(&self, node: NodeId) -> Result<Hash, Self::Error> {
+        let (path, k, k_index) = self.locate(node)?;
+        self.expanded(&path)?
+            .node(k, k_index)
+            .ok_or_else(|| ReadError::NotInTree {
+                what: format!("node {node}"),
+                tree_size: self.tree_size,
+            })
+    }
+
+    fn read_nodes(&self, nodes: &[NodeId]) -> Result<Vec<Hash>, Self::Error> {
+        let mut tiles: BTreeMap<TilePath, Arc<ExpandedTile>> = BTreeMap::new();
+        let mut hashes = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            let (path, k, k_index) = self.locate(*node)?;
+            let tile = match tiles.get(&path) {
+                Some(tile) => Arc::clone(tile),
+                None => {
+                    let tile = self.expanded(&path)?;
+                    tiles.insert(path, Arc::clone(&tile));
+                    tile
+                }
+            };
+            hashes.push(tile.node(k, k_index).ok_or_else(|| ReadError::NotInTree {
+                what: format!("node {node}"),
+                tree_size: self.tree_size,
+            })?);
+        }
+        Ok(hashes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::integrate::{Edge, integrate};
+    use crate::store::{MemoryTileStore, TileStore};
+    use truce_merkle::{MemoryTree, leaf_hash};
+
+    #[test]
+    fn every_node_of_a_tiled_tree() {
+        let entries: Vec<Vec<u8>> = (0u32..70_000).map(|i| i.to_be_bytes().to_vec()).collect();
+        let mut store = MemoryTileStore::new();
+        let mut edge = Edge::empty();
+        for chunk in entries.chunks(9_000) {
+            let step = integrate(&edge, chunk).unwrap();
+            store.write_tiles(&step.writes).unwrap();
+            edge = step.edge;
+        }
+        let tree = MemoryTree::from_leaf_hashes(entries.iter().map(|entry| leaf_hash(entry)));
+        let cache = Mutex::new(TileCache::new(8));
+        for reader in [
+            TileReader::new(&store, 70_000),
+            TileReader::with_cache(&store, 70_000, &cache),
+        ] {
+            for level in 0..=16u8 {
+                let stored = tree.level(level);
+                let step = (stored.len() / 300).max(1);
+                let nodes: Vec<NodeId> = (0..stored.len())
+                    .step_by(step)
+                    .chain(stored.len().checked_sub(1))
+                    .map(|index| NodeId::new(level, index as u64))
+                    .collect();
+                let expected: Vec<Hash> = nodes.iter().map(|n| stored[n.index as usize]).collect();
+                assert_eq!(reader.read_nodes(&nodes).unwrap(), expected, "level {level}");
+                let beyond = NodeId::new(level, stored.len() as u64);
+                assert!(matches!(
+                    reader.read_node(beyond),
+                    Err(ReadError::NotInTree { .. })
+                ));
+            }
+            assert_eq!(reader.read_entry(69_999).unwrap(), entries[69_999]);
+            assert_eq!(reader.read_entry(256).unwrap(), entries[256]);
+            assert!(reader.read_entry(70_000).is_err());
+        }
+    }
+
+    #[test]
+    fn cache_keeps_at_most_its_capacity() {
+        let mut cache = TileCache::new(4);
+        let tile = Arc::new(ExpandedTile::new(vec![leaf_hash(b"x")]));
+        for index in 0..10 {
+            let path = TilePath::full(TileKey::Hashes { level: 0, index });
+            cache.insert(path, Arc::clone(&tile));
+            assert!(cache.young.len() + cache.old.len() <= 4);
+        }
+        let last = TilePath::full(TileKey::Hashes { level: 0, index: 9 });
+        assert!(cache.get(&last).is_some());
+        let first = TilePath::full(TileKey::Hashes { level: 0, index: 0 });
+        assert!(cache.get(&first).is_none());
+    }
+}

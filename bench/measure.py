@@ -19,8 +19,10 @@ record then also holds the server's CPU and its largest process's peak RSS.
 Standard library only.
 """
 import argparse
+import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -87,6 +89,16 @@ def json_lines(text):
     return recs
 
 
+def first_log_s(text, start_epoch):
+    """Seconds from the start to the first timestamped log line (truce logs `read reports`
+    with TRUCE_LOG=info once its input is parsed), or None."""
+    m = re.search(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z", text)
+    if not m:
+        return None
+    stamp = datetime.datetime.fromisoformat(m.group(1)).replace(tzinfo=datetime.timezone.utc)
+    return round(stamp.timestamp() - start_epoch, 4)
+
+
 def main(argv):
     if "--" not in argv:
         sys.exit("usage: measure.py [options] -- COMMAND ARGS...")
@@ -116,6 +128,7 @@ def main(argv):
 
     load_before = loadavg()
     b0 = busy_jiffies()
+    start_epoch = time.time()
     t0 = time.perf_counter()
     out_handle = open(a.stdout, "wb") if a.stdout else subprocess.PIPE
     try:
@@ -149,6 +162,8 @@ def main(argv):
         "rc": rc,
         "cmd": cmd,
         "wall_s": round(wall, 4),
+        "start_epoch": round(start_epoch, 4),
+        "first_log_s": first_log_s(stderr_text, start_epoch),
         "client": client,
         "server": server,
         "cpu_s": round(own_cpu, 2),
@@ -157,7 +172,7 @@ def main(argv):
         "machine_busy_cpu_s": round((b1 - b0) / HZ, 2),
         "others_cpu_s": round((b1 - b0) / HZ - own_cpu, 2),
         "stdout_json": json_lines(stdout_text),
-        "stderr_tail": stderr_text[-3000:] if rc != 0 else stderr_text[-500:],
+        "stderr_tail": stderr_text[-3000:] if rc != 0 else stderr_text[:500],
         "note": a.note,
     }
     with open(a.results, "a") as f:

@@ -17,6 +17,13 @@ least the peers' work on DATA_DIR/reports.csv:
   * rule R2: the prohibited actions against any target, in every zone;
   * [corroboration] max_distance_m = D, max_time_gap_s = T.
 
+With --variant, a probe of where truce's time goes (bench/run.sh --probe):
+  full            the above (default)
+  front-only      both rules restricted to the last zone (the generator's front buffer)
+  no-zones        both rules without zones (they apply everywhere; zones still defined)
+  outside-window  the window moved to 2023-01 (before the data): every incident is judged
+                  `outside_window` before any rule or zone is looked at
+
 Standard library only. The output is deterministic (same inputs -> same bytes).
 """
 import argparse
@@ -153,11 +160,22 @@ def zone_blocks(zones_path):
     return blocks, ids
 
 
-def build(config, blocks, ids):
+VARIANTS = ("full", "front-only", "no-zones", "outside-window")
+
+
+def build(config, blocks, ids, variant="full"):
     cease = config["ceasefire"]
     cluster = config["cluster"]
     start = utc_instant(cease["start"], "ceasefire.start")
     end = utc_instant(cease["end_exclusive"], "ceasefire.end_exclusive")
+    if variant == "outside-window":
+        start, end = "2023-01-01T00:00:00Z", "2023-02-01T00:00:00Z"
+    zone_line = {
+        "full": "zones = %s" % string_array(ids),
+        "outside-window": "zones = %s" % string_array(ids),
+        "front-only": "zones = %s" % string_array(ids[-1:]),
+        "no-zones": None,
+    }[variant]
     targets = map_terms("target", cease["prohibited_targets"], TARGET_MAP)
     actions = map_terms("action", cease["prohibited_actions"], ACTION_MAP)
     distance = float(cluster["distance_m"])
@@ -188,14 +206,14 @@ def build(config, blocks, ids):
         'text = "No attack of any kind on the prohibited target categories"',
         'actions = ["*"]',
         "targets = %s" % string_array(targets),
-        "zones = %s" % string_array(ids),
+        zone_line,
         "",
         "[[rules]]",
         'id = "R2"',
         'text = "No use of the prohibited weapons against any target"',
         "actions = %s" % string_array(actions),
         'targets = ["*"]',
-        "zones = %s" % string_array(ids),
+        zone_line,
         "",
         "[corroboration]",
         "max_distance_m = %s" % repr(distance),
@@ -205,7 +223,9 @@ def build(config, blocks, ids):
     # Zones last: the inline geometry tables are long.
     for block in blocks:
         parts += [block, ""]
-    return "\n".join(parts)
+    if variant != "full":
+        parts.insert(3, "# Probe variant: %s (bench/peer_agreement.py --variant)." % variant)
+    return "\n".join(p for p in parts if p is not None)
 
 
 def main(argv):
@@ -213,17 +233,18 @@ def main(argv):
     ap.add_argument("config", help="the peer benchmark's config.json")
     ap.add_argument("data", help="a directory written by the peer gen.py (holds zones.geojson)")
     ap.add_argument("--out", help="where to write (default DATA/agreement.toml)")
+    ap.add_argument("--variant", choices=VARIANTS, default="full", help="a probe variant (see above)")
     a = ap.parse_args(argv)
     with open(a.config, encoding="utf-8") as f:
         config = json.load(f)
     blocks, ids = zone_blocks(os.path.join(a.data, "zones.geojson"))
-    text = build(config, blocks, ids)
+    text = build(config, blocks, ids, a.variant)
     out = a.out or os.path.join(a.data, "agreement.toml")
     tmp = out + ".tmp"
     with open(tmp, "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
     os.replace(tmp, out)
-    print("%s: %d zones, window %s .. %s" % (out, len(ids), config["ceasefire"]["start"], config["ceasefire"]["end_exclusive"]))
+    print("%s: %d zones, variant %s" % (out, len(ids), a.variant))
 
 
 if __name__ == "__main__":

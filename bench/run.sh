@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The benchmark of `truce assess` against the peers (docs/benchmarks.md).
 #
-#   bench/run.sh [--reps N] [--peers] [--scale] [--sizes "n100k n1m"] [--no-build] [--no-json]
+#   bench/run.sh [--reps N] [--peers] [--scale] [--probe] [--sizes "n100k n1m"] [--no-build] [--no-json]
 #
 #   --reps N     repetitions of every measurement, interleaved (default 5)
 #   --peers      also run the peer jobs (geopandas, PostGIS, DuckDB) of ../shared/bench/peer on
 #                the same data, interleaved with truce; installs their pip/apt packages first
 #   --scale      also measure our simulator's data at 3M and 10M reports (growth 100k -> 10M;
 #                the 3M and 10M runs are capped at 60 % of the memory available at the start)
+#   --probe      also run variants of the peer agreement (bench/peer_agreement.py --variant:
+#                outside-window, no-zones, front-only) to see where truce's time goes
 #   --sizes S    which sizes (default "n100k n1m"; n100k = 100k reports, n1m = 1M)
 #   --no-build   use target/release/truce as it is
 #   --no-json    skip the `--format json --out FILE` runs
@@ -36,12 +38,13 @@ SIM_AGREEMENT=$ROOT/examples/front-line-30-day-2025/agreement.toml
 export PGBENCH_DIR=${PGBENCH_DIR:-/tmp/truce_bench_pg}
 export PGBENCH_PORT=${PGBENCH_PORT:-54339}
 
-REPS=5 PEERS=0 SCALE=0 BUILD=1 JSON=1 SIZES="n100k n1m"
+REPS=5 PEERS=0 SCALE=0 PROBE=0 BUILD=1 JSON=1 SIZES="n100k n1m"
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS=$2; shift 2 ;;
     --peers) PEERS=1; shift ;;
     --scale) SCALE=1; shift ;;
+    --probe) PROBE=1; shift ;;
     --sizes) SIZES=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --no-json) JSON=0; shift ;;
@@ -101,6 +104,8 @@ machine=$(printf 'nproc=%s; cpu=%s; mem=%s; kernel=%s; truce=%s; binary sha256 %
 note_record machine machine - "$machine"
 say "run $RUN_ID: $machine"
 
+PROBE_VARIANTS="outside-window no-zones front-only"
+
 # --- data --------------------------------------------------------------------------------
 PEER_SIZES=""
 if [ -d "$PEER" ]; then
@@ -115,6 +120,12 @@ if [ -d "$PEER" ]; then
       python3 "$PEER/gen.py" --n "$n" --seed 42 --out "$DATA/$size"
     fi
     python3 "$ROOT/bench/peer_agreement.py" "$PEER/config.json" "$DATA/$size"
+    if [ "$PROBE" = 1 ]; then
+      for v in $PROBE_VARIANTS; do
+        python3 "$ROOT/bench/peer_agreement.py" "$PEER/config.json" "$DATA/$size" \
+          --variant "$v" --out "$DATA/$size/agreement-$v.toml"
+      done
+    fi
     PEER_SIZES="$PEER_SIZES $size"
   done
 else
@@ -210,7 +221,8 @@ run_truce() {  # run_truce DATASET REP
   local d=$1 rep=$2 agreement
   cap_for "$d"
   case "$d" in sim*) agreement=$SIM_AGREEMENT ;; *) agreement=$DATA/$d/agreement.toml ;; esac
-  measure truce-md "$d" "$rep" --stdout /dev/null -- "${CAP[@]}" \
+  # TRUCE_LOG=info: truce logs one line once the reports are parsed (its time is recorded).
+  TRUCE_LOG=info measure truce-md "$d" "$rep" --stdout /dev/null -- "${CAP[@]}" \
     "$TRUCE" assess "$agreement" "$DATA/$d/reports.csv" --format markdown --out -
   if [ "$JSON" = 1 ] && [ "$rep" = 1 ]; then
     measure truce-json "$d" "$rep" -- "${CAP[@]}" \
@@ -236,6 +248,12 @@ for rep in $(seq 1 "$REPS"); do
   for d in $PEER_SIZES; do
     run_truce "$d" "$rep"
     for tool in $PEER_TOOLS; do run_peer "$tool" "$d" "$rep"; done
+    if [ "$PROBE" = 1 ]; then
+      for v in $PROBE_VARIANTS; do
+        TRUCE_LOG=info measure "probe-$v" "$d" "$rep" --stdout /dev/null -- \
+          "$TRUCE" assess "$DATA/$d/agreement-$v.toml" "$DATA/$d/reports.csv" --format markdown --out -
+      done
+    fi
     if [ -n "$FLOOR" ]; then
       measure floor-memchr "$d" "$rep" -- "$FLOOR" memchr "$DATA/$d/reports.csv" 5
       measure floor-memchr2 "$d" "$rep" -- "$FLOOR" memchr2 "$DATA/$d/reports.csv" 5

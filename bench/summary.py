@@ -80,6 +80,8 @@ class Group:
             if totals:
                 inproc.append(totals[-1])
         self.inproc = statistics.median(inproc) if inproc else None
+        logs = [r["first_log_s"] for r in ok if r.get("first_log_s") is not None]
+        self.parsed_at = statistics.median(logs) if logs else None
         self.load_before = [r["load_before"][0] for r in recs]
         self.load_after = [r["load_after"][0] for r in recs]
         self.others = [r["others_cpu_s"] for r in recs]
@@ -133,16 +135,17 @@ def main(argv):
           "every repeat). Peak RSS = max over the reps (PostGIS: largest server process + client). "
           "Load = 1-min load average before -> after; others' CPU = CPU seconds other processes used "
           "during the run (median, max).\n")
-    print("| tool | data | reps | wall median s | min-max s | in-process s | CPU s | peak RSS MiB | load before -> after | others' CPU s |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|---:|")
+    print("| tool | data | reps | wall median s | min-max s | in-process s | reports parsed at s | CPU s | peak RSS MiB | load before -> after | others' CPU s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     for g in groups:
         rss = "-" if g.rss is None else (
             "%.0f (server %.0f + client %.0f)" % (g.rss, g.rss_server, g.rss_client) if g.rss_server else "%.0f" % g.rss)
         if g.tool.startswith("floor"):
             rss = "%.0f" % g.rss if g.rss is not None else "-"
         failed = "" if not g.failed else " (%d failed)" % g.failed
-        print("| %s | %s | %d%s | %s | %s-%s | %s | %s | %s | %.1f -> %.1f | %s, %s |" % (
+        print("| %s | %s | %d%s | %s | %s-%s | %s | %s | %s | %s | %.1f -> %.1f | %s, %s |" % (
             g.tool, g.dataset, len(g.ok), failed, fmt(g.median), fmt(g.lo), fmt(g.hi), fmt(g.inproc),
+            fmt(g.parsed_at),
             fmt(g.cpu, 2), rss,
             statistics.median(g.load_before), statistics.median(g.load_after),
             fmt(statistics.median(g.others), 1), fmt(max(g.others), 1)))
@@ -155,34 +158,55 @@ def main(argv):
         for peer in PEERS:
             g = by.get((peer, ds))
             if g and g.median:
-                ratio_rows.append((ds, peer, g.median, ours.median, g.median / ours.median, "%s / truce" % peer))
+                ratio_rows.append((ds, peer, g.median, ours.median, g.median / ours.median, "%s / truce" % peer,
+                                   g.cpu / ours.cpu if g.cpu and ours.cpu else None))
         fl = by.get(("floor-memchr", ds))
         if fl and fl.median:
-            ratio_rows.append((ds, "parse floor (memchr, 1 thread)", fl.median, ours.median, ours.median / fl.median, "truce / floor"))
+            ratio_rows.append((ds, "parse floor (memchr, 1 thread)", fl.median, ours.median, ours.median / fl.median, "truce / floor", None))
         fl2 = by.get(("floor-memchr2", ds))
         if fl2 and fl2.median:
-            ratio_rows.append((ds, "parse floor (memchr2, 2 threads)", fl2.median, ours.median, ours.median / fl2.median, "truce / floor"))
+            ratio_rows.append((ds, "parse floor (memchr2, 2 threads)", fl2.median, ours.median, ours.median / fl2.median, "truce / floor", None))
         js = by.get(("truce-json", ds))
         if js and js.median:
-            ratio_rows.append((ds, "truce --format json --out FILE", js.median, ours.median, js.median / ours.median, "json / markdown"))
+            ratio_rows.append((ds, "truce --format json --out FILE", js.median, ours.median, js.median / ours.median, "json / markdown",
+                               js.cpu / ours.cpu if js.cpu and ours.cpu else None))
     if ratio_rows:
         print("\n### Ratios (same run)\n")
-        print("| data | against | their median s | truce (markdown) median s | ratio | meaning |")
-        print("|---|---|---:|---:|---:|---|")
-        for ds, peer, theirs, ours, ratio, meaning in ratio_rows:
-            print("| %s | %s | %s | %s | %.1fx | %s |" % (ds, peer, fmt(theirs), fmt(ours), ratio, meaning))
+        print("Ratio = wall medians; CPU ratio = medians of user+sys CPU seconds (less sensitive to the "
+              "other processes on the machine; the parse floor's CPU includes its 5 repeats, so none is given).\n")
+        print("| data | against | their median s | truce (markdown) median s | ratio | CPU ratio | meaning |")
+        print("|---|---|---:|---:|---:|---:|---|")
+        for ds, peer, theirs, ours, ratio, meaning, cpu_ratio in ratio_rows:
+            print("| %s | %s | %s | %s | %.2fx | %s | %s |" % (ds, peer, fmt(theirs), fmt(ours), ratio,
+                                                         "-" if cpu_ratio is None else "%.2fx" % cpu_ratio, meaning))
+
+    probes = [g for g in groups if g.tool.startswith("probe-")]
+    if probes:
+        print("\n### Where the time goes (agreement variants, same data)\n")
+        print("`reports parsed at` = time of truce's `read reports` log line from the process start. "
+              "The CPU difference to the full agreement is the cost of what the variant leaves out.\n")
+        print("| data | agreement | wall median s | reports parsed at s | CPU s | CPU s saved vs full | peak RSS MiB |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for ds in [d for d in DATASET_ORDER if any(p.dataset == d for p in probes)]:
+            full = by.get((OURS, ds))
+            rows = ([("full", full)] if full else []) + [(p.tool[len("probe-"):], p) for p in probes if p.dataset == ds]
+            for name, g in rows:
+                saved = "-" if (name == "full" or not full or g.cpu is None) else "%.2f" % (full.cpu - g.cpu)
+                print("| %s | %s | %s | %s | %s | %s | %.0f |" % (ds, name, fmt(g.median), fmt(g.parsed_at),
+                                                            fmt(g.cpu, 2), saved, g.rss or 0))
 
     growth = [(d, by[(OURS, d)]) for d in ["sim100k", "sim1m", "sim3m", "sim10m"] if (OURS, d) in by and by[(OURS, d)].median]
     if len(growth) > 1:
         print("\n### Growth (our simulator's data)\n")
-        print("| data | reports | wall median s | µs per report | peak RSS MiB | x time vs previous | x data vs previous |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("| data | reports | wall median s | µs per report | CPU µs per report | peak RSS MiB | x time vs previous | x data vs previous |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         prev = None
         for d, g in growth:
             n = DATASET_REPORTS[d]
             step = "-" if prev is None else "%.1f" % (g.median / prev[1].median)
             dstep = "-" if prev is None else "%.0f" % (n / DATASET_REPORTS[prev[0]])
-            print("| %s | %d | %s | %.2f | %.0f | %s | %s |" % (d, n, fmt(g.median), g.median / n * 1e6, g.rss, step, dstep))
+            print("| %s | %d | %s | %.2f | %.2f | %.0f | %s | %s |" % (d, n, fmt(g.median), g.median / n * 1e6,
+                                                               g.cpu / n * 1e6, g.rss, step, dstep))
             prev = (d, g)
 
     ours = by.get((OURS, "n1m"))
@@ -219,7 +243,8 @@ def main(argv):
                 "yes" if ratio <= 1.25 else "no (%.2fx the time per report, 1M -> 10M)" % ratio))
         elif (OURS, "sim10m") in by:
             bad = by[(OURS, "sim10m")].recs[-1]
-            why = (bad.get("stderr_tail") or "").strip().splitlines()[-1:] or ["no message"]
+            lines = (bad.get("stderr_tail") or "").strip().splitlines()
+            why = [ln for ln in lines if "memory allocation" in ln or "error" in ln.lower()][:1] or lines[-1:] or ["no message"]
             print("| linear growth to 10M | the 10M run failed (exit %s, peak RSS %.0f MiB): %s | no |" % (
                 bad.get("rc"), rss_mib(bad), why[0].replace("|", "/")[:200]))
         else:

@@ -29,7 +29,9 @@ pub struct Edge {
 #[non_exhaustive]
 pub enum EdgeError {
     /// A partial tile has the wrong number of hashes for the size.
-    #[error("tree size {tree_size} needs {expected} hashes in the partial tile of level {level}, got {actual}")]
+    #[error(
+        "tree size {tree_size} needs {expected} hashes in the partial tile of level {level}, got {actual}"
+    )]
     Width {
         /// The tree size.
         tree_size: u64,
@@ -153,7 +155,9 @@ impl Edge {
 
     /// The hashes of the partial tile at a tile level (empty if none).
     pub fn partial_tile(&self, level: u8) -> &[Hash] {
-        self.levels.get(usize::from(level)).map_or(&[], Vec::as_slice)
+        self.levels
+            .get(usize::from(level))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The encoded partial entry bundle (empty if none).
@@ -203,7 +207,10 @@ impl Integration {
 #[non_exhaustive]
 pub enum IntegrateError {
     /// An entry is longer than a bundle can hold.
-    #[error("entry {position} of the batch has {len} bytes, above the limit of {}", layout::MAX_ENTRY_LEN)]
+    #[error(
+        "entry {position} of the batch has {len} bytes, above the limit of {}",
+        layout::MAX_ENTRY_LEN
+    )]
     EntryTooLong {
         /// Position of the entry in the batch.
         position: usize,
@@ -226,7 +233,10 @@ pub enum IntegrateError {
 /// entry or hash (a file of the old tree is never rewritten, because partial
 /// files carry their width in the name), the new edge and root. Nothing is
 /// written. The whole batch is checked before anything is computed.
-pub fn integrate<E: AsRef<[u8]>>(edge: &Edge, entries: &[E]) -> Result<Integration, IntegrateError> {
+pub fn integrate<E: AsRef<[u8]>>(
+    edge: &Edge,
+    entries: &[E],
+) -> Result<Integration, IntegrateError> {
     for (position, entry) in entries.iter().enumerate() {
         let len = entry.as_ref().len();
         if len > layout::MAX_ENTRY_LEN {
@@ -272,7 +282,11 @@ pub fn integrate<E: AsRef<[u8]>>(edge: &Edge, entries: &[E]) -> Result<Integrati
         next.tree
             .push_with(leaf_hash(entry), |node, hash| {
                 if u32::from(node.level) % layout::TILE_HEIGHT == 0 {
-                    tile_nodes.push(((u32::from(node.level) / layout::TILE_HEIGHT) as u8, node.index, *hash));
+                    tile_nodes.push((
+                        (u32::from(node.level) / layout::TILE_HEIGHT) as u8,
+                        node.index,
+                        *hash,
+                    ));
                 }
             })
             .map_err(|_| full())?;
@@ -399,7 +413,9 @@ mod tests {
         let all = entries(0..70_000);
         let whole = integrate(&Edge::empty(), &all).unwrap();
         let edge = &whole.edge;
-        let levels: Vec<Vec<Hash>> = (0..3u8).map(|level| edge.partial_tile(level).to_vec()).collect();
+        let levels: Vec<Vec<Hash>> = (0..3u8)
+            .map(|level| edge.partial_tile(level).to_vec())
+            .collect();
         assert_eq!(levels[0].len(), 112);
         assert_eq!(levels[1].len(), 17);
         assert_eq!(levels[2].len(), 1);

@@ -74,7 +74,8 @@ impl TileKey {
     /// The file of this tile in a tree of `tree_size` leaves, if the tree
     /// reaches it.
     pub fn path_at(&self, tree_size: u64) -> Option<TilePath> {
-        self.width_at(tree_size).map(|width| TilePath { key: *self, width })
+        self.width_at(tree_size)
+            .map(|width| TilePath { key: *self, width })
     }
 }
 
@@ -277,7 +278,7 @@ pub fn tiles_for_size(tree_size: u64) -> Vec<LevelTiles> {
 
 /// Parses a hash tile's bytes: a whole number of 32-byte hashes.
 pub fn parse_hash_tile(bytes: &[u8]) -> Option<Vec<Hash>> {
-    if bytes.len() % HASH_LEN != 0 {
+    if !bytes.len().is_multiple_of(HASH_LEN) {
         return None;
     }
     bytes
@@ -400,7 +401,15 @@ mod tests {
             assert_eq!(parse_tile_index(text), Some(index));
         }
         for bad in [
-            "", "1", "0001", "x000/001", "001/002", "x01/002", "x001/", "abc", "x001/x002",
+            "",
+            "1",
+            "0001",
+            "x000/001",
+            "001/002",
+            "x01/002",
+            "x001/",
+            "abc",
+            "x001/x002",
             "x018/x446/x744/x073/x709/x551/616",
         ] {
             assert_eq!(parse_tile_index(bad), None, "{bad}");
@@ -420,8 +429,19 @@ mod tests {
                 5,
             ),
             ("tile/entries/001.p/44", TileKey::Entries { index: 1 }, 44),
-            ("tile/entries/x003/x057/500", TileKey::Entries { index: 3_057_500 }, 256),
-            ("tile/63/000.p/255", TileKey::Hashes { level: 63, index: 0 }, 255),
+            (
+                "tile/entries/x003/x057/500",
+                TileKey::Entries { index: 3_057_500 },
+                256,
+            ),
+            (
+                "tile/63/000.p/255",
+                TileKey::Hashes {
+                    level: 63,
+                    index: 0,
+                },
+                255,
+            ),
         ];
         for (text, key, width) in cases {
             let path = TilePath::parse(text).unwrap();

@@ -2,11 +2,9 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
-use truce_merkle::{
-    EMPTY_ROOT, Hash, HashReader, ProveError, consistency_proof, inclusion_proof, tree_root,
-};
+use truce_merkle::{EMPTY_ROOT, Hash, ProveError, consistency_proof, inclusion_proof, tree_root};
 use truce_note::{Checkpoint, Note, NoteSigner, Verifier};
 
 use crate::integrate::{Edge, EdgeError, IntegrateError, integrate};
@@ -15,8 +13,13 @@ use crate::reader::{ExpandedTile, ReadError, TileCache, TileReader};
 use crate::receipt::Receipt;
 use crate::store::{FsStoreError, FsTileStore, TileStore};
 
-/// Expanded tiles kept in memory for proofs (about 16 KiB each).
-const CACHE_TILES: usize = 2048;
+/// Whole expanded tiles kept in memory for proofs (16 KiB each): the upper
+/// levels, which every proof touches, and recently used level-0 tiles.
+const EXPANDED_TILES: usize = 1024;
+
+/// Tile summaries kept in memory (about 1 KiB each): enough for every tile of
+/// a log of 16.7 million entries.
+const SUMMARY_TILES: usize = 1 << 16;
 
 /// Why a log operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -368,7 +371,7 @@ impl<S: TileStore> Log<S> {
             edge: recovered.edge,
             checkpoint: recovered.checkpoint,
             note: recovered.note,
-            cache: Mutex::new(TileCache::new(CACHE_TILES)),
+            cache: Mutex::new(TileCache::new(EXPANDED_TILES, SUMMARY_TILES)),
             needs_recovery: false,
         })
     }
@@ -493,16 +496,26 @@ impl<S: TileStore> Log<S> {
                 tracing::warn!(error = %err, tile = ?key, "could not delete superseded partial tiles");
             }
         }
-        if warm_cache {
-            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            for write in &integration.writes {
-                if let TileKey::Hashes { .. } = write.path.key
-                    && let Some(hashes) = crate::layout::parse_hash_tile(&write.data)
-                {
-                    cache.insert(write.path, Arc::new(ExpandedTile::new(hashes)));
+        // Summaries of the tiles that became full cost one hash per entry and
+        // spare proofs from re-hashing them; for receipts, cache the whole
+        // new tiles, which every receipt of the batch reads.
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        for write in &integration.writes {
+            if !matches!(write.path.key, TileKey::Hashes { .. })
+                || !(warm_cache || write.path.is_full())
+            {
+                continue;
+            }
+            if let Some(hashes) = crate::layout::parse_hash_tile(&write.data) {
+                let tile = ExpandedTile::new(hashes);
+                if warm_cache {
+                    cache.insert_expanded(write.path, tile);
+                } else {
+                    cache.insert_summary(write.path, &tile);
                 }
             }
         }
+        drop(cache);
         self.edge = integration.edge;
         Ok(integration.first_index)
     }
@@ -542,6 +555,31 @@ impl<S: TileStore> Log<S> {
         Ok(entries)
     }
 
+    /// Fills the proof cache with a summary of every tile of the tree (one
+    /// read and up to 255 hashes per tile; about a second at 10 million
+    /// entries), so that later proofs hash at most a few nodes per tile.
+    /// A log that appended its tiles itself has them already. Returns the
+    /// number of tiles summarised.
+    pub fn warm_proof_cache(&self) -> Result<u64, LogError> {
+        let reader = self.reader();
+        let size = self.size();
+        let mut tiles = 0u64;
+        for level in crate::layout::tiles_for_size(size) {
+            let count = level.full_tiles + u64::from(level.partial_width > 0);
+            for index in 0..count {
+                let key = TileKey::Hashes {
+                    level: level.level,
+                    index,
+                };
+                if let Some(path) = key.path_at(size) {
+                    reader.summarise(&path)?;
+                    tiles += 1;
+                }
+            }
+        }
+        Ok(tiles)
+    }
+
     /// The root of the tree of `tree_size` leaves (at most the log's size).
     pub fn root_at(&self, tree_size: u64) -> Result<Hash, LogError> {
         self.check_size(tree_size)?;
@@ -576,12 +614,5 @@ impl<S: TileStore> Log<S> {
             )));
         }
         Ok(())
-    }
-
-    /// Reads every full-subtree hash the proofs of one size need, to check a
-    /// reader: used by tests of stores.
-    #[doc(hidden)]
-    pub fn read_nodes(&self, nodes: &[truce_merkle::NodeId]) -> Result<Vec<Hash>, LogError> {
-        Ok(self.reader().read_nodes(nodes)?)
     }
 }

@@ -16,6 +16,9 @@ pub(crate) struct ExpandedTile {
     levels: Vec<Vec<Hash>>,
 }
 
+/// The in-tile height from which a [`TileSummary`] keeps nodes.
+const SUMMARY_FROM: u32 = 4;
+
 impl ExpandedTile {
     pub(crate) fn new(hashes: Vec<Hash>) -> Self {
         let mut levels = vec![hashes];
@@ -37,47 +40,113 @@ impl ExpandedTile {
     fn node(&self, k: u32, k_index: usize) -> Option<Hash> {
         self.levels.get(k as usize)?.get(k_index).copied()
     }
+
+    /// The nodes of in-tile height 4 and above (31 hashes for a full tile).
+    pub(crate) fn summary(&self) -> TileSummary {
+        TileSummary {
+            levels: self
+                .levels
+                .iter()
+                .skip(SUMMARY_FROM as usize)
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
-/// A bounded cache of expanded tiles, keyed by file. Two generations: a hit
-/// in the older one promotes the tile; when the younger one fills up, the
-/// older one is dropped. Its contents never reach an output, so the hash
-/// map's order does not matter.
+/// The nodes of a tile at in-tile heights 4 to 8: about 1 KiB per full tile
+/// instead of 16 KiB for a whole [`ExpandedTile`]. With it, a node below
+/// height 4 costs at most 7 hashes of the tile's own hashes, so a proof no
+/// longer re-hashes whole tiles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TileSummary {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl TileSummary {
+    fn node(&self, k: u32, k_index: usize) -> Option<Hash> {
+        let height = k.checked_sub(SUMMARY_FROM)?;
+        self.levels.get(height as usize)?.get(k_index).copied()
+    }
+}
+
+/// A bounded map with two generations: a hit in the older one promotes the
+/// item; when the younger one fills up, the older one is dropped. Its
+/// contents never reach an output, so the hash map's order does not matter.
 #[derive(Debug)]
-pub(crate) struct TileCache {
+struct Generations<T> {
     capacity: usize,
-    young: HashMap<TilePath, Arc<ExpandedTile>>,
-    old: HashMap<TilePath, Arc<ExpandedTile>>,
+    young: HashMap<TilePath, Arc<T>>,
+    old: HashMap<TilePath, Arc<T>>,
 }
 
-impl TileCache {
-    pub(crate) fn new(capacity: usize) -> Self {
-        TileCache {
+impl<T> Generations<T> {
+    fn new(capacity: usize) -> Self {
+        Generations {
             capacity: capacity.max(2),
             young: HashMap::new(),
             old: HashMap::new(),
         }
     }
 
-    fn get(&mut self, path: &TilePath) -> Option<Arc<ExpandedTile>> {
-        if let Some(tile) = self.young.get(path) {
-            return Some(Arc::clone(tile));
+    fn get(&mut self, path: &TilePath) -> Option<Arc<T>> {
+        if let Some(item) = self.young.get(path) {
+            return Some(Arc::clone(item));
         }
-        let tile = self.old.remove(path)?;
-        self.insert(*path, Arc::clone(&tile));
-        Some(tile)
+        let item = self.old.remove(path)?;
+        self.insert(*path, Arc::clone(&item));
+        Some(item)
     }
 
-    pub(crate) fn insert(&mut self, path: TilePath, tile: Arc<ExpandedTile>) {
+    fn insert(&mut self, path: TilePath, item: Arc<T>) {
         if self.young.len() >= self.capacity / 2 {
             self.old = std::mem::take(&mut self.young);
         }
-        self.young.insert(path, tile);
+        self.young.insert(path, item);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.young.len() + self.old.len()
+    }
+
+    fn clear(&mut self) {
+        self.young.clear();
+        self.old.clear();
+    }
+}
+
+/// The log's caches for reading tiles: whole expanded tiles (few, for the
+/// upper levels every proof touches) and tile summaries (many, for the
+/// level-0 tiles proofs touch at random).
+#[derive(Debug)]
+pub(crate) struct TileCache {
+    expanded: Generations<ExpandedTile>,
+    summaries: Generations<TileSummary>,
+}
+
+impl TileCache {
+    pub(crate) fn new(expanded: usize, summaries: usize) -> Self {
+        TileCache {
+            expanded: Generations::new(expanded),
+            summaries: Generations::new(summaries),
+        }
+    }
+
+    /// Caches a tile's expansion and summary.
+    pub(crate) fn insert_expanded(&mut self, path: TilePath, tile: ExpandedTile) {
+        self.summaries.insert(path, Arc::new(tile.summary()));
+        self.expanded.insert(path, Arc::new(tile));
+    }
+
+    /// Caches a tile's summary.
+    pub(crate) fn insert_summary(&mut self, path: TilePath, tile: &ExpandedTile) {
+        self.summaries.insert(path, Arc::new(tile.summary()));
     }
 
     pub(crate) fn clear(&mut self) {
-        self.young.clear();
-        self.old.clear();
+        self.expanded.clear();
+        self.summaries.clear();
     }
 }
 
@@ -198,24 +267,37 @@ impl<'a, S: TileStore + ?Sized> TileReader<'a, S> {
         })
     }
 
-    fn expanded(&self, path: &TilePath) -> Result<Arc<ExpandedTile>, ReadError> {
-        if let Some(cache) = self.cache {
-            let hit = cache
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(path);
-            if let Some(tile) = hit {
-                return Ok(tile);
-            }
-        }
-        let tile = Arc::new(ExpandedTile::new(self.read_hash_tile(path)?));
-        if let Some(cache) = self.cache {
-            cache
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(*path, Arc::clone(&tile));
+    fn lock_cache(&self) -> Option<std::sync::MutexGuard<'a, TileCache>> {
+        self.cache
+            .map(|cache| cache.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Fully expands a tile (reading it unless its hashes are given),
+    /// caching the expansion and its summary.
+    fn expand(
+        &self,
+        path: &TilePath,
+        hashes: Option<Vec<Hash>>,
+    ) -> Result<Arc<ExpandedTile>, ReadError> {
+        let hashes = match hashes {
+            Some(hashes) => hashes,
+            None => self.read_hash_tile(path)?,
+        };
+        let tile = Arc::new(ExpandedTile::new(hashes));
+        if let Some(mut cache) = self.lock_cache() {
+            cache.expanded.insert(*path, Arc::clone(&tile));
+            cache.summaries.insert(*path, Arc::new(tile.summary()));
         }
         Ok(tile)
+    }
+
+    /// Expands a tile and caches its summary only (for warming the cache).
+    pub(crate) fn summarise(&self, path: &TilePath) -> Result<(), ReadError> {
+        let summary = ExpandedTile::new(self.read_hash_tile(path)?).summary();
+        if let Some(mut cache) = self.lock_cache() {
+            cache.summaries.insert(*path, Arc::new(summary));
+        }
+        Ok(())
     }
 
     /// Where a node is: the tile file, the height `k` inside the tile and the
@@ -249,15 +331,18 @@ impl<'a, S: TileStore + ?Sized> TileReader<'a, S> {
         let key = TileKey::Entries {
             index: bundle_index,
         };
-        let path = key.path_at(self.tree_size).ok_or_else(|| ReadError::NotInTree {
-            what: format!("entry bundle {bundle_index}"),
-            tree_size: self.tree_size,
-        })?;
+        let path = key
+            .path_at(self.tree_size)
+            .ok_or_else(|| ReadError::NotInTree {
+                what: format!("entry bundle {bundle_index}"),
+                tree_size: self.tree_size,
+            })?;
         let bytes = self.read_file(&path)?;
-        let items = layout::parse_bundle(&bytes, path.width).map_err(|source| ReadError::Bundle {
-            path: path.to_string(),
-            source,
-        })?;
+        let items =
+            layout::parse_bundle(&bytes, path.width).map_err(|source| ReadError::Bundle {
+                path: path.to_string(),
+                source,
+            })?;
         Ok(items
             .into_iter()
             .map(|item| bytes[item.body].to_vec())
@@ -284,38 +369,96 @@ impl<'a, S: TileStore + ?Sized> TileReader<'a, S> {
     }
 }
 
+/// What one `read_nodes` call knows about a tile.
+enum Source {
+    Expanded(Arc<ExpandedTile>),
+    Summary {
+        summary: Option<Arc<TileSummary>>,
+        hashes: Option<Vec<Hash>>,
+    },
+}
+
+impl<S: TileStore + ?Sized> TileReader<'_, S> {
+    /// What the cache holds for a tile.
+    fn cached_source(&self, path: &TilePath) -> Source {
+        match self.lock_cache() {
+            Some(mut cache) => match cache.expanded.get(path) {
+                Some(tile) => Source::Expanded(tile),
+                None => Source::Summary {
+                    summary: cache.summaries.get(path),
+                    hashes: None,
+                },
+            },
+            None => Source::Summary {
+                summary: None,
+                hashes: None,
+            },
+        }
+    }
+
+    /// The hash of a node located in a tile, using what `sources` already
+    /// holds for that tile and reading or expanding it only as needed.
+    fn node_in(
+        &self,
+        sources: &mut BTreeMap<TilePath, Source>,
+        node: NodeId,
+        path: TilePath,
+        k: u32,
+        k_index: usize,
+    ) -> Result<Hash, ReadError> {
+        let not_in_tree = || ReadError::NotInTree {
+            what: format!("node {node}"),
+            tree_size: self.tree_size,
+        };
+        let source = sources
+            .entry(path)
+            .or_insert_with(|| self.cached_source(&path));
+        match source {
+            Source::Expanded(tile) => tile.node(k, k_index).ok_or_else(not_in_tree),
+            Source::Summary { summary, hashes } => {
+                if k >= SUMMARY_FROM {
+                    if let Some(summary) = summary {
+                        return summary.node(k, k_index).ok_or_else(not_in_tree);
+                    }
+                    // Above the summary's floor and no summary: expand the
+                    // whole tile once (this caches its summary too).
+                    let tile = self.expand(&path, hashes.take())?;
+                    let hash = tile.node(k, k_index).ok_or_else(not_in_tree);
+                    *source = Source::Expanded(tile);
+                    return hash;
+                }
+                if hashes.is_none() {
+                    *hashes = Some(self.read_hash_tile(&path)?);
+                }
+                let block = hashes
+                    .as_deref()
+                    .and_then(|hashes| hashes.get(k_index << k..(k_index + 1) << k))
+                    .ok_or_else(not_in_tree)?;
+                Ok(truce_merkle::root_from_leaf_hashes(block))
+            }
+        }
+    }
+}
+
 impl<S: TileStore + ?Sized> HashReader for TileReader<'_, S> {
     type Error = ReadError;
 
     fn read_node(&self, node: NodeId) -> Result<Hash, Self::Error> {
-        let (path, k, k_index) = self.locate(node)?;
-        self.expanded(&path)?
-            .node(k, k_index)
-            .ok_or_else(|| ReadError::NotInTree {
-                what: format!("node {node}"),
-                tree_size: self.tree_size,
-            })
+        Ok(self.read_nodes(&[node])?[0])
     }
 
+    /// Reads each tile at most once per call; a node at in-tile height 4 or
+    /// more comes from the cached summary when there is one, a lower node is
+    /// hashed from at most 8 of the tile's hashes.
     fn read_nodes(&self, nodes: &[NodeId]) -> Result<Vec<Hash>, Self::Error> {
-        let mut tiles: BTreeMap<TilePath, Arc<ExpandedTile>> = BTreeMap::new();
-        let mut hashes = Vec::with_capacity(nodes.len());
-        for node in nodes {
-            let (path, k, k_index) = self.locate(*node)?;
-            let tile = match tiles.get(&path) {
-                Some(tile) => Arc::clone(tile),
-                None => {
-                    let tile = self.expanded(&path)?;
-                    tiles.insert(path, Arc::clone(&tile));
-                    tile
-                }
-            };
-            hashes.push(tile.node(k, k_index).ok_or_else(|| ReadError::NotInTree {
-                what: format!("node {node}"),
-                tree_size: self.tree_size,
-            })?);
-        }
-        Ok(hashes)
+        let mut sources: BTreeMap<TilePath, Source> = BTreeMap::new();
+        nodes
+            .iter()
+            .map(|node| {
+                let (path, k, k_index) = self.locate(*node)?;
+                self.node_in(&mut sources, *node, path, k, k_index)
+            })
+            .collect()
     }
 }
 
@@ -337,10 +480,25 @@ mod tests {
             edge = step.edge;
         }
         let tree = MemoryTree::from_leaf_hashes(entries.iter().map(|entry| leaf_hash(entry)));
-        let cache = Mutex::new(TileCache::new(8));
+        let cache = Mutex::new(TileCache::new(8, 64));
+        // Summaries of every tile but almost no room for whole tiles: nodes
+        // at in-tile height 4 and up come from summaries, lower ones from
+        // the tile's hashes.
+        let summaries = Mutex::new(TileCache::new(2, 4096));
+        let warm = TileReader::with_cache(&store, 70_000, &summaries);
+        for level in crate::layout::tiles_for_size(70_000) {
+            for index in 0..level.full_tiles + u64::from(level.partial_width > 0) {
+                let key = TileKey::Hashes {
+                    level: level.level,
+                    index,
+                };
+                warm.summarise(&key.path_at(70_000).unwrap()).unwrap();
+            }
+        }
         for reader in [
             TileReader::new(&store, 70_000),
             TileReader::with_cache(&store, 70_000, &cache),
+            TileReader::with_cache(&store, 70_000, &summaries),
         ] {
             for level in 0..=16u8 {
                 let stored = tree.level(level);
@@ -351,7 +509,11 @@ mod tests {
                     .map(|index| NodeId::new(level, index as u64))
                     .collect();
                 let expected: Vec<Hash> = nodes.iter().map(|n| stored[n.index as usize]).collect();
-                assert_eq!(reader.read_nodes(&nodes).unwrap(), expected, "level {level}");
+                assert_eq!(
+                    reader.read_nodes(&nodes).unwrap(),
+                    expected,
+                    "level {level}"
+                );
                 let beyond = NodeId::new(level, stored.len() as u64);
                 assert!(matches!(
                     reader.read_node(beyond),
@@ -366,12 +528,12 @@ mod tests {
 
     #[test]
     fn cache_keeps_at_most_its_capacity() {
-        let mut cache = TileCache::new(4);
+        let mut cache = Generations::new(4);
         let tile = Arc::new(ExpandedTile::new(vec![leaf_hash(b"x")]));
         for index in 0..10 {
             let path = TilePath::full(TileKey::Hashes { level: 0, index });
             cache.insert(path, Arc::clone(&tile));
-            assert!(cache.young.len() + cache.old.len() <= 4);
+            assert!(cache.len() <= 4);
         }
         let last = TilePath::full(TileKey::Hashes { level: 0, index: 9 });
         assert!(cache.get(&last).is_some());

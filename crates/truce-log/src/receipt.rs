@@ -160,7 +160,10 @@ impl Receipt {
         let (head, note) = text
             .split_once("\n\n")
             .ok_or(ReceiptError::MissingCheckpoint)?;
-        let mut lines = head.split('\n').enumerate().map(|(idx, line)| (idx + 1, line));
+        let mut lines = head
+            .split('\n')
+            .enumerate()
+            .map(|(idx, line)| (idx + 1, line));
         match lines.next() {
             Some((_, TLOG_PROOF_HEADER)) => {}
             _ => return Err(ReceiptError::Header),
@@ -217,7 +220,11 @@ impl Receipt {
     /// policy requires; a policy without witness groups checks the log's
     /// signature only), and the proof must lead from the entry's leaf hash to
     /// the checkpoint's root.
-    pub fn verify(&self, entry: &[u8], policy: &Policy) -> Result<VerifiedReceipt, ReceiptVerifyError> {
+    pub fn verify(
+        &self,
+        entry: &[u8],
+        policy: &Policy,
+    ) -> Result<VerifiedReceipt, ReceiptVerifyError> {
         let accepted = policy.check_note(&self.checkpoint)?;
         let checkpoint = accepted.checkpoint().clone();
         verify_inclusion(
@@ -341,7 +348,10 @@ mod tests {
                     reason: "not the canonical base64 of a 32-byte hash",
                 },
             ),
-            (good.replacen("\n\n", "\n", 1).replacen("\n\n", "\n", 1), ReceiptError::MissingCheckpoint),
+            (
+                good.replacen("\n\n", "\n", 1).replacen("\n\n", "\n", 1),
+                ReceiptError::MissingCheckpoint,
+            ),
         ];
         for (text, expected) in cases {
             assert_eq!(Receipt::parse(text.as_bytes()), Err(expected), "{text}");

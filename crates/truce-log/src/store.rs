@@ -376,4 +376,3 @@ impl TileStore for MemoryTileStore {
         Ok(())
     }
 }
-

@@ -137,10 +137,15 @@ impl fmt::Display for Problem {
             Problem::HashMismatch { expected, found } => {
                 write!(f, "hash {found} should be {expected}")
             }
-            Problem::NotAPrefix => f.write_str("older partial file is not a prefix of the current one"),
+            Problem::NotAPrefix => {
+                f.write_str("older partial file is not a prefix of the current one")
+            }
             Problem::Checkpoint(reason) => write!(f, "checkpoint: {reason}"),
             Problem::RootMismatch { computed, signed } => {
-                write!(f, "the entries give root {computed}, the checkpoint signs {signed}")
+                write!(
+                    f,
+                    "the entries give root {computed}, the checkpoint signs {signed}"
+                )
             }
             Problem::Rollback { previous, size } => write!(
                 f,
@@ -154,9 +159,9 @@ impl fmt::Display for Problem {
                 f,
                 "the staged checkpoint signs another root for size {size} than the tiles give"
             ),
-            Problem::Underivable => {
-                f.write_str("the root cannot be re-derived: entries and leaf hashes both unreadable")
-            }
+            Problem::Underivable => f.write_str(
+                "the root cannot be re-derived: entries and leaf hashes both unreadable",
+            ),
         }
     }
 }
@@ -330,7 +335,11 @@ fn list(root: &Path) -> Result<Listing, VerifyDirError> {
             }
             match TilePath::parse(&relative) {
                 Ok(path) => {
-                    listing.tiles.entry(path.key).or_default().insert(path.width, len);
+                    listing
+                        .tiles
+                        .entry(path.key)
+                        .or_default()
+                        .insert(path.width, len);
                 }
                 Err(_) => listing.unexpected.push(relative),
             }
@@ -505,7 +514,13 @@ pub fn verify_dir(
                 TileKey::Entries { .. } => bundle_bytes += len,
             }
             if committed.is_none_or(|committed| *width > committed) {
-                uncommitted.push(TilePath { key: *key, width: *width }.to_string());
+                uncommitted.push(
+                    TilePath {
+                        key: *key,
+                        width: *width,
+                    }
+                    .to_string(),
+                );
             }
         }
     }
@@ -525,7 +540,8 @@ pub fn verify_dir(
 }
 
 fn read_checkpoint(bytes: &[u8], origin: &str, log_key: &Verifier) -> Result<Checkpoint, String> {
-    let verified = truce_note::open(bytes, std::slice::from_ref(log_key)).map_err(|err| err.to_string())?;
+    let verified =
+        truce_note::open(bytes, std::slice::from_ref(log_key)).map_err(|err| err.to_string())?;
     let checkpoint = Checkpoint::from_text(verified.text()).map_err(|err| err.to_string())?;
     if checkpoint.origin() != origin {
         return Err(format!(
@@ -644,7 +660,10 @@ impl Walk<'_> {
         for bundle_index in 0..bundle_count {
             let Some(leaves) = self.level_zero(bundle_index)? else {
                 self.damages.push(
-                    Place::file(format!("tile/entries/{}", layout::encode_tile_index(bundle_index))),
+                    Place::file(format!(
+                        "tile/entries/{}",
+                        layout::encode_tile_index(bundle_index)
+                    )),
                     Problem::Underivable,
                 );
                 return Ok(None);
@@ -713,7 +732,9 @@ impl Walk<'_> {
         let bundle_bytes = read_optional(&self.root.join(&bundle_name))?;
         let mut from_entries: Option<(Vec<Hash>, Vec<usize>)> = None;
         match &bundle_bytes {
-            None => self.damages.push(Place::file(&bundle_name), Problem::Missing),
+            None => self
+                .damages
+                .push(Place::file(&bundle_name), Problem::Missing),
             Some(bytes) => match layout::parse_bundle(bytes, bundle_path.width) {
                 Ok(items) => {
                     let hashes = items
@@ -792,7 +813,13 @@ impl Walk<'_> {
     /// When a bundle's entries and its level-0 tile disagree, which one the
     /// level above confirms: the level-1 hash of a full tile, or the signed
     /// root for the last, partial tile.
-    fn arbitrate(&self, index: u64, tile_path: &TilePath, from_bundle: &[Hash], stored: &[Hash]) -> Blame {
+    fn arbitrate(
+        &self,
+        index: u64,
+        tile_path: &TilePath,
+        from_bundle: &[Hash],
+        stored: &[Hash],
+    ) -> Blame {
         let (bundle_ok, tile_ok) = if tile_path.is_full() {
             let parent = TileKey::Hashes {
                 level: 1,
@@ -908,7 +935,10 @@ impl Walk<'_> {
                 .zip(expected.chunks(HASH_LEN))
                 .position(|(a, b)| a != b)
             {
-                self.damages.push(Place::at(&name, (position * HASH_LEN) as u64), Problem::NotAPrefix);
+                self.damages.push(
+                    Place::at(&name, (position * HASH_LEN) as u64),
+                    Problem::NotAPrefix,
+                );
             }
         }
     }
@@ -927,9 +957,13 @@ impl Walk<'_> {
             };
             let expected = &leaves[..usize::from(width).min(leaves.len())];
             if let Some((_, offset)) = first_bad_entry(&found, expected) {
-                self.damages.push(Place::at(&name, offset as u64), Problem::NotAPrefix);
+                self.damages
+                    .push(Place::at(&name, offset as u64), Problem::NotAPrefix);
             } else if let Err(error) = layout::parse_bundle(&found, width) {
-                self.damages.push(Place::at(&name, error.offset() as u64), Problem::Bundle(error));
+                self.damages.push(
+                    Place::at(&name, error.offset() as u64),
+                    Problem::Bundle(error),
+                );
             }
         }
     }

@@ -7,7 +7,7 @@
 //! `TRUCE_LOG_CRASH_CHILD=<dir>` in its environment: a test function that
 //! sees the variable runs the child's loop instead of the parent's.
 //! `cargo test -p truce-log --test crash` runs 50 rounds; the ignored
-//! `sigkill_long` runs 500.
+//! `sigkill_long` runs 250.
 
 #![allow(clippy::unwrap_used)]
 
@@ -105,10 +105,10 @@ fn parse_output(output: &str, acked_end: u64) -> Outcome {
 
 fn scratch_dir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(dir) = tempfile::tempdir_in(shm) {
-            return dir;
-        }
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::tempdir_in(shm)
+    {
+        return dir;
     }
     tempfile::tempdir().unwrap()
 }
@@ -148,7 +148,10 @@ fn crash_rounds(test_name: &str, rounds: u32, ignored: bool) {
         std::thread::sleep(delay);
         child.kill().unwrap();
         let status = child.wait().unwrap();
-        assert!(!status.success(), "round {round}: the child exited by itself");
+        assert!(
+            !status.success(),
+            "round {round}: the child exited by itself"
+        );
         let output = reader.join().unwrap();
         let outcome = parse_output(&output, acked_end);
         if outcome.acked_end > acked_end {
@@ -178,7 +181,11 @@ fn crash_rounds(test_name: &str, rounds: u32, ignored: bool) {
             assert_eq!(bytes, &entry(index), "round {round}: entry {index}");
             leaf_hashes.push(truce_merkle::leaf_hash(bytes));
         }
-        assert_eq!(log.root(), root_from_leaf_hashes(&leaf_hashes), "round {round}");
+        assert_eq!(
+            log.root(),
+            root_from_leaf_hashes(&leaf_hashes),
+            "round {round}"
+        );
         let report = verify_dir(dir.path(), ORIGIN, &signer().verifier(), previous.as_ref())
             .unwrap_or_else(|err| panic!("round {round}, after reopening: {err}"));
         assert_eq!(report.entries, log.size());
@@ -190,9 +197,15 @@ fn crash_rounds(test_name: &str, rounds: u32, ignored: bool) {
         "{rounds} kills, {mid_append_kills} in the middle of an append, {rounds_with_acks} rounds with acknowledged batches, {acked_end} entries acknowledged, {:.1} s",
         elapsed.as_secs_f64()
     );
-    assert!(rounds_with_acks >= rounds / 2, "too few rounds reached an append");
+    assert!(
+        rounds_with_acks >= rounds / 2,
+        "too few rounds reached an append"
+    );
     // Kill timing depends on the machine; demand only a few inside appends.
-    assert!(mid_append_kills >= rounds / 20, "too few kills landed inside an append");
+    assert!(
+        mid_append_kills >= rounds / 20,
+        "too few kills landed inside an append"
+    );
 }
 
 #[test]
@@ -201,14 +214,17 @@ fn sigkill_at_random_points() {
 }
 
 #[test]
-#[ignore = "long: 500 rounds (about ten minutes in a debug build)"]
+#[ignore = "long: 250 rounds, a few minutes in a debug build"]
 fn sigkill_long() {
-    crash_rounds("sigkill_long", 500, true);
+    crash_rounds("sigkill_long", 250, true);
 }
 
 #[test]
 fn output_parsing() {
-    let outcome = parse_output("begin 0 3\nack 0 3\nbegin 3 2\nack 3 2\nbegin 5 9\nack 5", 0);
+    let outcome = parse_output(
+        "begin 0 3\nack 0 3\nbegin 3 2\nack 3 2\nbegin 5 9\nack 5",
+        0,
+    );
     assert_eq!(outcome.acked_end, 5);
     assert!(outcome.mid_append);
     let outcome = parse_output("begin 5 1\nack 5 1\n", 5);

@@ -22,10 +22,10 @@ const ORIGIN: &str = "example.org/faults";
 /// can take milliseconds per fsync.
 fn scratch_dir() -> tempfile::TempDir {
     let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(dir) = tempfile::tempdir_in(shm) {
-            return dir;
-        }
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::tempdir_in(shm)
+    {
+        return dir;
     }
     tempfile::tempdir().unwrap()
 }
@@ -80,7 +80,10 @@ struct FaultyStore {
 impl FaultyStore {
     /// Runs one mutating step: `persist` is called unless the fault says
     /// otherwise, and the fault's error is returned after it if it fires.
-    fn step(&mut self, persist: impl FnOnce(&mut FsTileStore) -> Result<(), truce_log::FsStoreError>) -> Result<(), FaultError> {
+    fn step(
+        &mut self,
+        persist: impl FnOnce(&mut FsTileStore) -> Result<(), truce_log::FsStoreError>,
+    ) -> Result<(), FaultError> {
         let fault = {
             let mut control = self.control.lock().unwrap();
             let step = control.steps;
@@ -120,7 +123,11 @@ impl TileStore for FaultyStore {
         Ok(())
     }
 
-    fn delete_partials(&mut self, key: TileKey, widths: std::ops::Range<u16>) -> Result<(), Self::Error> {
+    fn delete_partials(
+        &mut self,
+        key: TileKey,
+        widths: std::ops::Range<u16>,
+    ) -> Result<(), Self::Error> {
         self.step(|inner| inner.delete_partials(key, widths))
     }
 
@@ -165,7 +172,13 @@ impl TileStore for FaultyStore {
 /// size gets a different root unless the log is careful).
 fn batch(batch: u64, first: u64, len: u64) -> Vec<Vec<u8>> {
     (first..first + len)
-        .map(|index| format!("batch {batch} entry {index} {}", "x".repeat((index % 40) as usize)).into_bytes())
+        .map(|index| {
+            format!(
+                "batch {batch} entry {index} {}",
+                "x".repeat((index % 40) as usize)
+            )
+            .into_bytes()
+        })
         .collect()
 }
 
@@ -183,13 +196,28 @@ fn assert_one_root_per_size(control: &Mutex<Control>, context: &str) {
 /// is at most the log's and the log has its root at that size. (This implies
 /// one root per size, and catches a log that drops a staged checkpoint and
 /// grows past its size with other entries.)
-fn assert_exposed_are_prefixes<S: TileStore>(log: &Log<S>, control: &Mutex<Control>, context: &str) {
+fn assert_exposed_are_prefixes<S: TileStore>(
+    log: &Log<S>,
+    control: &Mutex<Control>,
+    context: &str,
+) {
     let control = control.lock().unwrap();
     for (size, roots) in &control.exposed {
-        assert!(*size <= log.size(), "{context}: exposed size {size} beyond the log's {}", log.size());
-        let root = if *size == 0 { truce_merkle::EMPTY_ROOT } else { log.root_at(*size).unwrap() };
+        assert!(
+            *size <= log.size(),
+            "{context}: exposed size {size} beyond the log's {}",
+            log.size()
+        );
+        let root = if *size == 0 {
+            truce_merkle::EMPTY_ROOT
+        } else {
+            log.root_at(*size).unwrap()
+        };
         for exposed in roots {
-            assert_eq!(exposed, &root, "{context}: exposed root at size {size} is not the log's");
+            assert_eq!(
+                exposed, &root,
+                "{context}: exposed root at size {size} is not the log's"
+            );
         }
     }
 }
@@ -201,7 +229,10 @@ struct Case {
 
 /// Returns the number of mutating steps the faulted append took.
 fn run(case: &Case) -> usize {
-    let context = format!("fault {:?}, recovery fault {:?}", case.fault, case.recovery_fault);
+    let context = format!(
+        "fault {:?}, recovery fault {:?}",
+        case.fault, case.recovery_fault
+    );
     let dir = scratch_dir();
     let control = Arc::new(Mutex::new(Control::default()));
     let open = |control: &Arc<Mutex<Control>>| {
@@ -240,7 +271,10 @@ fn run(case: &Case) -> usize {
         (control.steps, control.fired)
     };
     if !fired {
-        assert!(committed, "{context}: no fault fired, the batch must commit");
+        assert!(
+            committed,
+            "{context}: no fault fired, the batch must commit"
+        );
     }
 
     // The same log goes on: it recovers in place before the next append; that
@@ -257,14 +291,21 @@ fn run(case: &Case) -> usize {
     // Reopen (recovery from the files alone) and check.
     let mut log = open(&control);
     for (index, entry) in &acked {
-        assert_eq!(&log.entry(*index).unwrap(), entry, "{context}: acknowledged entry {index}");
+        assert_eq!(
+            &log.entry(*index).unwrap(),
+            entry,
+            "{context}: acknowledged entry {index}"
+        );
     }
     assert!(log.size() >= acked.len() as u64, "{context}");
     assert_exposed_are_prefixes(&log, &control, &context);
     let report = verify_dir(dir.path(), ORIGIN, &signer().verifier(), None)
         .unwrap_or_else(|err| panic!("{context}: {err}"));
     assert_eq!(report.entries, log.size());
-    assert!(report.pending.is_none(), "{context}: recovery publishes a pending checkpoint");
+    assert!(
+        report.pending.is_none(),
+        "{context}: recovery publishes a pending checkpoint"
+    );
 
     // More appends with new entries never re-sign an exposed size differently.
     let before = log.checkpoint().clone();
@@ -276,7 +317,11 @@ fn run(case: &Case) -> usize {
         .unwrap_or_else(|err| panic!("{context}: {err}"));
     assert_eq!(report.entries, log.size());
     for (index, entry) in &acked {
-        assert_eq!(&log.entry(*index).unwrap(), entry, "{context}: acknowledged entry {index}");
+        assert_eq!(
+            &log.entry(*index).unwrap(),
+            entry,
+            "{context}: acknowledged entry {index}"
+        );
     }
     steps
 }

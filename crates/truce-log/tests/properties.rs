@@ -6,9 +6,7 @@
 
 use proptest::prelude::*;
 use truce_log::{Log, LogError, MemoryTileStore, TileStore, verify_dir, verify_receipt};
-use truce_merkle::{
-    Hash, leaf_hash, root_from_leaf_hashes, verify_consistency, verify_inclusion,
-};
+use truce_merkle::{Hash, leaf_hash, root_from_leaf_hashes, verify_consistency, verify_inclusion};
 use truce_note::{KeyName, NoteSigner, Policy};
 
 const ORIGIN: &str = "example.org/truce-log-test";
@@ -23,7 +21,7 @@ fn entry(index: u64) -> Vec<u8> {
     let len = (index.wrapping_mul(2_654_435_761) % 600) as usize;
     let mut bytes = format!("entry {index}:").into_bytes();
     bytes.resize(len.max(bytes.len()), (index % 251) as u8);
-    if index % 97 == 0 {
+    if index.is_multiple_of(97) {
         bytes.clear();
     }
     bytes
@@ -81,10 +79,23 @@ proptest! {
         let read = log.entries(start, size).unwrap();
         prop_assert_eq!(read, (start..size).map(entry).collect::<Vec<_>>());
 
-        // Reopening the same store gives the same state and the same next root.
+        // Reopening the same store gives the same state and the same next root;
+        // proofs read through a warmed cache are the same.
         let store = log.into_store();
         let mut reopened = Log::with_store(store.clone(), signer(), ORIGIN).unwrap();
         prop_assert_eq!(reopened.size(), size);
+        let tiles = reopened.warm_proof_cache().unwrap();
+        prop_assert_eq!(tiles, truce_log::layout::tiles_for_size(size).iter().map(|level| level.full_tiles + u64::from(level.partial_width > 0)).sum::<u64>());
+        for (index_probe, size_probe) in &probes {
+            let tree_size = 1 + size_probe.index(size as usize) as u64;
+            let index = index_probe.index(tree_size as usize) as u64;
+            let root = root_from_leaf_hashes(&leaves[..tree_size as usize]);
+            let proof = reopened.inclusion_proof(index, tree_size).unwrap();
+            prop_assert!(verify_inclusion(&leaves[index as usize], index, tree_size, &proof, &root).is_ok());
+            let old_root = root_from_leaf_hashes(&leaves[..=index as usize]);
+            let proof = reopened.consistency_proof(index + 1, tree_size).unwrap();
+            prop_assert!(verify_consistency(index + 1, tree_size, &proof, &old_root, &root).is_ok());
+        }
         prop_assert_eq!(reopened.root(), root_from_leaf_hashes(&leaves));
         let more: Vec<Vec<u8>> = (size..size + 300).map(entry).collect();
         reopened.append_batch(&more).unwrap();
@@ -141,7 +152,10 @@ fn batches_are_checked_before_anything_is_written() {
     assert_eq!(log.append_batch::<Vec<u8>>(&[]).unwrap(), Vec::<u64>::new());
     assert_eq!(log.store(), &before);
     let max = vec![7u8; 65_535];
-    assert_eq!(log.append_batch(&[max.clone()]).unwrap(), vec![1]);
+    assert_eq!(
+        log.append_batch(std::slice::from_ref(&max)).unwrap(),
+        vec![1]
+    );
     assert_eq!(log.entry(1).unwrap(), max);
 }
 
@@ -200,10 +214,19 @@ fn a_directory_log_round_trips() {
     assert_eq!(report.bundles, 4);
     // Level 0: 4 tiles; level 1: one partial of width 3.
     assert_eq!(report.hash_tiles, 5);
-    assert!(report.uncommitted.is_empty() && report.leftovers.is_empty() && report.unexpected.is_empty());
+    assert!(
+        report.uncommitted.is_empty()
+            && report.leftovers.is_empty()
+            && report.unexpected.is_empty()
+    );
     assert_eq!(
         std::fs::read(dir.path().join("checkpoint")).unwrap(),
         log.checkpoint_note().to_bytes()
     );
-    assert!(log.store().read_tile(&truce_log::TilePath::parse("tile/0/003.p/243").unwrap()).unwrap().is_some());
+    assert!(
+        log.store()
+            .read_tile(&truce_log::TilePath::parse("tile/0/003.p/243").unwrap())
+            .unwrap()
+            .is_some()
+    );
 }

@@ -17,7 +17,11 @@ fn signer() -> NoteSigner {
 }
 
 fn entry(index: u64) -> Vec<u8> {
-    format!("tamper test entry {index} {}", "z".repeat((index % 50) as usize)).into_bytes()
+    format!(
+        "tamper test entry {index} {}",
+        "z".repeat((index % 50) as usize)
+    )
+    .into_bytes()
 }
 
 /// A log of 1,000 entries written in batches that leave kept partial tiles
@@ -60,7 +64,10 @@ fn damages(dir: &Path) -> Damages {
     match verify_dir(dir, ORIGIN, &signer().verifier(), None) {
         Err(VerifyDirError::Damaged(damages)) => damages,
         Err(other) => panic!("unexpected error: {other}"),
-        Ok(report) => panic!("tampering went unnoticed ({} entries verified)", report.entries),
+        Ok(report) => panic!(
+            "tampering went unnoticed ({} entries verified)",
+            report.entries
+        ),
     }
 }
 
@@ -80,7 +87,11 @@ fn the_layout_is_as_expected() {
     assert_eq!(report.entries, 1000);
     assert_eq!(report.bundles, 4);
     assert_eq!(report.hash_tiles, 5);
-    assert!(report.uncommitted.is_empty() && report.leftovers.is_empty() && report.unexpected.is_empty());
+    assert!(
+        report.uncommitted.is_empty()
+            && report.leftovers.is_empty()
+            && report.unexpected.is_empty()
+    );
     assert_eq!(
         files(dir.path()),
         [
@@ -136,12 +147,19 @@ fn flipped_bytes_are_found_where_they_are() {
             let found = damages(dir.path());
             let is_hash_tile = file.starts_with("tile/") && !file.starts_with("tile/entries/");
             if file == "checkpoint" {
-                assert!(found.names("checkpoint", None), "{file}@{position}: {found}");
+                assert!(
+                    found.names("checkpoint", None),
+                    "{file}@{position}: {found}"
+                );
             } else if is_hash_tile && is_current(&file) {
                 // The first damage is the flipped hash itself.
                 let hash_offset = (position / 32 * 32) as u64;
                 assert_eq!(found.list[0].place.file, file, "{file}@{position}: {found}");
-                assert_eq!(found.list[0].place.offset, Some(hash_offset), "{file}@{position}: {found}");
+                assert_eq!(
+                    found.list[0].place.offset,
+                    Some(hash_offset),
+                    "{file}@{position}: {found}"
+                );
                 // Blame is not passed on: the level above and the root are
                 // re-derived from the entries, not from the damaged tile.
                 assert_eq!(found.list.len(), 1, "{file}@{position}: {found}");
@@ -150,7 +168,11 @@ fn flipped_bytes_are_found_where_they_are() {
                 // byte, at its length prefix.
                 let entry_start = entry_containing(&original, position);
                 assert_eq!(found.list[0].place.file, file, "{file}@{position}: {found}");
-                assert_eq!(found.list[0].place.offset, Some(entry_start), "{file}@{position}: {found}");
+                assert_eq!(
+                    found.list[0].place.offset,
+                    Some(entry_start),
+                    "{file}@{position}: {found}"
+                );
                 // At most the entry and, if a length prefix changed, where
                 // parsing broke.
                 assert!(found.list.len() <= 2, "{file}@{position}: {found}");
@@ -159,14 +181,20 @@ fn flipped_bytes_are_found_where_they_are() {
                 // differs from the current tile's.
                 let hash_offset = (position / 32 * 32) as u64;
                 assert_eq!(found.list.len(), 1, "{file}@{position}: {found}");
-                assert!(found.names(&file, Some(hash_offset)), "{file}@{position}: {found}");
+                assert!(
+                    found.names(&file, Some(hash_offset)),
+                    "{file}@{position}: {found}"
+                );
                 assert!(matches!(found.list[0].problem, Problem::NotAPrefix));
             } else {
                 // A kept partial bundle: the entry that does not hash to the
                 // current leaf.
                 assert_eq!(found.list.len(), 1, "{file}@{position}: {found}");
                 let entry_start = entry_containing(&original, position);
-                assert!(found.names(&file, Some(entry_start)), "{file}@{position}: {found}");
+                assert!(
+                    found.names(&file, Some(entry_start)),
+                    "{file}@{position}: {found}"
+                );
             }
             flips += 1;
         }
@@ -180,7 +208,10 @@ fn flipped_bytes_are_found_where_they_are() {
 fn deleted_files_are_named() {
     let (dir, _) = build();
     let mut deleted = 0;
-    for file in files(dir.path()).into_iter().filter(|file| is_current(file)) {
+    for file in files(dir.path())
+        .into_iter()
+        .filter(|file| is_current(file))
+    {
         let path = dir.path().join(&file);
         let original = fs::read(&path).unwrap();
         fs::remove_file(&path).unwrap();
@@ -201,7 +232,10 @@ fn reordered_truncated_and_extended_files_are_named() {
     let (dir, checkpoints) = build();
     let root = dir.path();
     let swap = |a: &str, b: &str| {
-        let (bytes_a, bytes_b) = (fs::read(root.join(a)).unwrap(), fs::read(root.join(b)).unwrap());
+        let (bytes_a, bytes_b) = (
+            fs::read(root.join(a)).unwrap(),
+            fs::read(root.join(b)).unwrap(),
+        );
         fs::write(root.join(a), &bytes_b).unwrap();
         fs::write(root.join(b), &bytes_a).unwrap();
     };
@@ -209,19 +243,28 @@ fn reordered_truncated_and_extended_files_are_named() {
     // Two level-0 tiles swapped: both named at their first hash.
     swap("tile/0/000", "tile/0/001");
     let found = damages(root);
-    assert!(found.names("tile/0/000", Some(0)) && found.names("tile/0/001", Some(0)), "{found}");
+    assert!(
+        found.names("tile/0/000", Some(0)) && found.names("tile/0/001", Some(0)),
+        "{found}"
+    );
     swap("tile/0/000", "tile/0/001");
 
     // Two bundles swapped: both named.
     swap("tile/entries/001", "tile/entries/002");
     let found = damages(root);
-    assert!(found.names("tile/entries/001", None) && found.names("tile/entries/002", None), "{found}");
+    assert!(
+        found.names("tile/entries/001", None) && found.names("tile/entries/002", None),
+        "{found}"
+    );
     swap("tile/entries/001", "tile/entries/002");
 
     // Two entries of a bundle swapped: the first changed entry is named.
     let bundle = fs::read(root.join("tile/entries/001")).unwrap();
     let first_len = usize::from(u16::from_be_bytes([bundle[0], bundle[1]]));
-    let second_len = usize::from(u16::from_be_bytes([bundle[2 + first_len], bundle[3 + first_len]]));
+    let second_len = usize::from(u16::from_be_bytes([
+        bundle[2 + first_len],
+        bundle[3 + first_len],
+    ]));
     let split = 2 + first_len;
     let end = split + 2 + second_len;
     let mut reordered = bundle[split..end].to_vec();
@@ -230,7 +273,10 @@ fn reordered_truncated_and_extended_files_are_named() {
     fs::write(root.join("tile/entries/001"), &reordered).unwrap();
     let found = damages(root);
     assert!(found.names("tile/entries/001", Some(0)), "{found}");
-    assert!(matches!(found.list[0].problem, Problem::LeafMismatch { index: 256 }), "{found}");
+    assert!(
+        matches!(found.list[0].problem, Problem::LeafMismatch { index: 256 }),
+        "{found}"
+    );
     fs::write(root.join("tile/entries/001"), &bundle).unwrap();
 
     // A truncated tile: its length.
@@ -238,7 +284,13 @@ fn reordered_truncated_and_extended_files_are_named() {
     fs::write(root.join("tile/0/002"), &tile[..tile.len() - 1]).unwrap();
     let found = damages(root);
     assert!(found.names("tile/0/002", Some(8191)), "{found}");
-    assert!(matches!(found.list[0].problem, Problem::Length { expected: 8192, actual: 8191 }));
+    assert!(matches!(
+        found.list[0].problem,
+        Problem::Length {
+            expected: 8192,
+            actual: 8191
+        }
+    ));
     fs::write(root.join("tile/0/002"), &tile).unwrap();
 
     // A byte appended to a bundle: trailing bytes at the old end.
@@ -246,7 +298,10 @@ fn reordered_truncated_and_extended_files_are_named() {
     longer.push(0);
     fs::write(root.join("tile/entries/001"), &longer).unwrap();
     let found = damages(root);
-    assert!(found.names("tile/entries/001", Some(bundle.len() as u64)), "{found}");
+    assert!(
+        found.names("tile/entries/001", Some(bundle.len() as u64)),
+        "{found}"
+    );
     fs::write(root.join("tile/entries/001"), &bundle).unwrap();
 
     // A tile moved to another index (renamed over a full one).
@@ -263,7 +318,16 @@ fn reordered_truncated_and_extended_files_are_named() {
     fs::write(root.join("checkpoint"), &older_note).unwrap();
     match verify_dir(root, ORIGIN, &signer().verifier(), Some(current)) {
         Err(VerifyDirError::Damaged(found)) => {
-            assert!(matches!(found.list[0].problem, Problem::Rollback { previous: 1000, size: 770 }), "{found}");
+            assert!(
+                matches!(
+                    found.list[0].problem,
+                    Problem::Rollback {
+                        previous: 1000,
+                        size: 770
+                    }
+                ),
+                "{found}"
+            );
         }
         other => panic!("rollback not noticed: {other:?}"),
     }
@@ -273,7 +337,10 @@ fn reordered_truncated_and_extended_files_are_named() {
     let forger = NoteSigner::from_seed(KeyName::new(ORIGIN).unwrap(), &[32; 32]);
     fs::write(root.join("checkpoint"), current.sign(&forger).to_bytes()).unwrap();
     let found = damages(root);
-    assert!(found.names("checkpoint", None) && matches!(found.list[0].problem, Problem::Checkpoint(_)), "{found}");
+    assert!(
+        found.names("checkpoint", None) && matches!(found.list[0].problem, Problem::Checkpoint(_)),
+        "{found}"
+    );
     fs::write(root.join("checkpoint"), &older).unwrap();
 
     // A previously seen checkpoint of another history (same size, other
@@ -281,7 +348,13 @@ fn reordered_truncated_and_extended_files_are_named() {
     let other_root = Checkpoint::new(ORIGIN, 600, truce_merkle::leaf_hash(b"fork")).unwrap();
     match verify_dir(root, ORIGIN, &signer().verifier(), Some(&other_root)) {
         Err(VerifyDirError::Damaged(found)) => {
-            assert!(matches!(found.list[0].problem, Problem::Inconsistent { previous: 600, .. }), "{found}");
+            assert!(
+                matches!(
+                    found.list[0].problem,
+                    Problem::Inconsistent { previous: 600, .. }
+                ),
+                "{found}"
+            );
         }
         other => panic!("fork not noticed: {other:?}"),
     }

@@ -15,7 +15,9 @@ use std::path::Path;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use truce_log::layout::{encode_tile_index, parse_tile_index, tiles_for_size};
-use truce_log::{Edge, Log, MemoryTileStore, TileKey, TilePath, TileStore, integrate, verify_receipt};
+use truce_log::{
+    Edge, Log, MemoryTileStore, TileKey, TilePath, TileStore, integrate, verify_receipt,
+};
 use truce_merkle::Hash;
 use truce_note::{KeyName, NoteSigner, Policy, Verifier, WitnessGroup};
 
@@ -32,11 +34,16 @@ fn vectors(name: &str) -> Option<Value> {
 }
 
 fn array<'a>(value: &'a Value, field: &str) -> &'a [Value] {
-    value[field].as_array().unwrap_or_else(|| panic!("{field} is not an array"))
+    value[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("{field} is not an array"))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[test]
@@ -67,7 +74,11 @@ fn sumdb_paths_without_the_height() {
     for case in cases {
         let path = case["path"].as_str().unwrap();
         let mut parts = path.splitn(3, '/');
-        let (tile, _height, rest) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        let (tile, _height, rest) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
         let c2sp = format!("{tile}/{rest}");
         if case["invalid"].as_bool() == Some(true) {
             assert!(TilePath::parse(&c2sp).is_err(), "{c2sp}");
@@ -79,7 +90,11 @@ fn sumdb_paths_without_the_height() {
         let index = case["N"].as_u64().unwrap();
         assert_eq!(parsed.key, TileKey::Hashes { level, index }, "{c2sp}");
         if c2sp.contains(".p/") {
-            assert_eq!(u64::from(parsed.width), case["W"].as_u64().unwrap(), "{c2sp}");
+            assert_eq!(
+                u64::from(parsed.width),
+                case["W"].as_u64().unwrap(),
+                "{c2sp}"
+            );
         } else {
             assert!(parsed.is_full(), "{c2sp}");
         }
@@ -103,7 +118,10 @@ fn tiles_needed_for_tree_size() {
         for (level, expected) in levels.iter().zip(expected) {
             assert_eq!(u64::from(level.level), expected["level"].as_u64().unwrap());
             assert_eq!(level.full_tiles, expected["full_tiles"].as_u64().unwrap());
-            assert_eq!(u64::from(level.partial_width), expected["partial_width"].as_u64().unwrap());
+            assert_eq!(
+                u64::from(level.partial_width),
+                expected["partial_width"].as_u64().unwrap()
+            );
         }
     }
     assert_eq!(cases.len(), 7);
@@ -119,12 +137,20 @@ fn example_tree_files() {
     let example = &vectors["example_tree"];
     let size = example["tree_size"].as_u64().unwrap();
     assert_eq!(size, 300);
-    let entries: Vec<Vec<u8>> = (0..size).map(|i| format!("leaf {i}").into_bytes()).collect();
+    let entries: Vec<Vec<u8>> = (0..size)
+        .map(|i| format!("leaf {i}").into_bytes())
+        .collect();
 
     let mut checked = 0;
-    for batches in [vec![300usize], vec![1, 99, 200], vec![256, 44], vec![255, 1, 43, 1]] {
+    for batches in [
+        vec![300usize],
+        vec![1, 99, 200],
+        vec![256, 44],
+        vec![255, 1, 43, 1],
+    ] {
         let signer = NoteSigner::from_seed(KeyName::new("example.org/vectors").unwrap(), &[3; 32]);
-        let mut log = Log::with_store(MemoryTileStore::new(), signer, "example.org/vectors").unwrap();
+        let mut log =
+            Log::with_store(MemoryTileStore::new(), signer, "example.org/vectors").unwrap();
         let mut start = 0;
         for len in batches {
             log.append_batch(&entries[start..start + len]).unwrap();
@@ -136,10 +162,18 @@ fn example_tree_files() {
             let path = TilePath::parse(tile["path"].as_str().unwrap()).unwrap();
             let bytes = store.read_tile(&path).unwrap().unwrap();
             assert_eq!(bytes.len(), tile["width"].as_u64().unwrap() as usize * 32);
-            assert_eq!(sha256_hex(&bytes), tile["sha256_of_tile_bytes"].as_str().unwrap());
-            assert_eq!(Hash::from_slice(&bytes[..32]).unwrap().to_hex(), tile["first_hash"].as_str().unwrap());
             assert_eq!(
-                Hash::from_slice(&bytes[bytes.len() - 32..]).unwrap().to_hex(),
+                sha256_hex(&bytes),
+                tile["sha256_of_tile_bytes"].as_str().unwrap()
+            );
+            assert_eq!(
+                Hash::from_slice(&bytes[..32]).unwrap().to_hex(),
+                tile["first_hash"].as_str().unwrap()
+            );
+            assert_eq!(
+                Hash::from_slice(&bytes[bytes.len() - 32..])
+                    .unwrap()
+                    .to_hex(),
                 tile["last_hash"].as_str().unwrap()
             );
             checked += 1;
@@ -148,12 +182,20 @@ fn example_tree_files() {
             let path = TilePath::parse(bundle["path"].as_str().unwrap()).unwrap();
             let bytes = store.read_tile(&path).unwrap().unwrap();
             assert_eq!(bytes.len() as u64, bundle["size_bytes"].as_u64().unwrap());
-            assert_eq!(sha256_hex(&bytes), bundle["sha256_of_bundle_bytes"].as_str().unwrap());
+            assert_eq!(
+                sha256_hex(&bytes),
+                bundle["sha256_of_bundle_bytes"].as_str().unwrap()
+            );
             assert_eq!(u64::from(path.width), bundle["entries"].as_u64().unwrap());
             checked += 1;
         }
         // Superseded partial files of the full tile and bundle are gone.
-        assert!(store.tiles.keys().all(|path| path.is_full() || path.key.index() == 1 || path.key.tile_level() == 1));
+        assert!(
+            store
+                .tiles
+                .keys()
+                .all(|path| path.is_full() || path.key.index() == 1 || path.key.tile_level() == 1)
+        );
     }
     assert_eq!(checked, 4 * 5);
 
@@ -166,7 +208,9 @@ fn example_tree_files() {
         .unwrap();
     assert_eq!(
         Hash::from_slice(&level1.data).unwrap().to_hex(),
-        example["level1_tile_entry_0_equals_root_of_first_256_leaves"].as_str().unwrap()
+        example["level1_tile_entry_0_equals_root_of_first_256_leaves"]
+            .as_str()
+            .unwrap()
     );
 }
 
@@ -181,7 +225,9 @@ fn tlog_proof_example() {
     let proof = example["proof"].as_str().unwrap();
     let leaf: Vec<u8> = (0..example["leaf_data_hex"].as_str().unwrap().len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(&example["leaf_data_hex"].as_str().unwrap()[i..i + 2], 16).unwrap())
+        .map(|i| {
+            u8::from_str_radix(&example["leaf_data_hex"].as_str().unwrap()[i..i + 2], 16).unwrap()
+        })
         .collect();
     let keys: Vec<Verifier> = array(example, "vkeys")
         .iter()

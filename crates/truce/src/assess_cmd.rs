@@ -181,14 +181,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     }
 
     // Incidents and findings.
-    let policy = &agreements[0].corroboration;
-    let params = CorroborationParams {
-        max_distance_m: policy.max_distance_m,
-        max_time_gap_s: policy.max_time_gap_s,
-        max_extent_m: policy.max_extent_m,
-        max_duration_s: policy.max_duration_s,
-        ..CorroborationParams::default()
-    };
+    let params = CorroborationParams::from(&agreements[0].corroboration);
     let bar = progress(1 + selected.len() as u64, "corroborating and judging");
     let incidents = corroborate(&reports, &params);
     bar.inc(1);

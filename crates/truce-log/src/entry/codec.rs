@@ -158,7 +158,11 @@ impl Writer {
         Ok(())
     }
 
-    pub(crate) fn opt_str(&mut self, field: &'static str, value: Option<&str>) -> Result<(), EncodeError> {
+    pub(crate) fn opt_str(
+        &mut self,
+        field: &'static str,
+        value: Option<&str>,
+    ) -> Result<(), EncodeError> {
         match value {
             None => {
                 self.u8(0);
@@ -205,7 +209,10 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self.offset.checked_add(len).filter(|end| *end <= self.bytes.len());
+        let end = self
+            .offset
+            .checked_add(len)
+            .filter(|end| *end <= self.bytes.len());
         match end {
             Some(end) => {
                 let slice = &self.bytes[self.offset..end];
@@ -278,11 +285,19 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn opt_str(&mut self) -> Result<Option<String>, DecodeError> {
-        if self.tag()? { Ok(Some(self.str()?)) } else { Ok(None) }
+        if self.tag()? {
+            Ok(Some(self.str()?))
+        } else {
+            Ok(None)
+        }
     }
 
     pub(crate) fn opt_hash(&mut self) -> Result<Option<[u8; 32]>, DecodeError> {
-        if self.tag()? { Ok(Some(self.hash()?)) } else { Ok(None) }
+        if self.tag()? {
+            Ok(Some(self.hash()?))
+        } else {
+            Ok(None)
+        }
     }
 
     pub(crate) fn count(&mut self) -> Result<usize, DecodeError> {

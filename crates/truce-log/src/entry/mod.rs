@@ -22,9 +22,7 @@ mod codec;
 use std::fmt;
 
 use sha2::{Digest, Sha256};
-use truce_model::{
-    ActionType, Casualties, Location, Report, Source, SourceKind, Target, TimeSpan,
-};
+use truce_model::{ActionType, Casualties, Location, Report, Source, SourceKind, Target, TimeSpan};
 
 pub use codec::{DecodeError, DecodeProblem, EncodeError};
 use codec::{Reader, Writer};
@@ -122,7 +120,11 @@ impl Committable for Location {
 
 impl Commitment {
     /// Commits to `value` under `label` with `salt`.
-    pub fn commit<T: Committable>(label: &str, salt: &[u8; 32], value: &T) -> Result<Self, EncodeError> {
+    pub fn commit<T: Committable>(
+        label: &str,
+        salt: &[u8; 32],
+        value: &T,
+    ) -> Result<Self, EncodeError> {
         let mut hasher = Sha256::new();
         hasher.update(COMMITMENT_PREFIX);
         hasher.update(label.as_bytes());
@@ -158,7 +160,8 @@ impl<T: fmt::Debug> fmt::Debug for Opening<T> {
 impl<T: Committable> Opening<T> {
     /// Whether this opening matches `commitment`.
     pub fn opens(&self, commitment: &Commitment) -> bool {
-        Commitment::commit(self.label, &self.salt, &self.value).is_ok_and(|made| made == *commitment)
+        Commitment::commit(self.label, &self.salt, &self.value)
+            .is_ok_and(|made| made == *commitment)
     }
 }
 
@@ -665,7 +668,9 @@ impl ReportEntry {
         let place = match (&self.place, &openings.place) {
             (None, _) => None,
             (Some(Disclosed::Clear(place)), _) => Some(place.clone()),
-            (Some(Disclosed::Committed(commitment)), Some(opening)) if opening.opens(commitment) => {
+            (Some(Disclosed::Committed(commitment)), Some(opening))
+                if opening.opens(commitment) =>
+            {
                 Some(opening.value.clone())
             }
             (Some(Disclosed::Committed(_)), _) => None,
@@ -715,7 +720,11 @@ fn write_time(writer: &mut Writer, time: &TimeSpan) {
     writer.i64(time.end_ms);
 }
 
-fn write_str_list(writer: &mut Writer, field: &'static str, items: &[String]) -> Result<(), EncodeError> {
+fn write_str_list(
+    writer: &mut Writer,
+    field: &'static str,
+    items: &[String],
+) -> Result<(), EncodeError> {
     writer.count(field, items.len())?;
     for item in items {
         writer.str(field, item)?;
@@ -723,7 +732,11 @@ fn write_str_list(writer: &mut Writer, field: &'static str, items: &[String]) ->
     Ok(())
 }
 
-fn write_hash_list(writer: &mut Writer, field: &'static str, items: &[ContentHash]) -> Result<(), EncodeError> {
+fn write_hash_list(
+    writer: &mut Writer,
+    field: &'static str,
+    items: &[ContentHash],
+) -> Result<(), EncodeError> {
     writer.count(field, items.len())?;
     for item in items {
         writer.hash(&item.0);
@@ -909,7 +922,11 @@ fn read_term<T>(
 }
 
 fn read_source_kind(reader: &mut Reader<'_>) -> Result<SourceKind, DecodeError> {
-    read_term(reader, |text| text.parse().ok(), |kind: &SourceKind| kind.as_str().to_owned())
+    read_term(
+        reader,
+        |text| text.parse().ok(),
+        |kind: &SourceKind| kind.as_str().to_owned(),
+    )
 }
 
 fn read_agreement(reader: &mut Reader<'_>) -> Result<AgreementVersion, DecodeError> {
@@ -965,9 +982,11 @@ fn read_report(reader: &mut Reader<'_>) -> Result<ReportEntry, DecodeError> {
     } else {
         None
     };
-    let action = read_term(reader, |text| text.parse().ok(), |action: &ActionType| {
-        action.as_str().to_owned()
-    })?;
+    let action = read_term(
+        reader,
+        |text| text.parse().ok(),
+        |action: &ActionType| action.as_str().to_owned(),
+    )?;
     let target = read_term(reader, |text| text.parse().ok(), Target::to_string)?;
     let site = reader.opt_str()?;
     let accused = reader.opt_str()?;

@@ -89,7 +89,11 @@ fn samples() -> Vec<(&'static str, Entry)> {
         ),
         (
             "report",
-            Entry::Report(ReportEntry::from_report(&report(), &ReportDisclosure::default()).unwrap().0),
+            Entry::Report(
+                ReportEntry::from_report(&report(), &ReportDisclosure::default())
+                    .unwrap()
+                    .0,
+            ),
         ),
         ("committed report", Entry::Report(committed)),
         (
@@ -217,9 +221,7 @@ const SNAPSHOTS: [(&str, &str); 9] = [
     ),
     (
         "retraction",
-        concat!(
-            "0105000575615f67730004722d313700000195cfea658000",
-        ),
+        "0105000575615f67730004722d313700000195cfea658000",
     ),
     (
         "coverage",
@@ -306,7 +308,10 @@ fn unknown_version_and_kind_are_refused() {
             })
         );
     }
-    assert_eq!(Entry::decode(&[]).unwrap_err().reason, DecodeProblem::Truncated);
+    assert_eq!(
+        Entry::decode(&[]).unwrap_err().reason,
+        DecodeProblem::Truncated
+    );
 }
 
 #[test]
@@ -424,7 +429,11 @@ fn committed_fields_open_and_hide() {
     let (entry, openings) = ReportEntry::from_report(&original, &disclosure).unwrap();
     let bytes = Entry::Report(entry.clone()).encode().unwrap();
     // No clear sensitive value is in the public bytes.
-    for secret in [&b"ua_gs"[..], b"Zaporizhzhia", &35.1396f64.to_bits().to_be_bytes()] {
+    for secret in [
+        &b"ua_gs"[..],
+        b"Zaporizhzhia",
+        &35.1396f64.to_bits().to_be_bytes(),
+    ] {
         assert!(!bytes.windows(secret.len()).any(|window| window == secret));
     }
     let Disclosed::Committed(source_commitment) = &entry.source.id else {
@@ -505,8 +514,19 @@ mod properties {
 
     fn arbitrary_report() -> impl Strategy<Value = Report> {
         (
-            (text(), text(), 0..SourceKind::ALL.len(), proptest::option::of(text())),
-            (any::<i64>(), any::<i64>(), coordinate(), coordinate(), 0.0..1e6f64),
+            (
+                text(),
+                text(),
+                0..SourceKind::ALL.len(),
+                proptest::option::of(text()),
+            ),
+            (
+                any::<i64>(),
+                any::<i64>(),
+                coordinate(),
+                coordinate(),
+                0.0..1e6f64,
+            ),
             (
                 proptest::option::of(text()),
                 0..ActionType::ALL.len(),
@@ -531,7 +551,9 @@ mod properties {
                 )| {
                     let target_kind = TargetKind::ALL[target];
                     let target = match (target_kind, energy) {
-                        (TargetKind::Energy, Some(energy)) => Target::energy(EnergyKind::ALL[energy]),
+                        (TargetKind::Energy, Some(energy)) => {
+                            Target::energy(EnergyKind::ALL[energy])
+                        }
                         _ => Target::of(target_kind),
                     };
                     Report {

@@ -19,13 +19,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jiff::Timestamp;
 use serde::Serialize;
 use truce_model::agreement::{Agreement, Footprint, InForce, Reciprocity, Selector};
-use truce_model::{SourceKind, Target, TargetKind, TimeSpan};
+use truce_model::{SourceKind, Target, TargetKind};
 
 use crate::geodesy::geodesic_distance_m;
 use crate::incident::Incident;
+use crate::reason::{Reason, WindowPosition, span_text};
 use crate::zone_index::{Tri, ZoneIndex};
 
 /// The verdict of a finding.
@@ -121,7 +121,7 @@ impl NoViolationReason {
 }
 
 /// The adjudication of one incident.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     /// The incident judged.
     pub incident_id: String,
@@ -148,7 +148,7 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
     /// The chain of reasons, in order, for readers.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
 }
 
 /// Zone indexes and site data prepared once per agreement.
@@ -158,6 +158,12 @@ pub struct Adjudicator<'a> {
     /// `zone_areas[z][a]` is the index of area `a` of zone `z`.
     zone_areas: Vec<Vec<ZoneIndex>>,
     site_areas: Vec<Option<ZoneIndex>>,
+    /// For each rule, the indices of its zones (`None`: everywhere).
+    rule_zones: Vec<Option<Vec<usize>>>,
+    /// For each exception, the indices of its zones (`None`: everywhere).
+    exception_zones: Vec<Option<Vec<usize>>>,
+    /// For each party, when it is bound.
+    windows: BTreeMap<String, InForce>,
 }
 
 /// An error preparing an agreement's geometry.
@@ -179,19 +185,7 @@ struct Evaluation {
     exceptions: BTreeSet<String>,
     zones: BTreeSet<String>,
     missing: Vec<String>,
-    reasons: Vec<String>,
-}
-
-fn fmt_time(ms: i64) -> String {
-    Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_else(|_| ms.to_string())
-}
-
-fn fmt_span(span: TimeSpan) -> String {
-    if span.start_ms == span.end_ms {
-        fmt_time(span.start_ms)
-    } else {
-        format!("between {} and {}", fmt_time(span.start_ms), fmt_time(span.end_ms))
-    }
+    reasons: Vec<Reason>,
 }
 
 /// Release times from reciprocity: a party is released from this instant on (ms).
@@ -222,7 +216,37 @@ impl<'a> Adjudicator<'a> {
                 Footprint::Circle { .. } => None,
             });
         }
-        Ok(Adjudicator { agreement, zone_areas, site_areas })
+        let zone_indices = |selector: &Selector<String>| match selector {
+            Selector::All => None,
+            Selector::Only(ids) => Some(
+                ids.iter()
+                    .filter_map(|id| agreement.zones.iter().position(|zone| &zone.id == id))
+                    .collect(),
+            ),
+        };
+        let rule_zones = agreement
+            .rules
+            .iter()
+            .map(|r| zone_indices(&r.zones))
+            .collect();
+        let exception_zones = agreement
+            .exceptions
+            .iter()
+            .map(|e| zone_indices(&e.zones))
+            .collect();
+        let windows = agreement
+            .parties
+            .iter()
+            .map(|p| (p.id.clone(), agreement.in_force_for(&p.id)))
+            .collect();
+        Ok(Adjudicator {
+            agreement,
+            zone_areas,
+            site_areas,
+            rule_zones,
+            exception_zones,
+            windows,
+        })
     }
 
     /// The agreement being applied.
@@ -245,7 +269,9 @@ impl<'a> Adjudicator<'a> {
                     Tri::Unknown
                 }
             }
-            (Footprint::Area(_), Some(index)) => index.classify(loc.lon, loc.lat, loc.uncertainty_m),
+            (Footprint::Area(_), Some(index)) => {
+                index.classify(loc.lon, loc.lat, loc.uncertainty_m)
+            }
             (Footprint::Area(_), None) => Tri::Unknown,
         }
     }
@@ -266,20 +292,22 @@ impl<'a> Adjudicator<'a> {
         if let Some(i) = named {
             site = Some(agreement.sites[i].id.clone());
             target = agreement.sites[i].target;
-            reasons.push(format!(
-                "reports name protected site `{}` ({}), category {}",
-                agreement.sites[i].id, agreement.sites[i].name, target
-            ));
+            reasons.push(Reason::SiteNamed {
+                site: agreement.sites[i].id.clone(),
+                name: agreement.sites[i].name.clone(),
+                target,
+            });
         } else {
             for i in 0..agreement.sites.len() {
                 match self.at_site(i, incident) {
                     Tri::Yes => {
                         site = Some(agreement.sites[i].id.clone());
                         target = agreement.sites[i].target;
-                        reasons.push(format!(
-                            "location is at protected site `{}` ({}), category {}",
-                            agreement.sites[i].id, agreement.sites[i].name, target
-                        ));
+                        reasons.push(Reason::AtSite {
+                            site: agreement.sites[i].id.clone(),
+                            name: agreement.sites[i].name.clone(),
+                            target,
+                        });
                         break;
                     }
                     Tri::Unknown if possible_site.is_none() => possible_site = Some(i),
@@ -288,7 +316,7 @@ impl<'a> Adjudicator<'a> {
             }
         }
         if site.is_none() {
-            reasons.push(format!("target category from the reports: {target}"));
+            reasons.push(Reason::TargetFromReports { target });
         }
 
         // Voices and attributions.
@@ -299,7 +327,9 @@ impl<'a> Adjudicator<'a> {
         let mut other_actors = BTreeSet::new();
         for attribution in &incident.attributions {
             let voice = match (&attribution.source_kind, &attribution.source_party) {
-                (_, Some(party)) => format!("party:{}", agreement.resolve_party(party).unwrap_or(party)),
+                (_, Some(party)) => {
+                    format!("party:{}", agreement.resolve_party(party).unwrap_or(party))
+                }
                 _ => format!("source:{}", attribution.source_id),
             };
             has_monitor |= attribution.source_kind == SourceKind::Monitor;
@@ -318,8 +348,11 @@ impl<'a> Adjudicator<'a> {
                     }
                 }
             } else if !attribution.actors.is_empty() {
-                let parties: BTreeSet<&str> =
-                    attribution.actors.iter().filter_map(|a| agreement.resolve_party(a)).collect();
+                let parties: BTreeSet<&str> = attribution
+                    .actors
+                    .iter()
+                    .filter_map(|a| agreement.resolve_party(a))
+                    .collect();
                 if parties.len() == 1 {
                     named_parties.extend(parties.iter().map(|p| p.to_string()));
                 } else if parties.is_empty() {
@@ -337,14 +370,13 @@ impl<'a> Adjudicator<'a> {
         let policy = &agreement.corroboration;
         let established = (has_monitor && policy.monitor_alone_establishes)
             || voices.len() as u32 >= policy.min_independent_sources;
-        reasons.push(format!(
-            "{} independent voice(s) report it{}; the act is {}established (policy: {} voices{})",
-            voices.len(),
-            if has_monitor { ", including a monitor" } else { "" },
-            if established { "" } else { "not " },
-            policy.min_independent_sources,
-            if policy.monitor_alone_establishes { ", or one monitor" } else { "" },
-        ));
+        reasons.push(Reason::Voices {
+            voices: voices.len(),
+            monitor: has_monitor,
+            established,
+            min_sources: policy.min_independent_sources,
+            monitor_alone: policy.monitor_alone_establishes,
+        });
 
         let mut finding = Finding {
             incident_id: incident.id.clone(),
@@ -364,10 +396,9 @@ impl<'a> Adjudicator<'a> {
         if claims.is_empty() && !excluded_claims.is_empty() {
             finding.verdict = Verdict::NoViolation;
             finding.reason = Some(NoViolationReason::ActorExcluded);
-            finding.reasons.push(format!(
-                "the reports name {} which the agreement does not cover",
-                excluded_claims.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
-            ));
+            finding.reasons.push(Reason::ActorsExcluded {
+                actors: excluded_claims.iter().cloned().collect(),
+            });
             return finding;
         }
 
@@ -378,17 +409,30 @@ impl<'a> Adjudicator<'a> {
         };
         let evaluations: Vec<(String, Evaluation)> = candidates
             .iter()
-            .map(|p| (p.clone(), self.evaluate(incident, p, target, possible_site, releases)))
+            .map(|p| {
+                let evaluation = self.evaluate(incident, p, target, possible_site, releases);
+                (p.clone(), evaluation)
+            })
             .collect();
 
-        let yes: Vec<&(String, Evaluation)> =
-            evaluations.iter().filter(|(_, e)| e.prohibited == Tri::Yes).collect();
-        let unknown: Vec<&(String, Evaluation)> =
-            evaluations.iter().filter(|(_, e)| e.prohibited == Tri::Unknown).collect();
-        let relevant: Vec<&(String, Evaluation)> = if yes.is_empty() { unknown.clone() } else { yes.clone() };
+        let yes: Vec<&(String, Evaluation)> = evaluations
+            .iter()
+            .filter(|(_, e)| e.prohibited == Tri::Yes)
+            .collect();
+        let unknown: Vec<&(String, Evaluation)> = evaluations
+            .iter()
+            .filter(|(_, e)| e.prohibited == Tri::Unknown)
+            .collect();
+        let relevant: Vec<&(String, Evaluation)> = if yes.is_empty() {
+            unknown.clone()
+        } else {
+            yes.clone()
+        };
         for (party, evaluation) in &evaluations {
             if evaluations.len() > 1 {
-                finding.reasons.push(format!("as an act of {party}:"));
+                finding.reasons.push(Reason::AsActOf {
+                    party: party.clone(),
+                });
             }
             finding.reasons.extend(evaluation.reasons.iter().cloned());
         }
@@ -402,7 +446,11 @@ impl<'a> Adjudicator<'a> {
             // Not prohibited for any candidate: the first reason in precedence order.
             finding.verdict = Verdict::NoViolation;
             finding.reason = evaluations.iter().filter_map(|(_, e)| e.reason).min();
-            finding.parties = if claims.is_empty() { Vec::new() } else { candidates.clone() };
+            finding.parties = if claims.is_empty() {
+                Vec::new()
+            } else {
+                candidates.clone()
+            };
             for (_, e) in &evaluations {
                 finding.exceptions.extend(e.exceptions.iter().cloned());
             }
@@ -412,11 +460,13 @@ impl<'a> Adjudicator<'a> {
 
         if claims.is_empty() {
             finding.verdict = Verdict::Undetermined;
-            finding.missing.push("attribution: no report says which party did it".into());
+            finding
+                .missing
+                .push("attribution: no report says which party did it".into());
             for (_, e) in &unknown {
                 finding.missing.extend(e.missing.iter().cloned());
             }
-            finding.reasons.push("nobody names a perpetrator: undetermined".into());
+            finding.reasons.push(Reason::NobodyNamed);
             dedup(&mut finding);
             return finding;
         }
@@ -436,16 +486,14 @@ impl<'a> Adjudicator<'a> {
             finding.parties = accused.clone();
             if established {
                 finding.verdict = Verdict::Disputed;
-                finding.reasons.push(format!(
-                    "the act is established, but the reports name different authors ({}): disputed",
-                    accused.join(", ")
-                ));
+                finding.reasons.push(Reason::Disputed {
+                    parties: accused.clone(),
+                });
             } else {
                 finding.verdict = Verdict::Alleged;
-                finding.reasons.push(format!(
-                    "conflicting allegations against {}, the act is not established: alleged",
-                    accused.join(", ")
-                ));
+                finding.reasons.push(Reason::ConflictingAllegations {
+                    parties: accused.clone(),
+                });
             }
             dedup(&mut finding);
             return finding;
@@ -461,27 +509,28 @@ impl<'a> Adjudicator<'a> {
             independent_of_adversary || naming.len() as u32 >= policy.min_independent_sources;
         if established && attribution_established {
             finding.verdict = Verdict::Violation;
-            finding.reasons.push(format!(
-                "the act is established and attributed to {party} by {} voice(s){}: violation by {party}",
-                naming.len(),
-                if independent_of_adversary {
-                    format!(", at least one of them not {party}'s adversary")
-                } else {
-                    String::new()
-                }
-            ));
+            finding.reasons.push(Reason::Violation {
+                party: party.clone(),
+                voices: naming.len(),
+                independent: independent_of_adversary,
+            });
         } else {
             finding.verdict = Verdict::Alleged;
             finding.reasons.push(if established {
-                format!("the act is established but only {party}'s adversary attributes it to {party}: alleged")
+                Reason::AdversaryOnly {
+                    party: party.clone(),
+                }
             } else {
-                format!("the act is not established under the corroboration policy: alleged against {party}")
+                Reason::NotEstablished {
+                    party: party.clone(),
+                }
             });
         }
         dedup(&mut finding);
         finding
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn evaluate(
         &self,
         incident: &Incident,
@@ -501,13 +550,19 @@ impl<'a> Adjudicator<'a> {
             reasons: Vec::new(),
         };
         // Time.
-        let (start, end) = match agreement.in_force_for(party) {
+        let in_force = match self.windows.get(party) {
+            Some(in_force) => in_force.clone(),
+            None => agreement.in_force_for(party),
+        };
+        let (start, end) = match in_force {
             InForce::ConditionUnmet { condition } => {
                 e.reason = Some(NoViolationReason::NotInForce);
-                e.reasons.push(format!("condition precedent `{condition}` is not met: the agreement is not in force"));
+                e.reasons.push(Reason::ConditionUnmet { condition });
                 return e;
             }
-            InForce::Between { start, end } => (start.as_millisecond(), end.map(|t| t.as_millisecond())),
+            InForce::Between { start, end } => {
+                (start.as_millisecond(), end.map(|t| t.as_millisecond()))
+            }
         };
         let release = releases.get(party);
         let bound_end = match (end, release) {
@@ -529,69 +584,100 @@ impl<'a> Adjudicator<'a> {
             Some(end) if span.start_ms >= end => Tri::No,
             Some(_) => Tri::Unknown,
         };
-        let window_text = format!(
-            "{party} is bound from {}{}",
-            fmt_time(start),
-            bound_end.map(|e| format!(" until {}", fmt_time(e))).unwrap_or_default()
-        );
         let in_time = after_start.and(before_end);
+        let window = |position| Reason::Window {
+            party: party.to_string(),
+            start_ms: start,
+            end_ms: bound_end,
+            span,
+            position,
+        };
         match in_time {
             Tri::No => {
                 let released = release.is_some_and(|(r, _)| span.start_ms >= *r)
                     && end.is_none_or(|end| span.start_ms < end)
                     && after_start != Tri::No;
                 if released {
-                    let by = release.map(|(_, by)| by.as_str()).unwrap_or_default();
+                    let by = release.map(|(_, by)| by.clone()).unwrap_or_default();
                     e.reason = Some(NoViolationReason::ReleasedByReciprocity);
-                    e.reasons.push(format!(
-                        "{party} was released by reciprocity after {by}; the act ({}) came later",
-                        fmt_span(span)
-                    ));
+                    e.reasons.push(Reason::Released {
+                        party: party.to_string(),
+                        by,
+                        span,
+                    });
                 } else {
                     e.reason = Some(NoViolationReason::OutsideWindow);
-                    e.reasons.push(format!("{window_text}; the act ({}) is outside that window", fmt_span(span)));
+                    e.reasons.push(window(WindowPosition::Outside));
                 }
                 return e;
             }
             Tri::Unknown => {
-                e.reasons.push(format!("{window_text}; the act ({}) straddles the window's edge", fmt_span(span)));
-                e.missing.push(format!("time: the act's time ({}) straddles the edge of the window", fmt_span(span)));
+                e.reasons.push(window(WindowPosition::Straddles));
+                e.missing.push(format!(
+                    "time: the act's time ({}) straddles the edge of the window",
+                    span_text(span)
+                ));
             }
-            Tri::Yes => e.reasons.push(format!("{window_text}; the act ({}) is inside", fmt_span(span))),
+            Tri::Yes => e.reasons.push(window(WindowPosition::Inside)),
         }
 
         // Rules.
-        let binding: Vec<_> = agreement.rules.iter().filter(|r| r.parties.selects(&party.to_string())).collect();
+        let binding: Vec<_> = agreement
+            .rules
+            .iter()
+            .filter(|r| r.parties.selects_id(party))
+            .collect();
         if binding.is_empty() {
             e.reason = Some(NoViolationReason::PartyNotBound);
-            e.reasons.push(format!("no rule binds {party}"));
+            e.reasons.push(Reason::NoRuleBinds {
+                party: party.to_string(),
+            });
             return e;
         }
-        let by_action: Vec<_> = binding.iter().filter(|r| r.actions.selects(&incident.action)).collect();
+        let by_action: Vec<_> = binding
+            .iter()
+            .filter(|r| r.actions.selects(&incident.action))
+            .collect();
         if by_action.is_empty() {
             e.reason = Some(NoViolationReason::ActionPermitted);
-            e.reasons.push(format!("no rule prohibits {}", incident.action));
+            e.reasons.push(Reason::NoRuleProhibits {
+                action: incident.action,
+            });
             return e;
         }
         let possible_target = possible_site.map(|i| agreement.sites[i].target);
         let target_tri = |targets: &Selector<Target>| -> Tri {
             if targets.covers(target) {
                 Tri::Yes
-            } else if target.kind == TargetKind::Unknown || possible_target.is_some_and(|t| targets.covers(t)) {
+            } else if target.kind == TargetKind::Unknown
+                || possible_target.is_some_and(|t| targets.covers(t))
+            {
                 Tri::Unknown
             } else {
                 Tri::No
             }
         };
-        let by_target: Vec<_> = by_action.iter().filter(|r| target_tri(&r.targets) != Tri::No).collect();
+        let by_target: Vec<_> = by_action
+            .iter()
+            .filter(|r| target_tri(&r.targets) != Tri::No)
+            .collect();
         if by_target.is_empty() {
             e.reason = Some(NoViolationReason::TargetNotProtected);
-            e.reasons.push(format!("no rule that covers {} protects {target} targets", incident.action));
+            e.reasons.push(Reason::TargetNotProtected {
+                action: incident.action,
+                target,
+            });
             return e;
         }
         let mut any_rule = Tri::No;
-        let mut zone_cache: BTreeMap<usize, Tri> = BTreeMap::new();
-        for rule in by_target {
+        let mut zone_cache: Vec<Option<Tri>> = vec![None; agreement.zones.len()];
+        for (rule_index, rule) in agreement.rules.iter().enumerate() {
+            let covered = rule.parties.selects_id(party)
+                && rule.actions.selects(&incident.action)
+                && target_tri(&rule.targets) != Tri::No;
+            if !covered {
+                continue;
+            }
             let t = target_tri(&rule.targets);
             if t == Tri::Unknown {
                 let what = match possible_site {
@@ -603,73 +689,54 @@ impl<'a> Adjudicator<'a> {
                 };
                 e.missing.push(what);
             }
-            let zone_tri = match &rule.zones {
-                Selector::All => Tri::Yes,
-                Selector::Only(ids) => {
-                    let mut acc = Tri::No;
-                    for id in ids {
-                        let Some(z) = agreement.zones.iter().position(|zone| &zone.id == id) else {
-                            continue;
-                        };
-                        let inside = *zone_cache.entry(z).or_insert_with(|| self.in_zone(z, party, incident));
-                        let text = self.zone_text(z, incident, inside);
-                        e.reasons.push(text.clone());
-                        if inside == Tri::Unknown {
-                            e.missing.push(format!("place: {text}"));
-                        }
-                        if inside != Tri::No {
-                            e.zones.insert(id.clone());
-                        }
-                        acc = acc.or(inside);
-                    }
-                    acc
-                }
+            let zone_tri = match &self.rule_zones[rule_index] {
+                None => Tri::Yes,
+                Some(zones) => zones.iter().fold(Tri::No, |acc, &z| {
+                    acc.or(self.zone_tri(&mut zone_cache, z, party, incident))
+                }),
             };
             let rule_tri = t.and(zone_tri);
             if rule_tri != Tri::No {
                 e.rules.insert(rule.id.clone());
-                e.reasons.push(format!(
-                    "rule {} ({}) {} apply",
-                    rule.id,
-                    if rule.text.is_empty() { "no text" } else { &rule.text },
-                    if rule_tri == Tri::Yes { "does" } else { "may" }
-                ));
+                e.reasons.push(Reason::RuleApplies {
+                    rule: rule.id.clone(),
+                    text: rule.text.clone(),
+                    certain: rule_tri == Tri::Yes,
+                });
             }
             any_rule = any_rule.or(rule_tri);
         }
+        self.zone_reasons(&zone_cache, incident, &mut e);
         if any_rule == Tri::No {
             e.reason = Some(NoViolationReason::OutsideZones);
-            e.reasons.push("the act is outside every zone where a matching rule applies".into());
+            e.reasons.push(Reason::OutsideAllZones);
             return e;
         }
 
         // Exceptions.
         let mut excepted = Tri::No;
-        for exception in &agreement.exceptions {
+        for (exception_index, exception) in agreement.exceptions.iter().enumerate() {
             if !exception.actions.selects(&incident.action) {
                 continue;
             }
             let t = target_tri(&exception.targets);
-            let z = match &exception.zones {
-                Selector::All => Tri::Yes,
-                Selector::Only(ids) => ids.iter().fold(Tri::No, |acc, id| {
-                    match agreement.zones.iter().position(|zone| &zone.id == id) {
-                        Some(zi) => acc.or(*zone_cache.entry(zi).or_insert_with(|| self.in_zone(zi, party, incident))),
-                        None => acc,
-                    }
+            let z = match &self.exception_zones[exception_index] {
+                None => Tri::Yes,
+                Some(zones) => zones.iter().fold(Tri::No, |acc, &zi| {
+                    acc.or(self.zone_tri(&mut zone_cache, zi, party, incident))
                 }),
             };
             let applies = t.and(z);
             if applies != Tri::No {
                 e.exceptions.insert(exception.id.clone());
-                e.reasons.push(format!(
-                    "exception {} ({}) {} apply",
-                    exception.id,
-                    if exception.text.is_empty() { "no text" } else { &exception.text },
-                    if applies == Tri::Yes { "does" } else { "may" }
-                ));
+                e.reasons.push(Reason::ExceptionApplies {
+                    exception: exception.id.clone(),
+                    text: exception.text.clone(),
+                    certain: applies == Tri::Yes,
+                });
                 if applies == Tri::Unknown {
-                    e.missing.push(format!("whether exception {} applies", exception.id));
+                    e.missing
+                        .push(format!("whether exception {} applies", exception.id));
                 }
             }
             excepted = excepted.or(applies);
@@ -684,31 +751,70 @@ impl<'a> Adjudicator<'a> {
     fn in_zone(&self, z: usize, party: &str, incident: &Incident) -> Tri {
         let loc = incident.location;
         let zone = &self.agreement.zones[z];
-        zone.areas_for(Some(party), incident.action).fold(Tri::No, |acc, (a, _)| {
-            acc.or(self.zone_areas[z][a].classify(loc.lon, loc.lat, loc.uncertainty_m))
-        })
+        zone.areas_for(Some(party), incident.action)
+            .fold(Tri::No, |acc, (a, _)| {
+                acc.or(self.zone_areas[z][a].classify(loc.lon, loc.lat, loc.uncertainty_m))
+            })
     }
 
-    fn zone_text(&self, z: usize, incident: &Incident, inside: Tri) -> String {
-        let zone = &self.agreement.zones[z];
-        let loc = incident.location;
-        let place = format!("({:.4}, {:.4}) ± {:.0} m", loc.lon, loc.lat, loc.uncertainty_m);
-        match inside {
-            Tri::Yes => format!("{place} is inside zone `{}`", zone.id),
-            Tri::No => format!("{place} is outside zone `{}`", zone.id),
-            Tri::Unknown => {
-                let d = self.zone_areas[z]
-                    .iter()
-                    .map(|i| i.distance_to_boundary_m(loc.lon, loc.lat))
-                    .fold(f64::INFINITY, f64::min);
-                format!("{place} straddles the boundary of zone `{}` ({d:.0} m away)", zone.id)
+    fn zone_tri(
+        &self,
+        cache: &mut [Option<Tri>],
+        z: usize,
+        party: &str,
+        incident: &Incident,
+    ) -> Tri {
+        *cache[z].get_or_insert_with(|| self.in_zone(z, party, incident))
+    }
+
+    /// One reason for the zones the act is in (and how many it is outside), one per zone
+    /// whose boundary it straddles, with the distance.
+    fn zone_reasons(&self, cache: &[Option<Tri>], incident: &Incident, e: &mut Evaluation) {
+        let mut inside = Vec::new();
+        let mut outside = 0usize;
+        let place = incident.location;
+        for (z, tri) in cache.iter().enumerate() {
+            let id = &self.agreement.zones[z].id;
+            match tri {
+                None => {}
+                Some(Tri::Yes) => {
+                    inside.push(id.clone());
+                    e.zones.insert(id.clone());
+                }
+                Some(Tri::No) => outside += 1,
+                Some(Tri::Unknown) => {
+                    let distance_m = self.zone_areas[z]
+                        .iter()
+                        .map(|i| i.distance_to_boundary_m(place.lon, place.lat))
+                        .fold(f64::INFINITY, f64::min);
+                    let reason = Reason::ZoneStraddled {
+                        place,
+                        zone: id.clone(),
+                        distance_m,
+                    };
+                    e.missing.push(format!("place: {reason}"));
+                    e.reasons.push(reason);
+                    e.zones.insert(id.clone());
+                }
             }
+        }
+        if !inside.is_empty() || outside > 0 {
+            e.reasons.push(Reason::Zones {
+                place,
+                inside,
+                outside,
+            });
         }
     }
 }
 
 fn dedup(finding: &mut Finding) {
-    for list in [&mut finding.rules, &mut finding.exceptions, &mut finding.zones, &mut finding.missing] {
+    for list in [
+        &mut finding.rules,
+        &mut finding.exceptions,
+        &mut finding.zones,
+        &mut finding.missing,
+    ] {
         list.sort();
         list.dedup();
     }
@@ -726,7 +832,9 @@ pub fn releases(agreement: &Agreement, incidents: &[Incident], findings: &[Findi
         if finding.verdict != Verdict::Violation {
             continue;
         }
-        let Some(party) = finding.parties.first() else { continue };
+        let Some(party) = finding.parties.first() else {
+            continue;
+        };
         let key = (incident.time.end_ms, party.as_str(), incident.id.as_str());
         if first.is_none_or(|f| key < f) {
             first = Some(key);
@@ -735,7 +843,10 @@ pub fn releases(agreement: &Agreement, incidents: &[Incident], findings: &[Findi
     if let Some((at, violator, incident)) = first {
         for party in &agreement.parties {
             if party.id != violator {
-                out.insert(party.id.clone(), (at, format!("{violator}'s violation in incident {incident}")));
+                out.insert(
+                    party.id.clone(),
+                    (at, format!("{violator}'s violation in incident {incident}")),
+                );
             }
         }
     }

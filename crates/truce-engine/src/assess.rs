@@ -6,7 +6,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use truce_model::agreement::Agreement;
 
-use crate::adjudicate::{Adjudicator, Finding, NoViolationReason, PrepareError, Releases, Verdict, releases};
+use crate::adjudicate::{
+    Adjudicator, Finding, NoViolationReason, PrepareError, Releases, Verdict, releases,
+};
 use crate::incident::Incident;
 
 /// Counts of findings for one party (or for all).
@@ -32,7 +34,9 @@ impl Tally {
             Verdict::Disputed => self.disputed += 1,
             Verdict::Undetermined => self.undetermined += 1,
             Verdict::NoViolation => {
-                let reason = finding.reason.map_or("unspecified", NoViolationReason::as_str);
+                let reason = finding
+                    .reason
+                    .map_or("unspecified", NoViolationReason::as_str);
                 *self.no_violation.entry(reason.to_string()).or_default() += 1;
             }
         }
@@ -70,10 +74,18 @@ impl Summary {
         for finding in findings {
             summary.total.add(finding);
             if finding.parties.is_empty() {
-                summary.parties.entry(UNATTRIBUTED.to_string()).or_default().add(finding);
+                summary
+                    .parties
+                    .entry(UNATTRIBUTED.to_string())
+                    .or_default()
+                    .add(finding);
             }
             for party in &finding.parties {
-                summary.parties.entry(party.clone()).or_default().add(finding);
+                summary
+                    .parties
+                    .entry(party.clone())
+                    .or_default()
+                    .add(finding);
             }
         }
         summary
@@ -97,12 +109,21 @@ pub struct Assessment {
 pub fn assess(agreement: &Agreement, incidents: &[Incident]) -> Result<Assessment, PrepareError> {
     let adjudicator = Adjudicator::new(agreement)?;
     let none = Releases::new();
-    let mut findings: Vec<Finding> =
-        incidents.par_iter().map(|incident| adjudicator.adjudicate(incident, &none)).collect();
+    let mut findings: Vec<Finding> = incidents
+        .par_iter()
+        .map(|incident| adjudicator.adjudicate(incident, &none))
+        .collect();
     let releases = releases(agreement, incidents, &findings);
     if !releases.is_empty() {
-        findings = incidents.par_iter().map(|incident| adjudicator.adjudicate(incident, &releases)).collect();
+        findings = incidents
+            .par_iter()
+            .map(|incident| adjudicator.adjudicate(incident, &releases))
+            .collect();
     }
     let summary = Summary::of(agreement, &findings);
-    Ok(Assessment { findings, summary, releases })
+    Ok(Assessment {
+        findings,
+        summary,
+        releases,
+    })
 }

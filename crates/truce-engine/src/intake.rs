@@ -1,6 +1,8 @@
 //! Gathering reports from several inputs into one set: duplicate ids are resolved without
 //! regard to input order.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 use truce_model::Report;
 use truce_model::ingest::Rejection;
@@ -10,8 +12,8 @@ use truce_model::ingest::Rejection;
 pub struct Sourced {
     /// The report.
     pub report: Report,
-    /// Input file name.
-    pub file: String,
+    /// Input file name (shared by every report of the file).
+    pub file: Arc<str>,
     /// 1-based row in that file.
     pub row: u64,
 }
@@ -19,22 +21,32 @@ pub struct Sourced {
 /// Merges reports from every input into one set in canonical order (by id). Identical copies
 /// of a report (same id, same content) count once. Copies that share an id but differ are
 /// all rejected — keeping any one of them would depend on the order of the inputs.
-pub fn merge(mut inputs: Vec<Sourced>) -> (Vec<Report>, Vec<Rejection>) {
-    // Sort by id, then by content-independent place so groups are contiguous; the order
-    // within a group only matters for messages, which are sorted at the end.
-    inputs.par_sort_unstable_by(|a, b| {
-        (a.report.id.as_str(), a.file.as_str(), a.row).cmp(&(b.report.id.as_str(), b.file.as_str(), b.row))
+pub fn merge(inputs: Vec<Sourced>) -> (Vec<Report>, Vec<Rejection>) {
+    // Sort positions rather than the (large) reports; ties by place so messages are stable.
+    let mut order: Vec<u32> = (0..inputs.len() as u32).collect();
+    order.par_sort_unstable_by(|&a, &b| {
+        let (a, b) = (&inputs[a as usize], &inputs[b as usize]);
+        (a.report.id.as_str(), &*a.file, a.row).cmp(&(b.report.id.as_str(), &*b.file, b.row))
     });
-    let mut reports = Vec::with_capacity(inputs.len());
+    let mut slots: Vec<Option<Sourced>> = inputs.into_iter().map(Some).collect();
+    let mut reports = Vec::with_capacity(slots.len());
     let mut rejections = Vec::new();
-    let mut rest = inputs.into_iter().peekable();
-    while let Some(first) = rest.next() {
-        let mut copies = vec![first];
-        while rest.peek().is_some_and(|next| next.report.id == copies[0].report.id) {
-            if let Some(next) = rest.next() {
-                copies.push(next);
-            }
+    let mut start = 0;
+    while start < order.len() {
+        let id = |i: usize| {
+            slots[order[i] as usize]
+                .as_ref()
+                .map(|s| s.report.id.as_str())
+        };
+        let mut end = start + 1;
+        while end < order.len() && id(end) == id(start) {
+            end += 1;
         }
+        let copies: Vec<Sourced> = order[start..end]
+            .iter()
+            .filter_map(|&i| slots[i as usize].take())
+            .collect();
+        start = end;
         if copies.iter().all(|c| c.report == copies[0].report) {
             if let Some(first) = copies.into_iter().next() {
                 reports.push(first.report);
@@ -42,10 +54,13 @@ pub fn merge(mut inputs: Vec<Sourced>) -> (Vec<Report>, Vec<Rejection>) {
             continue;
         }
         let id = copies[0].report.id.clone();
-        let places: Vec<String> = copies.iter().map(|c| format!("{}:{}", c.file, c.row)).collect();
+        let places: Vec<String> = copies
+            .iter()
+            .map(|c| format!("{}:{}", c.file, c.row))
+            .collect();
         for copy in &copies {
             rejections.push(Rejection {
-                file: copy.file.clone(),
+                file: copy.file.to_string(),
                 row: copy.row,
                 column: Some("id".into()),
                 value: Some(id.clone()),
@@ -63,14 +78,24 @@ pub fn merge(mut inputs: Vec<Sourced>) -> (Vec<Report>, Vec<Rejection>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use truce_model::{ActionType, Casualties, Location, Source, SourceKind, Target, TargetKind, TimeSpan};
+    use truce_model::{
+        ActionType, Casualties, Location, Source, SourceKind, Target, TargetKind, TimeSpan,
+    };
 
     fn report(id: &str, lon: f64) -> Report {
         Report {
             id: id.into(),
-            source: Source { id: "s".into(), kind: SourceKind::Monitor, party: None },
+            source: Source {
+                id: "s".into(),
+                kind: SourceKind::Monitor,
+                party: None,
+            },
             time: TimeSpan::instant(0),
-            location: Location { lon, lat: 48.0, uncertainty_m: 100.0 },
+            location: Location {
+                lon,
+                lat: 48.0,
+                uncertainty_m: 100.0,
+            },
             place: None,
             action: ActionType::Artillery,
             target: Target::of(TargetKind::Military),
@@ -84,7 +109,11 @@ mod tests {
     }
 
     fn sourced(r: Report, file: &str, row: u64) -> Sourced {
-        Sourced { report: r, file: file.into(), row }
+        Sourced {
+            report: r,
+            file: file.into(),
+            row,
+        }
     }
 
     #[test]
@@ -102,8 +131,15 @@ mod tests {
         let ids: Vec<_> = reports.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(rejections.len(), 2);
-        assert_eq!((rejections[0].file.as_str(), rejections[0].row), ("x.csv", 4));
-        assert!(rejections[0].reason.contains("x.csv:4, y.csv:3"), "{}", rejections[0].reason);
+        assert_eq!(
+            (rejections[0].file.as_str(), rejections[0].row),
+            ("x.csv", 4)
+        );
+        assert!(
+            rejections[0].reason.contains("x.csv:4, y.csv:3"),
+            "{}",
+            rejections[0].reason
+        );
         assert_eq!(merge(reversed), (reports, rejections));
     }
 }

@@ -7,4 +7,5 @@ pub mod corroborate;
 pub mod geodesy;
 pub mod incident;
 pub mod intake;
+pub mod reason;
 pub mod zone_index;

@@ -69,7 +69,9 @@ radius_m = 1000
 "#;
 
 fn agreement(text: &str) -> Agreement {
-    load("test.toml", text, &MemoryFiles::default()).unwrap().remove(0)
+    load("test.toml", text, &MemoryFiles::default())
+        .unwrap()
+        .remove(0)
 }
 
 struct R0 {
@@ -132,9 +134,20 @@ impl R0 {
         let ms = |t: &str| t.parse::<jiff::Timestamp>().unwrap().as_millisecond();
         Report {
             id: self.id.into(),
-            source: Source { id: self.source.into(), kind: self.kind, party: self.party.map(String::from) },
-            time: TimeSpan { start_ms: ms(self.time), end_ms: self.time_end.map_or(ms(self.time), ms) },
-            location: Location { lon: self.lon, lat: self.lat, uncertainty_m: self.r },
+            source: Source {
+                id: self.source.into(),
+                kind: self.kind,
+                party: self.party.map(String::from),
+            },
+            time: TimeSpan {
+                start_ms: ms(self.time),
+                end_ms: self.time_end.map_or(ms(self.time), ms),
+            },
+            location: Location {
+                lon: self.lon,
+                lat: self.lat,
+                uncertainty_m: self.r,
+            },
             place: None,
             action: self.action,
             target: self.target.parse::<Target>().unwrap(),
@@ -163,7 +176,11 @@ fn judge(reports: &[R0]) -> truce_engine::adjudicate::Finding {
 
 fn judge_under(agreement: &Agreement, reports: &[R0]) -> truce_engine::adjudicate::Finding {
     let (incidents, assessment) = run(agreement, reports);
-    assert_eq!(incidents.len(), 1, "the reports should form one incident: {incidents:#?}");
+    assert_eq!(
+        incidents.len(),
+        1,
+        "the reports should form one incident: {incidents:#?}"
+    );
     assessment.findings.into_iter().next().unwrap()
 }
 
@@ -177,7 +194,11 @@ fn violation_established_by_a_monitor_and_attributed() {
     assert_eq!(f.rules, ["R1"]);
     assert_eq!(f.zones, ["front"]);
     assert!(f.established);
-    assert!(f.reasons.last().unwrap().contains("violation by RU"), "{:#?}", f.reasons);
+    assert!(
+        f.reasons.last().unwrap().to_string().contains("violation by RU"),
+        "{:#?}",
+        f.reasons
+    );
 }
 
 #[test]
@@ -196,7 +217,7 @@ fn established_act_attributed_only_by_the_adversary_is_alleged() {
     ]);
     assert!(f.established);
     assert_eq!(f.verdict, Verdict::Alleged, "{:#?}", f.reasons);
-    assert!(f.reasons.last().unwrap().contains("adversary"));
+    assert!(f.reasons.last().unwrap().to_string().contains("adversary"));
 }
 
 #[test]
@@ -210,7 +231,10 @@ fn two_sources_of_one_party_are_one_voice() {
 
 #[test]
 fn contradicting_attributions_of_an_established_act_are_disputed() {
-    let f = judge(&[R0::new("a", "ua_gs", Party).accusing("RU"), R0::new("b", "ru_mod", Party).accusing("UA")]);
+    let f = judge(&[
+        R0::new("a", "ua_gs", Party).accusing("RU"),
+        R0::new("b", "ru_mod", Party).accusing("UA"),
+    ]);
     assert_eq!(f.verdict, Verdict::Disputed, "{:#?}", f.reasons);
     assert_eq!(f.parties, ["RU", "UA"]);
 }
@@ -219,47 +243,85 @@ fn contradicting_attributions_of_an_established_act_are_disputed() {
 fn nobody_names_a_perpetrator_so_undetermined() {
     let f = judge(&[R0::new("a", "patrol", Monitor)]);
     assert_eq!(f.verdict, Verdict::Undetermined);
-    assert!(f.missing.iter().any(|m| m.starts_with("attribution")), "{:?}", f.missing);
+    assert!(
+        f.missing.iter().any(|m| m.starts_with("attribution")),
+        "{:?}",
+        f.missing
+    );
     assert!(f.parties.is_empty());
 }
 
 #[test]
 fn acled_style_actors_attribute_when_exactly_one_is_a_party() {
     let mut report = R0::new("a", "acled", Osint).report();
-    report.actors = vec!["Military Forces of Russia (2000-)".into(), "Civilians (Ukraine)".into()];
+    report.actors = vec![
+        "Military Forces of Russia (2000-)".into(),
+        "Civilians (Ukraine)".into(),
+    ];
     let incidents = corroborate(&[report], &CorroborationParams::default());
     let a = agreement(AGREEMENT);
     let f = &assess(&a, &incidents).unwrap().findings[0];
     assert_eq!(f.parties, ["RU"]);
-    assert_eq!(f.verdict, Verdict::Alleged, "one osint voice does not establish: {:#?}", f.reasons);
+    assert_eq!(
+        f.verdict,
+        Verdict::Alleged,
+        "one osint voice does not establish: {:#?}",
+        f.reasons
+    );
 }
 
 #[test]
 fn before_the_window_is_outside_window() {
-    let f = judge(&[R0::new("a", "patrol", Monitor).accusing("RU").when("2025-03-10T10:00:00Z")]);
-    assert_eq!((f.verdict, f.reason), (Verdict::NoViolation, Some(R::OutsideWindow)));
+    let f = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("RU")
+        .when("2025-03-10T10:00:00Z")]);
+    assert_eq!(
+        (f.verdict, f.reason),
+        (Verdict::NoViolation, Some(R::OutsideWindow))
+    );
 }
 
 #[test]
 fn window_edges_in_different_time_zones() {
     // The window opens at 2025-03-18 00:00 Kyiv time = 2025-03-17T22:00:00Z.
-    let inside = judge(&[R0::new("a", "patrol", Monitor).accusing("RU").when("2025-03-17T23:30:00+01:00")]);
-    assert_eq!(inside.verdict, Verdict::Violation, "22:30Z is inside: {:#?}", inside.reasons);
-    let outside = judge(&[R0::new("a", "patrol", Monitor).accusing("RU").when("2025-03-18T00:30:00+03:00")]);
-    assert_eq!(outside.reason, Some(R::OutsideWindow), "21:30Z is before the start");
+    let inside = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("RU")
+        .when("2025-03-17T23:30:00+01:00")]);
+    assert_eq!(
+        inside.verdict,
+        Verdict::Violation,
+        "22:30Z is inside: {:#?}",
+        inside.reasons
+    );
+    let outside = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("RU")
+        .when("2025-03-18T00:30:00+03:00")]);
+    assert_eq!(
+        outside.reason,
+        Some(R::OutsideWindow),
+        "21:30Z is before the start"
+    );
     // The window closes at 2025-04-17 00:00 Kyiv time (summer time, UTC+3) = 2025-04-16T21:00Z.
-    let last = judge(&[R0::new("a", "patrol", Monitor).accusing("RU").when("2025-04-16T20:59:59.999Z")]);
+    let last = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("RU")
+        .when("2025-04-16T20:59:59.999Z")]);
     assert_eq!(last.verdict, Verdict::Violation);
-    let after = judge(&[R0::new("a", "patrol", Monitor).accusing("RU").when("2025-04-16T21:00:00Z")]);
+    let after = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("RU")
+        .when("2025-04-16T21:00:00Z")]);
     assert_eq!(after.reason, Some(R::OutsideWindow), "the end is exclusive");
 }
 
 #[test]
 fn each_party_is_bound_from_its_own_start() {
     // UA is bound from 20 March; RU from 18 March.
-    let ua = judge(&[R0::new("a", "patrol", Monitor).accusing("UA").when("2025-03-19T12:00:00Z")]);
+    let ua = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("UA")
+        .when("2025-03-19T12:00:00Z")]);
     assert_eq!(ua.reason, Some(R::OutsideWindow));
-    let ru = judge(&[R0::new("a", "patrol", Monitor).accusing("RU").when("2025-03-19T12:00:00Z")]);
+    let ru = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("RU")
+        .when("2025-03-19T12:00:00Z")]);
     assert_eq!(ru.verdict, Verdict::Violation);
 }
 
@@ -270,38 +332,63 @@ fn a_time_interval_straddling_the_start_is_undetermined() {
         .when("2025-03-17T21:00:00Z")
         .until("2025-03-17T23:00:00Z")]);
     assert_eq!(f.verdict, Verdict::Undetermined, "{:#?}", f.reasons);
-    assert!(f.missing.iter().any(|m| m.starts_with("time")), "{:?}", f.missing);
+    assert!(
+        f.missing.iter().any(|m| m.starts_with("time")),
+        "{:?}",
+        f.missing
+    );
 }
 
 #[test]
 fn outside_every_zone() {
-    let f = judge(&[R0::new("a", "patrol", Monitor).accusing("RU").at(35.0, 48.0, 100.0)]);
-    assert_eq!((f.verdict, f.reason), (Verdict::NoViolation, Some(R::OutsideZones)));
+    let f = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("RU")
+        .at(35.0, 48.0, 100.0)]);
+    assert_eq!(
+        (f.verdict, f.reason),
+        (Verdict::NoViolation, Some(R::OutsideZones))
+    );
 }
 
 #[test]
 fn in_a_hole_of_the_zone_is_outside() {
-    let f = judge(&[R0::new("a", "patrol", Monitor).accusing("RU").at(37.0, 48.0, 100.0)]);
+    let f = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("RU")
+        .at(37.0, 48.0, 100.0)]);
     assert_eq!(f.reason, Some(R::OutsideZones), "{:#?}", f.reasons);
 }
 
 #[test]
 fn in_the_second_polygon_of_a_multipolygon_is_inside() {
-    let f = judge(&[R0::new("a", "patrol", Monitor).accusing("RU").at(30.5, 50.5, 100.0)]);
+    let f = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("RU")
+        .at(30.5, 50.5, 100.0)]);
     assert_eq!(f.verdict, Verdict::Violation);
 }
 
 #[test]
 fn an_uncertainty_disk_straddling_the_boundary_is_undetermined() {
     // 0.005° of longitude at 48°N is about 370 m.
-    let f = judge(&[R0::new("a", "patrol", Monitor).accusing("RU").at(35.995, 48.0, 1_000.0)]);
+    let f = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("RU")
+        .at(35.995, 48.0, 1_000.0)]);
     assert_eq!(f.verdict, Verdict::Undetermined, "{:#?}", f.reasons);
-    assert!(f.missing.iter().any(|m| m.starts_with("place") && m.contains("front")), "{:?}", f.missing);
+    assert!(
+        f.missing
+            .iter()
+            .any(|m| m.starts_with("place") && m.contains("front")),
+        "{:?}",
+        f.missing
+    );
     // The same point with a small radius is decided.
-    let f = judge(&[R0::new("a", "patrol", Monitor).accusing("RU").at(35.995, 48.0, 100.0)]);
+    let f = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("RU")
+        .at(35.995, 48.0, 100.0)]);
     assert_eq!(f.reason, Some(R::OutsideZones));
     // Straddling the edge of the hole, too.
-    let f = judge(&[R0::new("a", "patrol", Monitor).accusing("RU").at(36.902, 48.0, 1_000.0)]);
+    let f = judge(&[R0::new("a", "patrol", Monitor)
+        .accusing("RU")
+        .at(36.902, 48.0, 1_000.0)]);
     assert_eq!(f.verdict, Verdict::Undetermined);
 }
 
@@ -325,7 +412,9 @@ targets = ["military"]
 fn an_action_no_rule_prohibits_is_permitted() {
     let f = judge_under(
         &agreement(ARTILLERY_ONLY),
-        &[R0::new("a", "patrol", Monitor).accusing("RU").doing(ActionType::SmallArms, "military")],
+        &[R0::new("a", "patrol", Monitor)
+            .accusing("RU")
+            .doing(ActionType::SmallArms, "military")],
     );
     assert_eq!(f.reason, Some(R::ActionPermitted));
 }
@@ -334,15 +423,27 @@ fn an_action_no_rule_prohibits_is_permitted() {
 fn a_target_no_rule_protects() {
     let f = judge_under(
         &agreement(ARTILLERY_ONLY),
-        &[R0::new("a", "patrol", Monitor).accusing("RU").doing(ActionType::Artillery, "civilian_residential")],
+        &[R0::new("a", "patrol", Monitor)
+            .accusing("RU")
+            .doing(ActionType::Artillery, "civilian_residential")],
     );
     assert_eq!(f.reason, Some(R::TargetNotProtected));
     let unknown = judge_under(
         &agreement(ARTILLERY_ONLY),
-        &[R0::new("a", "patrol", Monitor).accusing("RU").doing(ActionType::Artillery, "unknown")],
+        &[R0::new("a", "patrol", Monitor)
+            .accusing("RU")
+            .doing(ActionType::Artillery, "unknown")],
     );
-    assert_eq!(unknown.verdict, Verdict::Undetermined, "an unknown target is not a no");
-    assert!(unknown.missing.iter().any(|m| m.starts_with("target")), "{:?}", unknown.missing);
+    assert_eq!(
+        unknown.verdict,
+        Verdict::Undetermined,
+        "an unknown target is not a no"
+    );
+    assert!(
+        unknown.missing.iter().any(|m| m.starts_with("target")),
+        "{:?}",
+        unknown.missing
+    );
 }
 
 #[test]
@@ -384,7 +485,11 @@ fn maybe_at_a_site_with_an_unknown_target_is_undetermined() {
         .at(34.0, 46.01, 500.0)
         .doing(ActionType::DroneStrike, "unknown")]);
     assert_eq!(f.verdict, Verdict::Undetermined, "{:#?}", f.reasons);
-    assert!(f.missing.iter().any(|m| m.contains("site `tpp`")), "{:?}", f.missing);
+    assert!(
+        f.missing.iter().any(|m| m.contains("site `tpp`")),
+        "{:?}",
+        f.missing
+    );
 }
 
 #[test]
@@ -392,14 +497,20 @@ fn an_exception_permits_interception() {
     let f = judge(&[R0::new("a", "patrol", Monitor)
         .accusing("RU")
         .doing(ActionType::AirDefenceIntercept, "unknown")]);
-    assert_eq!((f.verdict, f.reason), (Verdict::NoViolation, Some(R::Exception)));
+    assert_eq!(
+        (f.verdict, f.reason),
+        (Verdict::NoViolation, Some(R::Exception))
+    );
     assert_eq!(f.exceptions, ["E1"]);
 }
 
 #[test]
 fn an_excluded_actor_is_not_covered() {
     let f = judge(&[R0::new("a", "media1", Media).accusing("Irregulars")]);
-    assert_eq!((f.verdict, f.reason), (Verdict::NoViolation, Some(R::ActorExcluded)));
+    assert_eq!(
+        (f.verdict, f.reason),
+        (Verdict::NoViolation, Some(R::ActorExcluded))
+    );
 }
 
 const SMALL: &str = r#"
@@ -425,18 +536,43 @@ parties = ["RU"]
 
 #[test]
 fn a_party_no_rule_binds() {
-    let f = judge_under(&agreement(SMALL), &[R0::new("a", "patrol", Monitor).accusing("UA").when("2025-04-20T10:00:00Z")]);
+    let f = judge_under(
+        &agreement(SMALL),
+        &[R0::new("a", "patrol", Monitor)
+            .accusing("UA")
+            .when("2025-04-20T10:00:00Z")],
+    );
     assert_eq!(f.reason, Some(R::PartyNotBound));
 }
 
 #[test]
 fn an_unmet_condition_means_not_in_force() {
-    let text = SMALL.replace("[[rules]]", "[[conditions]]\nid = \"c1\"\ntext = \"sanctions relief\"\n\n[[rules]]");
-    let f = judge_under(&agreement(&text), &[R0::new("a", "patrol", Monitor).accusing("RU").when("2025-04-20T10:00:00Z")]);
+    let text = SMALL.replace(
+        "[[rules]]",
+        "[[conditions]]\nid = \"c1\"\ntext = \"sanctions relief\"\n\n[[rules]]",
+    );
+    let f = judge_under(
+        &agreement(&text),
+        &[R0::new("a", "patrol", Monitor)
+            .accusing("RU")
+            .when("2025-04-20T10:00:00Z")],
+    );
     assert_eq!(f.reason, Some(R::NotInForce));
-    let met = text.replace("text = \"sanctions relief\"", "text = \"sanctions relief\"\nmet = \"2025-04-20T12:00:00Z\"");
-    let before = judge_under(&agreement(&met), &[R0::new("a", "patrol", Monitor).accusing("RU").when("2025-04-20T10:00:00Z")]);
-    assert_eq!(before.reason, Some(R::OutsideWindow), "in force only once the condition is met");
+    let met = text.replace(
+        "text = \"sanctions relief\"",
+        "text = \"sanctions relief\"\nmet = \"2025-04-20T12:00:00Z\"",
+    );
+    let before = judge_under(
+        &agreement(&met),
+        &[R0::new("a", "patrol", Monitor)
+            .accusing("RU")
+            .when("2025-04-20T10:00:00Z")],
+    );
+    assert_eq!(
+        before.reason,
+        Some(R::OutsideWindow),
+        "in force only once the condition is met"
+    );
 }
 
 #[test]
@@ -446,9 +582,17 @@ fn reciprocity_releases_the_other_party_after_the_first_violation() {
     let (incidents, assessment) = run(
         &a,
         &[
-            R0::new("a", "patrol", Monitor).accusing("RU").when("2025-04-19T16:00:00Z"),
-            R0::new("b", "patrol", Monitor).accusing("UA").when("2025-04-19T18:00:00Z").at(36.0, 47.0, 100.0),
-            R0::new("c", "patrol", Monitor).accusing("RU").when("2025-04-19T19:00:00Z").at(35.0, 47.0, 100.0),
+            R0::new("a", "patrol", Monitor)
+                .accusing("RU")
+                .when("2025-04-19T16:00:00Z"),
+            R0::new("b", "patrol", Monitor)
+                .accusing("UA")
+                .when("2025-04-19T18:00:00Z")
+                .at(36.0, 47.0, 100.0),
+            R0::new("c", "patrol", Monitor)
+                .accusing("RU")
+                .when("2025-04-19T19:00:00Z")
+                .at(35.0, 47.0, 100.0),
         ],
     );
     assert_eq!(incidents.len(), 3);
@@ -457,8 +601,17 @@ fn reciprocity_releases_the_other_party_after_the_first_violation() {
         &assessment.findings[i]
     };
     assert_eq!(by_id("inc-a").verdict, Verdict::Violation);
-    assert_eq!(by_id("inc-b").reason, Some(R::ReleasedByReciprocity), "{:#?}", by_id("inc-b").reasons);
-    assert_eq!(by_id("inc-c").verdict, Verdict::Violation, "the first violator stays bound");
+    assert_eq!(
+        by_id("inc-b").reason,
+        Some(R::ReleasedByReciprocity),
+        "{:#?}",
+        by_id("inc-b").reasons
+    );
+    assert_eq!(
+        by_id("inc-c").verdict,
+        Verdict::Violation,
+        "the first violator stays bound"
+    );
     assert_eq!(assessment.releases.keys().collect::<Vec<_>>(), ["UA"]);
 }
 
@@ -469,9 +622,14 @@ fn the_summary_counts_every_finding_per_party() {
         &a,
         &[
             R0::new("a", "patrol", Monitor).accusing("RU"),
-            R0::new("b", "ua_gs", Party).accusing("RU").at(36.5, 47.5, 100.0),
+            R0::new("b", "ua_gs", Party)
+                .accusing("RU")
+                .at(36.5, 47.5, 100.0),
             R0::new("c", "patrol", Monitor).at(30.5, 50.5, 100.0),
-            R0::new("d", "patrol", Monitor).accusing("UA").at(33.0, 46.0, 100.0).doing(ActionType::SmallArms, "military"),
+            R0::new("d", "patrol", Monitor)
+                .accusing("UA")
+                .at(33.0, 46.0, 100.0)
+                .doing(ActionType::SmallArms, "military"),
         ],
     );
     let s = &assessment.summary;

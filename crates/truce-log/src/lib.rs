@@ -61,7 +61,7 @@ pub use log::{Log, LogError};
 pub use reader::{ReadError, TileReader};
 pub use receipt::{
     MAX_PROOF_HASHES, Receipt, ReceiptError, ReceiptVerifyError, TLOG_PROOF_HEADER,
-    VerifiedReceipt, verify_receipt,
+    VerifiedReceipt, verify_receipt, verify_receipt_with_log_key,
 };
 pub use store::{
     CHECKPOINT_FILE, FsStoreError, FsTileStore, MemoryTileStore, NothingStaged,

@@ -6,7 +6,9 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use truce_merkle::{Hash, leaf_hash, verify_inclusion};
-use truce_note::{Checkpoint, Note, NoteError, Policy, PolicyError, PolicyOk};
+use truce_note::{
+    Checkpoint, Note, NoteError, Policy, PolicyConfigError, PolicyError, PolicyOk, Verifier,
+};
 
 /// The first line of a tlog-proof.
 pub const TLOG_PROOF_HEADER: &str = "c2sp.org/tlog-proof@v1";
@@ -76,6 +78,10 @@ pub enum ReceiptVerifyError {
     /// The checkpoint does not satisfy the policy (signatures, origin).
     #[error("checkpoint: {0}")]
     Checkpoint(#[from] PolicyError),
+    /// The origin given to [`verify_receipt_with_log_key`] is not a valid
+    /// checkpoint origin.
+    #[error("no policy for this origin: {0}")]
+    Origin(#[from] PolicyConfigError),
     /// The inclusion proof does not lead from the entry to the checkpoint's
     /// root.
     #[error("entry {index} is not proven in the checkpoint of size {tree_size}: {reason}")]
@@ -271,6 +277,19 @@ pub fn verify_receipt(
     Receipt::parse(receipt)?.verify(entry, policy)
 }
 
+/// Parses and verifies a receipt against the log's key alone (no witness
+/// cosignatures required): [`verify_receipt`] with a policy without witness
+/// groups.
+pub fn verify_receipt_with_log_key(
+    receipt: &[u8],
+    entry: &[u8],
+    origin: &str,
+    log_key: &Verifier,
+) -> Result<VerifiedReceipt, ReceiptVerifyError> {
+    let policy = Policy::new(origin, log_key.clone(), Vec::new())?;
+    verify_receipt(receipt, entry, &policy)
+}
+
 fn parse_decimal(text: &str) -> Option<u64> {
     let digits_only = !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
     if !digits_only || (text.len() > 1 && text.starts_with('0')) {
@@ -308,6 +327,16 @@ mod tests {
             assert_eq!(parsed, receipt);
             let verified = verify_receipt(&bytes, &[4], &policy).unwrap();
             assert_eq!(verified.index, 4);
+            let by_key =
+                verify_receipt_with_log_key(&bytes, &[4], "example.org/log", &signer.verifier())
+                    .unwrap();
+            assert_eq!(by_key.checkpoint, verified.checkpoint);
+            assert!(matches!(
+                verify_receipt_with_log_key(&bytes, &[4], "example.org/other", &signer.verifier()),
+                Err(ReceiptVerifyError::Checkpoint(
+                    PolicyError::WrongOrigin { .. }
+                ))
+            ));
             assert_eq!(verified.checkpoint.size(), 6);
             assert!(matches!(
                 verify_receipt(&bytes, &[5], &policy),

@@ -16,7 +16,9 @@ impl FileSource for Folder {
 }
 
 fn example(name: &str) -> Vec<truce_model::agreement::Agreement> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
     let text = std::fs::read_to_string(dir.join("agreement.toml")).unwrap();
     load("agreement.toml", &text, &Folder(dir)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -28,16 +30,26 @@ fn every_example_loads() {
     assert_eq!(readings, ["common", "RU", "UA"]);
     assert_eq!(energy[0].sites.len(), 8);
     // Russia's reading binds Ukraine from 18 March; the common text from 25 March.
-    assert_ne!(energy[0].party("UA").unwrap().start, energy[1].party("UA").unwrap().start);
+    assert_ne!(
+        energy[0].party("UA").unwrap().start,
+        energy[1].party("UA").unwrap().start
+    );
 
     let sea = example("black-sea-2025");
     assert_eq!(sea[0].conditions.len(), 1);
     assert!(sea[0].conditions[0].met.is_none());
-    assert!(sea[1].conditions.is_empty(), "Ukraine's reading drops the condition");
+    assert!(
+        sea[1].conditions.is_empty(),
+        "Ukraine's reading drops the condition"
+    );
 
     let easter = example("easter-truce-2025");
     assert_eq!(easter[0].reciprocity, Reciprocity::Release);
-    assert_eq!(easter[0].window.start.to_string(), "2025-04-19T15:00:00Z", "18:00 Moscow time");
+    assert_eq!(
+        easter[0].window.start.to_string(),
+        "2025-04-19T15:00:00Z",
+        "18:00 Moscow time"
+    );
 
     let front = example("front-line-30-day-2025");
     let withdrawal = front[0].zone("withdrawal").unwrap();
@@ -73,14 +85,20 @@ targets = ["*"]
 zones = ["z"]
 "#;
 
-const SQUARE: &str = r#"{"type":"Polygon","coordinates":[[[30,50],[31,50],[31,51],[30,51],[30,50]]]}"#;
+const SQUARE: &str =
+    r#"{"type":"Polygon","coordinates":[[[30,50],[31,50],[31,51],[30,51],[30,50]]]}"#;
 
 fn files(zone: &str) -> MemoryFiles {
-    MemoryFiles(BTreeMap::from([("zone.geojson".to_string(), zone.as_bytes().to_vec())]))
+    MemoryFiles(BTreeMap::from([(
+        "zone.geojson".to_string(),
+        zone.as_bytes().to_vec(),
+    )]))
 }
 
 fn errors(text: &str, zone: &str) -> Vec<AgreementError> {
-    load("a.toml", text, &files(zone)).expect_err("should be rejected").0
+    load("a.toml", text, &files(zone))
+        .expect_err("should be rejected")
+        .0
 }
 
 fn one_error(text: &str) -> AgreementError {
@@ -97,8 +115,14 @@ fn the_base_is_valid() {
 
 #[test]
 fn a_window_ending_before_it_starts() {
-    let e = one_error(&BASE.replace("end = \"2025-04-17T00:00:00+03:00\"", "end = \"2025-03-01T00:00:00+03:00\""));
-    assert_eq!((e.file.as_str(), e.line, e.key.as_str()), ("a.toml", Some(15), "window.end"));
+    let e = one_error(&BASE.replace(
+        "end = \"2025-04-17T00:00:00+03:00\"",
+        "end = \"2025-03-01T00:00:00+03:00\"",
+    ));
+    assert_eq!(
+        (e.file.as_str(), e.line, e.key.as_str()),
+        ("a.toml", Some(15), "window.end")
+    );
     assert!(e.message.contains("before it starts"), "{e}");
     assert_eq!(
         e.to_string(),
@@ -110,7 +134,10 @@ fn a_window_ending_before_it_starts() {
 fn an_unknown_action_with_a_suggestion() {
     let e = one_error(&BASE.replace("actions = [\"artillery\"]", "actions = [\"artilery\"]"));
     assert_eq!((e.line, e.key.as_str()), (Some(23), "rules[0].actions[0]"));
-    assert_eq!(e.message, "unknown action type `artilery`: did you mean `artillery`?");
+    assert_eq!(
+        e.message,
+        "unknown action type `artilery`: did you mean `artillery`?"
+    );
 }
 
 #[test]
@@ -122,7 +149,10 @@ fn an_unknown_zone_in_a_rule() {
 
 #[test]
 fn a_civil_time_needs_a_time_zone() {
-    let e = one_error(&BASE.replace("start = \"2025-03-18T00:00:00+03:00\"", "start = \"2025-03-18T00:00:00\""));
+    let e = one_error(&BASE.replace(
+        "start = \"2025-03-18T00:00:00+03:00\"",
+        "start = \"2025-03-18T00:00:00\"",
+    ));
     assert_eq!((e.line, e.key.as_str()), (Some(14), "window.start"));
     assert!(e.message.contains("no UTC offset"), "{e}");
 }
@@ -138,7 +168,11 @@ fn a_misspelt_key_is_refused_with_its_line() {
     let errors = errors(&BASE.replace("title = \"T\"", "titel = \"T\""), SQUARE);
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].line, Some(3));
-    assert!(errors[0].message.contains("unknown field `titel`"), "{}", errors[0].message);
+    assert!(
+        errors[0].message.contains("unknown field `titel`"),
+        "{}",
+        errors[0].message
+    );
 }
 
 #[test]
@@ -161,11 +195,15 @@ fn zone_file_problems_name_the_geojson_file_and_path() {
     let errors = errors(BASE, open);
     assert_eq!(errors[0].file, "zone.geojson");
     assert_eq!(errors[0].key, "$.coordinates[0]");
-    let crossing = r#"{"type":"Polygon","coordinates":[[[30,50],[31,51],[31,50],[30,51],[30,50]]]}"#;
+    let crossing =
+        r#"{"type":"Polygon","coordinates":[[[30,50],[31,51],[31,50],[30,51],[30,50]]]}"#;
     let errors = self::errors(BASE, crossing);
     assert!(errors[0].message.contains("invalid polygon"), "{errors:?}");
     let missing = load("a.toml", BASE, &MemoryFiles::default()).unwrap_err().0;
-    assert_eq!((missing[0].key.as_str(), missing[0].line), ("zones[0].file", Some(19)));
+    assert_eq!(
+        (missing[0].key.as_str(), missing[0].line),
+        ("zones[0].file", Some(19))
+    );
     assert!(missing[0].message.contains("cannot read `zone.geojson`"));
 }
 
@@ -200,15 +238,24 @@ fn an_interpretation_is_validated_as_a_whole_agreement() {
     let readings = load("a.toml", &ok, &files(SQUARE)).unwrap();
     assert_eq!(readings[1].interpretation, "UA");
     assert_eq!(readings[1].interpretation_note, "later");
-    assert_eq!(readings[1].window.end.unwrap().to_string(), "2025-05-01T00:00:00Z");
-    assert_eq!(readings[1].window.start, readings[0].window.start, "other keys are inherited");
+    assert_eq!(
+        readings[1].window.end.unwrap().to_string(),
+        "2025-05-01T00:00:00Z"
+    );
+    assert_eq!(
+        readings[1].window.start, readings[0].window.start,
+        "other keys are inherited"
+    );
 }
 
 #[test]
 fn several_problems_are_reported_at_once() {
     let text = BASE
         .replace("actions = [\"artillery\"]", "actions = [\"shelling\"]")
-        .replace("end = \"2025-04-17T00:00:00+03:00\"", "end = \"2025-03-01T00:00:00+03:00\"");
+        .replace(
+            "end = \"2025-04-17T00:00:00+03:00\"",
+            "end = \"2025-03-01T00:00:00+03:00\"",
+        );
     let errors = errors(&text, SQUARE);
     assert_eq!(errors.len(), 2, "{errors:#?}");
 }
@@ -223,10 +270,19 @@ fn a_buffer_zone_per_party_and_weapon_class() {
     let agreements = load("a.toml", &text, &files(line)).unwrap();
     let zone = &agreements[0].zones[0];
     assert_eq!(zone.areas.len(), 4);
-    let artillery: Vec<_> = zone.areas_for(Some("RU"), truce_model::ActionType::Artillery).collect();
+    let artillery: Vec<_> = zone
+        .areas_for(Some("RU"), truce_model::ActionType::Artillery)
+        .collect();
     assert_eq!(artillery.len(), 1);
-    assert!(artillery[0].1.origin.contains("50 km"), "{}", artillery[0].1.origin);
+    assert!(
+        artillery[0].1.origin.contains("50 km"),
+        "{}",
+        artillery[0].1.origin
+    );
     let bad = text.replace("UA = \"zone.geojson\"", "XX = \"zone.geojson\"");
     let errors = self::errors(&bad, line);
-    assert!(errors.iter().any(|e| e.key == "zones[0].buffer.lines.XX"), "{errors:#?}");
+    assert!(
+        errors.iter().any(|e| e.key == "zones[0].buffer.lines.XX"),
+        "{errors:#?}"
+    );
 }

@@ -88,7 +88,9 @@ pub enum OutputError {
 }
 
 fn time(ms: i64) -> String {
-    Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_else(|_| ms.to_string())
+    Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| ms.to_string())
 }
 
 #[derive(Serialize)]
@@ -99,7 +101,10 @@ struct TimeOut {
 
 impl From<TimeSpan> for TimeOut {
     fn from(span: TimeSpan) -> Self {
-        TimeOut { start: time(span.start_ms), end: time(span.end_ms) }
+        TimeOut {
+            start: time(span.start_ms),
+            end: time(span.end_ms),
+        }
     }
 }
 
@@ -188,7 +193,11 @@ fn incident_out<'a>(reports: &'a [Report], incident: &'a Incident) -> IncidentOu
         site: incident.site.as_deref(),
         casualties: incident.casualties,
         sources: incident.n_sources,
-        reports: incident.members.iter().map(|&i| reports[i as usize].id.as_str()).collect(),
+        reports: incident
+            .members
+            .iter()
+            .map(|&i| reports[i as usize].id.as_str())
+            .collect(),
         attributions: incident
             .attributions
             .iter()
@@ -213,7 +222,11 @@ fn document<'a>(run: &'a Run<'a>) -> Document<'a> {
         format: FORMAT,
         truce_version: env!("CARGO_PKG_VERSION"),
         inputs: run.inputs,
-        incidents: run.incidents.iter().map(|i| incident_out(run.reports, i)).collect(),
+        incidents: run
+            .incidents
+            .iter()
+            .map(|i| incident_out(run.reports, i))
+            .collect(),
         assessments: run
             .assessments
             .iter()
@@ -229,7 +242,11 @@ fn document<'a>(run: &'a Run<'a>) -> Document<'a> {
                 releases: assessment
                     .releases
                     .iter()
-                    .map(|(party, (at, after))| ReleaseOut { party, from: time(*at), after })
+                    .map(|(party, (at, after))| ReleaseOut {
+                        party,
+                        from: time(*at),
+                        after,
+                    })
                     .collect(),
                 findings: &assessment.findings,
             })
@@ -253,21 +270,51 @@ pub fn render(run: &Run<'_>, format: OutputFormat, out: &mut dyn Write) -> Resul
 }
 
 fn join<S: AsRef<str>>(items: &[S]) -> String {
-    items.iter().map(|s| s.as_ref()).collect::<Vec<_>>().join(";")
+    items
+        .iter()
+        .map(|s| s.as_ref())
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 fn render_csv(run: &Run<'_>, out: &mut dyn Write) -> Result<(), OutputError> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record([
-        "interpretation", "incident_id", "start", "end", "lon", "lat", "uncertainty_m", "action",
-        "target", "site", "verdict", "reason", "parties", "rules", "exceptions", "zones", "missing",
-        "established", "sources", "reports", "accused", "civilian_killed", "civilian_injured",
-        "military_killed", "military_injured", "unspecified_killed", "reasons",
+        "interpretation",
+        "incident_id",
+        "start",
+        "end",
+        "lon",
+        "lat",
+        "uncertainty_m",
+        "action",
+        "target",
+        "site",
+        "verdict",
+        "reason",
+        "parties",
+        "rules",
+        "exceptions",
+        "zones",
+        "missing",
+        "established",
+        "sources",
+        "reports",
+        "accused",
+        "civilian_killed",
+        "civilian_injured",
+        "military_killed",
+        "military_injured",
+        "unspecified_killed",
+        "reasons",
     ])?;
     for (agreement, assessment) in &run.assessments {
         for (incident, finding) in run.incidents.iter().zip(&assessment.findings) {
-            let reports: Vec<&str> =
-                incident.members.iter().map(|&i| run.reports[i as usize].id.as_str()).collect();
+            let reports: Vec<&str> = incident
+                .members
+                .iter()
+                .map(|&i| run.reports[i as usize].id.as_str())
+                .collect();
             let accused: Vec<String> = incident
                 .attributions
                 .iter()
@@ -301,7 +348,12 @@ fn render_csv(run: &Run<'_>, out: &mut dyn Write) -> Result<(), OutputError> {
                 &c.military_killed.to_string(),
                 &c.military_injured.to_string(),
                 &c.unspecified_killed.to_string(),
-                &finding.reasons.join(" | "),
+                &finding
+                    .reasons
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" | "),
             ])?;
         }
     }
@@ -362,19 +414,38 @@ fn render_geojson(run: &Run<'_>, out: &mut dyn Write) -> Result<(), OutputError>
             },
         })
         .collect();
-    serde_json::to_writer(&mut *out, &FeatureCollectionOut { kind: "FeatureCollection", format: FORMAT, features })?;
+    serde_json::to_writer(
+        &mut *out,
+        &FeatureCollectionOut {
+            kind: "FeatureCollection",
+            format: FORMAT,
+            features,
+        },
+    )?;
     out.write_all(b"\n")?;
     Ok(())
 }
 
 fn tally_row(name: &str, t: &Tally) -> String {
-    let no: Vec<String> = t.no_violation.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let no: Vec<String> = t
+        .no_violation
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     format!(
         "| {name} | {} | {} | {} | {} | {} |\n",
         t.violation,
         t.alleged,
         t.disputed,
-        if no.is_empty() { "0".to_string() } else { format!("{} ({})", t.no_violation.values().sum::<u64>(), no.join(", ")) },
+        if no.is_empty() {
+            "0".to_string()
+        } else {
+            format!(
+                "{} ({})",
+                t.no_violation.values().sum::<u64>(),
+                no.join(", ")
+            )
+        },
         t.undetermined
     )
 }
@@ -401,7 +472,10 @@ pub fn render_markdown(run: &Run<'_>) -> String {
         if !agreement.interpretation_note.is_empty() {
             let _ = writeln!(md, "{}\n", agreement.interpretation_note);
         }
-        let _ = writeln!(md, "| party | violations | alleged | disputed | not violations (by reason) | undetermined |");
+        let _ = writeln!(
+            md,
+            "| party | violations | alleged | disputed | not violations (by reason) | undetermined |"
+        );
         let _ = writeln!(md, "|---|---:|---:|---:|---|---:|");
         for (party, tally) in &assessment.summary.parties {
             md.push_str(&tally_row(party, tally));
@@ -409,7 +483,11 @@ pub fn render_markdown(run: &Run<'_>) -> String {
         md.push_str(&tally_row("**all incidents**", &assessment.summary.total));
         md.push('\n');
         for (party, (at, after)) in &assessment.releases {
-            let _ = writeln!(md, "- {party} released by reciprocity from {} after {after}", time(*at));
+            let _ = writeln!(
+                md,
+                "- {party} released by reciprocity from {} after {after}",
+                time(*at)
+            );
         }
         let notable: Vec<_> = run
             .incidents
@@ -418,7 +496,8 @@ pub fn render_markdown(run: &Run<'_>) -> String {
             .filter(|(_, f)| {
                 matches!(
                     f.verdict,
-                    truce_engine::adjudicate::Verdict::Violation | truce_engine::adjudicate::Verdict::Disputed
+                    truce_engine::adjudicate::Verdict::Violation
+                        | truce_engine::adjudicate::Verdict::Disputed
                 )
             })
             .collect();
@@ -443,7 +522,11 @@ pub fn render_markdown(run: &Run<'_>) -> String {
                 }
             }
             if notable.len() > 50 {
-                let _ = writeln!(md, "- … and {} more (see the JSON or CSV output)", notable.len() - 50);
+                let _ = writeln!(
+                    md,
+                    "- … and {} more (see the JSON or CSV output)",
+                    notable.len() - 50
+                );
             }
             md.push('\n');
         }
@@ -454,7 +537,11 @@ pub fn render_markdown(run: &Run<'_>) -> String {
             let _ = writeln!(md, "- {r}");
         }
         if run.rejections.len() > 20 {
-            let _ = writeln!(md, "- … and {} more (write them all with --rejects FILE)", run.rejections.len() - 20);
+            let _ = writeln!(
+                md,
+                "- … and {} more (write them all with --rejects FILE)",
+                run.rejections.len() - 20
+            );
         }
         md.push('\n');
     }

@@ -104,16 +104,26 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     let selected: Vec<&Agreement> = match args.interpretation.as_str() {
         "all" => agreements.iter().collect(),
         name => {
-            let found: Vec<&Agreement> = agreements.iter().filter(|a| a.interpretation == name).collect();
+            let found: Vec<&Agreement> = agreements
+                .iter()
+                .filter(|a| a.interpretation == name)
+                .collect();
             if found.is_empty() {
-                let known: Vec<&str> = agreements.iter().map(|a| a.interpretation.as_str()).collect();
-                bail!("--interpretation: `{name}` is not one of {} (or `all`)", known.join(", "));
+                let known: Vec<&str> = agreements
+                    .iter()
+                    .map(|a| a.interpretation.as_str())
+                    .collect();
+                bail!(
+                    "--interpretation: `{name}` is not one of {} (or `all`)",
+                    known.join(", ")
+                );
             }
             found
         }
     };
 
     // The reports.
+    let clock = std::time::Instant::now();
     let bar = progress(args.reports.len() as u64, "reading reports");
     let mut all = Vec::new();
     let mut rejections = Vec::new();
@@ -138,30 +148,52 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
             rejected: ingested.rejections.len() as u64,
         });
         rejections.extend(ingested.rejections);
+        let shared: std::sync::Arc<str> = std::sync::Arc::from(name.as_str());
         all.extend(
             ingested
                 .reports
                 .into_iter()
                 .zip(ingested.rows)
-                .map(|(report, row)| Sourced { report, file: name.clone(), row }),
+                .map(|(report, row)| Sourced {
+                    report,
+                    file: shared.clone(),
+                    row,
+                }),
         );
         bar.inc(1);
     }
     bar.finish_and_clear();
+    tracing::info!(
+        elapsed_ms = clock.elapsed().as_millis() as u64,
+        "stage: read and parse"
+    );
+    let clock = std::time::Instant::now();
     let (reports, duplicates) = merge(all);
+    tracing::info!(
+        elapsed_ms = clock.elapsed().as_millis() as u64,
+        "stage: merge"
+    );
+    let clock = std::time::Instant::now();
     rejections.extend(duplicates);
 
     // SHA-256 over the SHA-256 of each accepted report's JSON, in canonical order: the same
     // set of reports gives the same digest whatever the files and their row order.
     let report_digests: Vec<[u8; 32]> = reports
         .par_iter()
-        .map(|report| serde_json::to_vec(report).map(|json| Sha256::digest(&json).into()))
+        .map_init(Vec::new, |buffer, report| {
+            buffer.clear();
+            serde_json::to_writer(&mut *buffer, report).map(|()| Sha256::digest(&buffer[..]).into())
+        })
         .collect::<Result<_, _>>()
         .context("encoding a report for the digest")?;
     let mut reports_hasher = Sha256::new();
     for digest in &report_digests {
         reports_hasher.update(digest);
     }
+    tracing::info!(
+        elapsed_ms = clock.elapsed().as_millis() as u64,
+        "stage: digest"
+    );
     let inputs = Inputs {
         agreement_file: agreement_name,
         agreement_sha256,
@@ -176,14 +208,24 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
         for r in rejections.iter().take(20) {
             eprintln!("rejected: {r}");
         }
-        eprintln!("error: {} row(s) rejected and --strict is set; nothing was written", rejections.len());
+        eprintln!(
+            "error: {} row(s) rejected and --strict is set; nothing was written",
+            rejections.len()
+        );
         return Ok(ExitCode::from(2));
     }
 
     // Incidents and findings.
     let params = CorroborationParams::from(&agreements[0].corroboration);
     let bar = progress(1 + selected.len() as u64, "corroborating and judging");
+    let clock = std::time::Instant::now();
     let incidents = corroborate(&reports, &params);
+    tracing::info!(
+        elapsed_ms = clock.elapsed().as_millis() as u64,
+        incidents = incidents.len(),
+        "stage: corroborate"
+    );
+    let clock = std::time::Instant::now();
     bar.inc(1);
     let assessments: Vec<_> = selected
         .par_iter()
@@ -191,6 +233,11 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
         .collect::<Result<_, _>>()
         .context("preparing the agreement's zones")?;
     bar.finish_and_clear();
+    tracing::info!(
+        elapsed_ms = clock.elapsed().as_millis() as u64,
+        "stage: adjudicate"
+    );
+    let clock = std::time::Instant::now();
 
     let run = Run {
         inputs: &inputs,
@@ -199,7 +246,13 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
         assessments: assessments.iter().map(|(a, x)| (*a, x)).collect(),
         rejections: &rejections,
     };
-    write_output(args.out.as_deref(), |out| Ok(render(&run, output_format, out)?))?;
+    write_output(args.out.as_deref(), |out| {
+        Ok(render(&run, output_format, out)?)
+    })?;
+    tracing::info!(
+        elapsed_ms = clock.elapsed().as_millis() as u64,
+        "stage: render"
+    );
     if let Some(path) = &args.rejects {
         write_output(Some(path), |out| Ok(write_rejections(&rejections, out)?))?;
     }
@@ -207,7 +260,11 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "{} row(s) rejected{}",
             rejections.len(),
-            if args.rejects.is_some() { "" } else { " (list them with --rejects FILE)" }
+            if args.rejects.is_some() {
+                ""
+            } else {
+                " (list them with --rejects FILE)"
+            }
         );
     }
     Ok(ExitCode::SUCCESS)

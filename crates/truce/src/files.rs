@@ -16,8 +16,14 @@ pub struct DiskFiles {
 
 impl DiskFiles {
     pub fn new(agreement: &Path) -> Self {
-        let base = agreement.parent().map(Path::to_path_buf).unwrap_or_default();
-        DiskFiles { base, read: std::sync::Mutex::new(Vec::new()) }
+        let base = agreement
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        DiskFiles {
+            base,
+            read: std::sync::Mutex::new(Vec::new()),
+        }
     }
 
     /// SHA-256 over the agreement text and every referenced file (sorted by name).
@@ -65,9 +71,28 @@ pub fn write_output(
             lock.flush().context("writing to standard output")?;
         }
         Some(p) if p == Path::new("-") => return write_output(None, write),
+        // A device or a pipe (`--out /dev/null`, a FIFO) is written in place: renaming a
+        // temporary file over it would replace the device with a regular file.
+        Some(p) if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(p)
+                .with_context(|| format!("opening {}", p.display()))?;
+            let mut buffered = std::io::BufWriter::new(file);
+            write(&mut buffered)?;
+            buffered
+                .flush()
+                .with_context(|| format!("writing {}", p.display()))?;
+        }
         Some(p) => {
-            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
             let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
             let result = (|| -> anyhow::Result<()> {
                 let file = std::fs::File::create(&tmp)
@@ -75,7 +100,8 @@ pub fn write_output(
                 let mut buffered = std::io::BufWriter::new(file);
                 write(&mut buffered)?;
                 let file = buffered.into_inner().map_err(|e| e.into_error())?;
-                file.sync_all().with_context(|| format!("syncing {}", tmp.display()))?;
+                file.sync_all()
+                    .with_context(|| format!("syncing {}", tmp.display()))?;
                 std::fs::rename(&tmp, p).with_context(|| format!("renaming to {}", p.display()))?;
                 Ok(())
             })();

@@ -62,7 +62,8 @@ pub struct SimulateArgs {
 pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut scenario = match &args.scenario_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             Scenario::from_json(&text).with_context(|| format!("{}", path.display()))?
         }
         None => match args.scenario {
@@ -89,9 +90,13 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         WriteFormat::Ucdp => InputFormat::Ucdp,
     };
     let options = IngestOptions { local_zone };
-    write_output(args.out.as_deref(), |out| Ok(write_reports(format, &simulation.reports, &options, out)?))?;
+    write_output(args.out.as_deref(), |out| {
+        Ok(write_reports(format, &simulation.reports, &options, out)?)
+    })?;
     if let Some(path) = &args.truth {
-        write_output(Some(path), |out| Ok(write_truth_csv(&simulation.truth, out)?))?;
+        write_output(Some(path), |out| {
+            Ok(write_truth_csv(&simulation.truth, out)?)
+        })?;
     }
     tracing::info!(reports = simulation.reports.len(), "simulated");
     Ok(ExitCode::SUCCESS)

@@ -5,21 +5,35 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn truce(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_truce")).args(args).current_dir(root()).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_truce"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
 }
 
 fn ok(args: &[&str]) -> String {
     let out = truce(args);
-    assert!(out.status.success(), "truce {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "truce {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn example(name: &str) -> (String, String) {
-    (format!("examples/{name}/agreement.toml"), format!("examples/{name}/reports.csv"))
+    (
+        format!("examples/{name}/agreement.toml"),
+        format!("examples/{name}/reports.csv"),
+    )
 }
 
 #[test]
@@ -116,17 +130,30 @@ fn bad_rows_are_listed_and_strict_fails() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("1 row(s) rejected"), "{stderr}");
     let listed = std::fs::read_to_string(&rejects).unwrap();
-    assert!(listed.starts_with("file,row,column,value,reason\n"), "{listed}");
+    assert!(
+        listed.starts_with("file,row,column,value,reason\n"),
+        "{listed}"
+    );
     assert!(listed.contains(",12,action,artilery,"), "{listed}");
     assert!(listed.contains("did you mean `artillery`?"), "{listed}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("## Rejected rows (1)"), "{stdout}");
 
     let target = dir.path().join("out.md");
-    let out = truce(&["assess", &a, &bad, "--strict", "--out", &target.to_string_lossy()]);
+    let out = truce(&[
+        "assess",
+        &a,
+        &bad,
+        "--strict",
+        "--out",
+        &target.to_string_lossy(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bad.csv:12: action = \"artilery\""), "{stderr}");
+    assert!(
+        stderr.contains("bad.csv:12: action = \"artilery\""),
+        "{stderr}"
+    );
     assert!(!target.exists(), "nothing is written when --strict fails");
 }
 
@@ -135,14 +162,20 @@ fn an_invalid_agreement_is_refused_with_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let (a, r) = example("easter-truce-2025");
     let text = std::fs::read_to_string(root().join(&a)).unwrap();
-    let broken = text.replace("end = \"2025-04-21T00:00:00\"", "end = \"2025-04-18T00:00:00\"");
+    let broken = text.replace(
+        "end = \"2025-04-21T00:00:00\"",
+        "end = \"2025-04-18T00:00:00\"",
+    );
     assert_ne!(text, broken);
     let path = dir.path().join("agreement.toml");
     std::fs::write(&path, broken).unwrap();
     let out = truce(&["assess", &path.to_string_lossy(), &r]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("agreement.toml:29: window.end: the window ends"), "{stderr}");
+    assert!(
+        stderr.contains("agreement.toml:29: window.end: the window ends"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -150,16 +183,36 @@ fn simulator_output_in_every_input_format_is_assessed() {
     let dir = tempfile::tempdir().unwrap();
     let (a, _) = example("front-line-30-day-2025");
     let mut counts = Vec::new();
-    for (format, ext) in [("csv", "csv"), ("jsonl", "jsonl"), ("geojson", "geojson"), ("acled", "csv"), ("ucdp", "csv")] {
+    for (format, ext) in [
+        ("csv", "csv"),
+        ("jsonl", "jsonl"),
+        ("geojson", "geojson"),
+        ("acled", "csv"),
+        ("ucdp", "csv"),
+    ] {
         let path = dir.path().join(format!("sim-{format}.{ext}"));
         let path = path.to_string_lossy().to_string();
-        ok(&["simulate", "--scenario", "dense-shelling", "--seed", "3", "--format", format, "--out", &path]);
+        ok(&[
+            "simulate",
+            "--scenario",
+            "dense-shelling",
+            "--seed",
+            "3",
+            "--format",
+            format,
+            "--out",
+            &path,
+        ]);
         let text = ok(&["assess", &a, &path, "--format", "json"]);
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         let input = &value["inputs"]["reports"][0];
         assert_eq!(input["format"], format, "{format} detected from the file");
         assert_eq!(input["rejected"], 0, "{format}: {}", value["rejections"]);
-        counts.push((format, input["accepted"].as_u64().unwrap(), value["incidents"].as_array().unwrap().len()));
+        counts.push((
+            format,
+            input["accepted"].as_u64().unwrap(),
+            value["incidents"].as_array().unwrap().len(),
+        ));
     }
     // Our own formats carry everything: identical incidents.
     assert_eq!(counts[0].1, counts[1].1);

@@ -80,6 +80,16 @@ impl<T: PartialEq> Selector<T> {
     }
 }
 
+impl Selector<String> {
+    /// Whether the id is selected, without allocating.
+    pub fn selects_id(&self, id: &str) -> bool {
+        match self {
+            Selector::All => true,
+            Selector::Only(values) => values.iter().any(|v| v == id),
+        }
+    }
+}
+
 impl Selector<Target> {
     /// Whether a rule written for these targets covers `target` (`energy` covers its sub-kinds).
     pub fn covers(&self, target: Target) -> bool {

@@ -7,72 +7,86 @@ use rayon::prelude::*;
 use truce_model::Report;
 use truce_model::ingest::Rejection;
 
-/// A report with where it came from.
-#[derive(Debug, Clone)]
-pub struct Sourced {
-    /// The report.
-    pub report: Report,
-    /// Input file name (shared by every report of the file).
+/// Where a report was read: its file (shared by every report of the file) and 1-based row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Input file name.
     pub file: Arc<str>,
     /// 1-based row in that file.
     pub row: u64,
 }
 
-/// Merges reports from every input into one set in canonical order (by id). Identical copies
-/// of a report (same id, same content) count once. Copies that share an id but differ are
-/// all rejected — keeping any one of them would depend on the order of the inputs.
-pub fn merge(inputs: Vec<Sourced>) -> (Vec<Report>, Vec<Rejection>) {
-    // Sort positions rather than the (large) reports; ties by place so messages are stable.
-    let mut order: Vec<u32> = (0..inputs.len() as u32).collect();
+/// Merges reports from every input into one set in canonical order (by id). `origins` is
+/// parallel to `reports`. Identical copies of a report (same id, same content) count once.
+/// Copies that share an id but differ are all rejected — keeping any one of them would
+/// depend on the order of the inputs. Works in place: no second copy of the reports is made.
+pub fn merge(mut reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Vec<Rejection>) {
+    assert_eq!(reports.len(), origins.len(), "one origin per report");
+    let mut order: Vec<u32> = (0..reports.len() as u32).collect();
     order.par_sort_unstable_by(|&a, &b| {
-        let (a, b) = (&inputs[a as usize], &inputs[b as usize]);
-        (a.report.id.as_str(), &*a.file, a.row).cmp(&(b.report.id.as_str(), &*b.file, b.row))
+        let (ra, rb) = (&reports[a as usize], &reports[b as usize]);
+        let (oa, ob) = (&origins[a as usize], &origins[b as usize]);
+        (ra.id.as_str(), &*oa.file, oa.row).cmp(&(rb.id.as_str(), &*ob.file, ob.row))
     });
-    let mut slots: Vec<Option<Sourced>> = inputs.into_iter().map(Some).collect();
-    let mut reports = Vec::with_capacity(slots.len());
+    permute_in_place(&mut reports, &order);
+    let origins: Vec<&Origin> = order.iter().map(|&i| &origins[i as usize]).collect();
+
     let mut rejections = Vec::new();
+    let mut keep = vec![false; reports.len()];
     let mut start = 0;
-    while start < order.len() {
-        let id = |i: usize| {
-            slots[order[i] as usize]
-                .as_ref()
-                .map(|s| s.report.id.as_str())
-        };
+    while start < reports.len() {
         let mut end = start + 1;
-        while end < order.len() && id(end) == id(start) {
+        while end < reports.len() && reports[end].id == reports[start].id {
             end += 1;
         }
-        let copies: Vec<Sourced> = order[start..end]
-            .iter()
-            .filter_map(|&i| slots[i as usize].take())
-            .collect();
-        start = end;
-        if copies.iter().all(|c| c.report == copies[0].report) {
-            if let Some(first) = copies.into_iter().next() {
-                reports.push(first.report);
+        let group = &reports[start..end];
+        if group.iter().all(|r| *r == group[0]) {
+            keep[start] = true;
+        } else {
+            let places: Vec<String> = origins[start..end]
+                .iter()
+                .map(|o| format!("{}:{}", o.file, o.row))
+                .collect();
+            for origin in &origins[start..end] {
+                rejections.push(Rejection {
+                    file: origin.file.to_string(),
+                    row: origin.row,
+                    column: Some("id".into()),
+                    value: Some(group[0].id.clone()),
+                    reason: format!(
+                        "duplicate report id with different content ({}); none of the copies is used",
+                        places.join(", ")
+                    ),
+                });
             }
-            continue;
         }
-        let id = copies[0].report.id.clone();
-        let places: Vec<String> = copies
-            .iter()
-            .map(|c| format!("{}:{}", c.file, c.row))
-            .collect();
-        for copy in &copies {
-            rejections.push(Rejection {
-                file: copy.file.to_string(),
-                row: copy.row,
-                column: Some("id".into()),
-                value: Some(id.clone()),
-                reason: format!(
-                    "duplicate report id with different content ({}); none of the copies is used",
-                    places.join(", ")
-                ),
-            });
-        }
+        start = end;
     }
+    let mut flags = keep.into_iter();
+    reports.retain(|_| flags.next().unwrap_or(false));
     rejections.sort();
     (reports, rejections)
+}
+
+/// Reorders `items` so that position `k` holds the item that was at `order[k]`, by following
+/// the permutation's cycles with swaps.
+fn permute_in_place<T>(items: &mut [T], order: &[u32]) {
+    let mut placed = vec![false; items.len()];
+    for cycle_start in 0..items.len() {
+        if placed[cycle_start] {
+            continue;
+        }
+        let mut k = cycle_start;
+        loop {
+            placed[k] = true;
+            let next = order[k] as usize;
+            if next == cycle_start {
+                break;
+            }
+            items.swap(k, next);
+            k = next;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -108,12 +122,30 @@ mod tests {
         }
     }
 
-    fn sourced(r: Report, file: &str, row: u64) -> Sourced {
-        Sourced {
-            report: r,
-            file: file.into(),
-            row,
-        }
+    fn sourced(r: Report, file: &str, row: u64) -> (Report, Origin) {
+        (
+            r,
+            Origin {
+                file: Arc::from(file),
+                row,
+            },
+        )
+    }
+
+    fn merge_pairs(inputs: Vec<(Report, Origin)>) -> (Vec<Report>, Vec<Rejection>) {
+        let (reports, origins) = inputs.into_iter().unzip();
+        merge(reports, origins)
+    }
+
+    #[test]
+    fn permutation_in_place_matches_indexing() {
+        let items: Vec<u32> = (0..50).map(|i| i * 7 % 50).collect();
+        let mut order: Vec<u32> = (0..50).collect();
+        order.sort_by_key(|&i| items[i as usize]);
+        let mut permuted = items.clone();
+        permute_in_place(&mut permuted, &order);
+        let expected: Vec<u32> = order.iter().map(|&i| items[i as usize]).collect();
+        assert_eq!(permuted, expected);
     }
 
     #[test]
@@ -127,7 +159,7 @@ mod tests {
         ];
         let mut reversed = inputs.clone();
         reversed.reverse();
-        let (reports, rejections) = merge(inputs);
+        let (reports, rejections) = merge_pairs(inputs);
         let ids: Vec<_> = reports.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(rejections.len(), 2);
@@ -140,6 +172,6 @@ mod tests {
             "{}",
             rejections[0].reason
         );
-        assert_eq!(merge(reversed), (reports, rejections));
+        assert_eq!(merge_pairs(reversed), (reports, rejections));
     }
 }

@@ -195,7 +195,11 @@ fn violation_established_by_a_monitor_and_attributed() {
     assert_eq!(f.zones, ["front"]);
     assert!(f.established);
     assert!(
-        f.reasons.last().unwrap().to_string().contains("violation by RU"),
+        f.reasons
+            .last()
+            .unwrap()
+            .to_string()
+            .contains("violation by RU"),
         "{:#?}",
         f.reasons
     );

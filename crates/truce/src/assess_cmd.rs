@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use truce_engine::assess::assess;
 use truce_engine::corroborate::{CorroborationParams, corroborate};
-use truce_engine::intake::{Sourced, merge};
+use truce_engine::intake::{Origin, merge};
 use truce_model::agreement::{self, Agreement};
 use truce_model::ingest::{IngestOptions, InputFormat, detect_format, parse_reports};
 use truce_output::{InputFile, Inputs, OutputFormat, Run, render, write_rejections};
@@ -126,6 +126,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     let clock = std::time::Instant::now();
     let bar = progress(args.reports.len() as u64, "reading reports");
     let mut all = Vec::new();
+    let mut origins = Vec::new();
     let mut rejections = Vec::new();
     let mut input_files = Vec::new();
     for path in &args.reports {
@@ -149,17 +150,15 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
         });
         rejections.extend(ingested.rejections);
         let shared: std::sync::Arc<str> = std::sync::Arc::from(name.as_str());
-        all.extend(
-            ingested
-                .reports
-                .into_iter()
-                .zip(ingested.rows)
-                .map(|(report, row)| Sourced {
-                    report,
-                    file: shared.clone(),
-                    row,
-                }),
-        );
+        origins.extend(ingested.rows.iter().map(|&row| Origin {
+            file: shared.clone(),
+            row,
+        }));
+        if all.is_empty() {
+            all = ingested.reports;
+        } else {
+            all.extend(ingested.reports);
+        }
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -168,7 +167,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
         "stage: read and parse"
     );
     let clock = std::time::Instant::now();
-    let (reports, duplicates) = merge(all);
+    let (reports, duplicates) = merge(all, origins);
     tracing::info!(
         elapsed_ms = clock.elapsed().as_millis() as u64,
         "stage: merge"

@@ -549,8 +549,10 @@ impl<'a> Compiler<'a> {
                     format!("duplicate rule or exception id `{}`", r.id),
                 ));
             }
-            let actions = self.actions(&format!("{key}.actions"), Some(&r.actions), &mut errors);
-            let targets = self.targets(&format!("{key}.targets"), Some(&r.targets), &mut errors);
+            let actions =
+                self.terms::<ActionType>(&format!("{key}.actions"), Some(&r.actions), &mut errors);
+            let targets =
+                self.terms::<Target>(&format!("{key}.targets"), Some(&r.targets), &mut errors);
             let zones = self.ids(
                 &format!("{key}.zones"),
                 r.zones.as_ref(),
@@ -583,8 +585,13 @@ impl<'a> Compiler<'a> {
                     format!("duplicate rule or exception id `{}`", e.id),
                 ));
             }
-            let actions = self.actions(&format!("{key}.actions"), e.actions.as_ref(), &mut errors);
-            let targets = self.targets(&format!("{key}.targets"), e.targets.as_ref(), &mut errors);
+            let actions = self.terms::<ActionType>(
+                &format!("{key}.actions"),
+                e.actions.as_ref(),
+                &mut errors,
+            );
+            let targets =
+                self.terms::<Target>(&format!("{key}.targets"), e.targets.as_ref(), &mut errors);
             let zones = self.ids(
                 &format!("{key}.zones"),
                 e.zones.as_ref(),
@@ -920,43 +927,25 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    fn actions(
+    /// A list of vocabulary terms (`["*"]` or absent: all), each unknown term an error.
+    fn terms<T: std::str::FromStr>(
         &self,
         key: &str,
         values: Option<&Vec<String>>,
         errors: &mut Vec<AgreementError>,
-    ) -> Selector<ActionType> {
+    ) -> Selector<T>
+    where
+        T::Err: std::fmt::Display,
+    {
         match values {
             None => Selector::All,
             Some(v) if v.iter().any(|s| s == "*") => Selector::All,
             Some(v) => {
                 let mut out = Vec::new();
                 for (i, s) in v.iter().enumerate() {
-                    match s.parse() {
-                        Ok(a) => out.push(a),
-                        Err(e) => errors.push(self.error(&format!("{key}[{i}]"), format!("{e}"))),
-                    }
-                }
-                Selector::Only(out)
-            }
-        }
-    }
-
-    fn targets(
-        &self,
-        key: &str,
-        values: Option<&Vec<String>>,
-        errors: &mut Vec<AgreementError>,
-    ) -> Selector<Target> {
-        match values {
-            None => Selector::All,
-            Some(v) if v.iter().any(|s| s == "*") => Selector::All,
-            Some(v) => {
-                let mut out = Vec::new();
-                for (i, s) in v.iter().enumerate() {
-                    match s.parse() {
-                        Ok(t) => out.push(t),
-                        Err(e) => errors.push(self.error(&format!("{key}[{i}]"), format!("{e}"))),
+                    match s.parse::<T>() {
+                        Ok(term) => out.push(term),
+                        Err(e) => errors.push(self.error(&format!("{key}[{i}]"), e.to_string())),
                     }
                 }
                 Selector::Only(out)

@@ -212,9 +212,8 @@ fn parse_vkey(text: &str, what: &str) -> anyhow::Result<Verifier> {
             if path.is_file() {
                 let contents = fs::read_to_string(path)
                     .with_context(|| format!("reading the {what} from {}", path.display()))?;
-                Verifier::from_vkey(contents.trim()).with_context(|| {
-                    format!("{} does not hold a {what} key string", path.display())
-                })
+                Verifier::from_vkey(contents.trim())
+                    .with_context(|| format!("{} does not hold a {what}", path.display()))
             } else {
                 Err(err).with_context(|| format!("{text:?} is not a {what} (nor a file)"))
             }
@@ -242,7 +241,10 @@ fn write_new_key_file(path: &Path, skey: &str) -> anyhow::Result<()> {
     let mut file = match options.open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
-            bail!("{} already exists; refusing to overwrite a key", path.display())
+            bail!(
+                "{} already exists; refusing to overwrite a key",
+                path.display()
+            )
         }
         Err(err) => {
             return Err(err).with_context(|| format!("creating the key file {}", path.display()));
@@ -283,7 +285,12 @@ fn default_key_path(dir: &Path) -> anyhow::Result<PathBuf> {
     let name = dir
         .file_name()
         .filter(|name| !name.is_empty() && *name != "." && *name != "..")
-        .with_context(|| format!("cannot name a key file after {}; give --key-out", dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot name a key file after {}; give --key-out",
+                dir.display()
+            )
+        })?;
     let mut file_name = name.to_owned();
     file_name.push(".key");
     Ok(dir.with_file_name(file_name))
@@ -366,7 +373,8 @@ fn read_checkpoint(dir: &Path) -> anyhow::Result<(Note, Checkpoint)> {
         ),
         Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
     };
-    let note = Note::parse(&bytes).with_context(|| format!("{} is not a signed note", path.display()))?;
+    let note =
+        Note::parse(&bytes).with_context(|| format!("{} is not a signed note", path.display()))?;
     let checkpoint = Checkpoint::from_text(note.text())
         .with_context(|| format!("{} is not a checkpoint", path.display()))?;
     Ok((note, checkpoint))
@@ -381,7 +389,8 @@ fn read_cosigned_for(dir: &Path, checkpoint: &Checkpoint) -> anyhow::Result<Opti
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
     };
-    let note = Note::parse(&bytes).with_context(|| format!("{} is not a signed note", path.display()))?;
+    let note =
+        Note::parse(&bytes).with_context(|| format!("{} is not a signed note", path.display()))?;
     Ok((note.text() == checkpoint.to_text()).then_some(note))
 }
 
@@ -390,7 +399,7 @@ fn b64(hash: &Hash) -> String {
 }
 
 fn checkpoint(args: CheckpointArgs) -> anyhow::Result<ExitCode> {
-    let (note, checkpoint) = read_checkpoint(&args.dir)?;
+    let (note, _) = read_checkpoint(&args.dir)?;
     let bytes = if args.cosigned {
         let path = args.dir.join(COSIGNED_FILE);
         match fs::read(&path) {
@@ -402,11 +411,12 @@ fn checkpoint(args: CheckpointArgs) -> anyhow::Result<ExitCode> {
             Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
         }
     } else {
-        let _ = checkpoint;
         note.to_bytes()
     };
     let mut stdout = io::stdout().lock();
-    stdout.write_all(&bytes).context("writing to standard output")?;
+    stdout
+        .write_all(&bytes)
+        .context("writing to standard output")?;
     stdout.flush().context("writing to standard output")?;
     Ok(ExitCode::SUCCESS)
 }
@@ -490,8 +500,7 @@ fn read_inputs(inputs: &[PathBuf], whole_files: bool) -> anyhow::Result<Vec<Inpu
                 .context("reading standard input")?;
             ("-".to_owned(), bytes)
         } else {
-            let bytes =
-                fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             (path.display().to_string(), bytes)
         };
         if whole_files {
@@ -503,10 +512,10 @@ fn read_inputs(inputs: &[PathBuf], whole_files: bool) -> anyhow::Result<Vec<Inpu
             entries.push(Input { label: name, bytes });
             continue;
         }
-        let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
-        if body.is_empty() && bytes.len() <= 1 {
+        if bytes.is_empty() {
             continue;
         }
+        let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
         for (line_idx, line) in body.split(|byte| *byte == b'\n').enumerate() {
             let label = format!("{name}:{}", line_idx + 1);
             ensure!(
@@ -531,7 +540,10 @@ fn append(args: AppendArgs) -> anyhow::Result<ExitCode> {
     let witnesses = if args.witnesses.is_empty() {
         None
     } else {
-        Some(cosign::Witnesses::new(&args.witnesses, &args.witness_vkeys)?)
+        Some(cosign::Witnesses::new(
+            &args.witnesses,
+            &args.witness_vkeys,
+        )?)
     };
     let mut log = Log::open(&args.dir, signer, &origin)
         .with_context(|| format!("opening the log {}", args.dir.display()))?;
@@ -554,7 +566,8 @@ fn append(args: AppendArgs) -> anyhow::Result<ExitCode> {
                 (indices, receipts)
             })
         } else {
-            log.append_batch(&bytes).map(|indices| (indices, Vec::new()))
+            log.append_batch(&bytes)
+                .map(|indices| (indices, Vec::new()))
         };
         let (indices, mut receipts) = appended.with_context(|| {
             format!(
@@ -571,7 +584,7 @@ fn append(args: AppendArgs) -> anyhow::Result<ExitCode> {
         stdout.flush().context("writing to standard output")?;
         let mut cosign_failure = None;
         if let Some(witnesses) = &witnesses {
-            match witnesses.cosign(&args.dir, log.checkpoint_note(), log.checkpoint(), &log.verifier()) {
+            match witnesses.cosign(&args.dir, log.checkpoint_note(), log.checkpoint()) {
                 Ok(cosigned) => {
                     receipts = receipts
                         .into_iter()

@@ -2,6 +2,7 @@
 
 mod assess_cmd;
 mod files;
+mod log_cmd;
 mod simulate_cmd;
 
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ enum Command {
     Assess(assess_cmd::AssessArgs),
     /// Generate a seeded, realistic scenario: reports in any input format plus ground truth.
     Simulate(simulate_cmd::SimulateArgs),
+    /// Keep, prove, witness, verify and mirror the verifiable record (a transparency log).
+    Log(log_cmd::LogArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Assess(args) => assess_cmd::run(args),
         Command::Simulate(args) => simulate_cmd::run(args),
+        Command::Log(args) => log_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -124,7 +124,12 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
 
     // The reports.
     let clock = std::time::Instant::now();
-    let bar = progress(args.reports.len() as u64, "reading reports");
+    // One bar for the whole run: a step per file, then merge, digest, corroborate, and a step
+    // per interpretation.
+    let bar = progress(
+        args.reports.len() as u64 + 3 + selected.len() as u64,
+        "reading reports",
+    );
     let mut all = Vec::new();
     let mut origins = Vec::new();
     let mut rejections = Vec::new();
@@ -161,17 +166,19 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
         }
         bar.inc(1);
     }
-    bar.finish_and_clear();
     tracing::info!(
         elapsed_ms = clock.elapsed().as_millis() as u64,
         "stage: read and parse"
     );
+    bar.set_message("merging, checking duplicate ids");
     let clock = std::time::Instant::now();
     let (reports, duplicates) = merge(all, origins);
     tracing::info!(
         elapsed_ms = clock.elapsed().as_millis() as u64,
         "stage: merge"
     );
+    bar.inc(1);
+    bar.set_message("computing the digest of the reports");
     let clock = std::time::Instant::now();
     rejections.extend(duplicates);
 
@@ -193,6 +200,8 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
         elapsed_ms = clock.elapsed().as_millis() as u64,
         "stage: digest"
     );
+    bar.inc(1);
+    bar.set_message("corroborating reports into incidents");
     let inputs = Inputs {
         agreement_file: agreement_name,
         agreement_sha256,
@@ -201,6 +210,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     };
 
     if args.strict && !rejections.is_empty() {
+        bar.finish_and_clear();
         if let Some(path) = &args.rejects {
             write_output(Some(path), |out| Ok(write_rejections(&rejections, out)?))?;
         }
@@ -216,7 +226,6 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
 
     // Incidents and findings.
     let params = CorroborationParams::from(&agreements[0].corroboration);
-    let bar = progress(1 + selected.len() as u64, "corroborating and judging");
     let clock = std::time::Instant::now();
     let incidents = corroborate(&reports, &params);
     tracing::info!(
@@ -226,9 +235,14 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     );
     let clock = std::time::Instant::now();
     bar.inc(1);
+    bar.set_message("judging incidents");
     let assessments: Vec<_> = selected
         .par_iter()
-        .map(|a| assess(a, &incidents).map(|x| (*a, x)))
+        .map(|a| {
+            let assessed = assess(a, &incidents).map(|x| (*a, x));
+            bar.inc(1);
+            assessed
+        })
         .collect::<Result<_, _>>()
         .context("preparing the agreement's zones")?;
     bar.finish_and_clear();

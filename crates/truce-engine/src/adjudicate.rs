@@ -164,6 +164,8 @@ pub struct Adjudicator<'a> {
     exception_zones: Vec<Option<Vec<usize>>>,
     /// For each party, when it is bound.
     windows: BTreeMap<String, InForce>,
+    /// For each zone, whether its areas are the same for every party.
+    party_free_zones: Vec<bool>,
 }
 
 /// An error preparing an agreement's geometry.
@@ -174,6 +176,13 @@ pub struct PrepareError {
     pub zone: String,
     /// What is wrong.
     pub message: String,
+}
+
+/// Who speaks: all sources of one party are one voice; every other source is its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Voice<'a> {
+    Party(&'a str),
+    Source(&'a str),
 }
 
 /// How one candidate perpetrator's act measures against the agreement.
@@ -246,6 +255,11 @@ impl<'a> Adjudicator<'a> {
             rule_zones,
             exception_zones,
             windows,
+            party_free_zones: agreement
+                .zones
+                .iter()
+                .map(|z| z.areas.iter().all(|a| a.party.is_none()))
+                .collect(),
         })
     }
 
@@ -320,32 +334,27 @@ impl<'a> Adjudicator<'a> {
         }
 
         // Voices and attributions.
-        let mut voices: BTreeSet<String> = BTreeSet::new();
+        let mut voices: BTreeSet<Voice<'_>> = BTreeSet::new();
         let mut has_monitor = false;
-        let mut claims: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut excluded_claims = BTreeSet::new();
-        let mut other_actors = BTreeSet::new();
+        let mut claims: BTreeMap<&str, BTreeSet<Voice<'_>>> = BTreeMap::new();
+        let mut excluded_claims: BTreeSet<&str> = BTreeSet::new();
         for attribution in &incident.attributions {
-            let voice = match (&attribution.source_kind, &attribution.source_party) {
-                (_, Some(party)) => {
-                    format!("party:{}", agreement.resolve_party(party).unwrap_or(party))
-                }
-                _ => format!("source:{}", attribution.source_id),
+            let voice = match &attribution.source_party {
+                Some(party) => Voice::Party(agreement.resolve_party(party).unwrap_or(party)),
+                None => Voice::Source(&attribution.source_id),
             };
             has_monitor |= attribution.source_kind == SourceKind::Monitor;
-            voices.insert(voice.clone());
-            let mut named_parties = BTreeSet::new();
+            voices.insert(voice);
             if let Some(accused) = &attribution.accused {
                 match agreement.resolve_party(accused) {
                     Some(p) => {
-                        named_parties.insert(p.to_string());
+                        claims.entry(p).or_default().insert(voice);
                     }
                     None if agreement.is_excluded_actor(accused) => {
-                        excluded_claims.insert(accused.clone());
+                        excluded_claims.insert(accused);
                     }
-                    None => {
-                        other_actors.insert(accused.clone());
-                    }
+                    // A named actor that is neither a party nor excluded names no party.
+                    None => {}
                 }
             } else if !attribution.actors.is_empty() {
                 let parties: BTreeSet<&str> = attribution
@@ -353,18 +362,15 @@ impl<'a> Adjudicator<'a> {
                     .iter()
                     .filter_map(|a| agreement.resolve_party(a))
                     .collect();
-                if parties.len() == 1 {
-                    named_parties.extend(parties.iter().map(|p| p.to_string()));
+                if let (1, Some(p)) = (parties.len(), parties.first()) {
+                    claims.entry(p).or_default().insert(voice);
                 } else if parties.is_empty() {
                     for actor in &attribution.actors {
                         if agreement.is_excluded_actor(actor) {
-                            excluded_claims.insert(actor.clone());
+                            excluded_claims.insert(actor);
                         }
                     }
                 }
-            }
-            for party in named_parties {
-                claims.entry(party).or_default().insert(voice.clone());
             }
         }
         let policy = &agreement.corroboration;
@@ -397,7 +403,7 @@ impl<'a> Adjudicator<'a> {
             finding.verdict = Verdict::NoViolation;
             finding.reason = Some(NoViolationReason::ActorExcluded);
             finding.reasons.push(Reason::ActorsExcluded {
-                actors: excluded_claims.iter().cloned().collect(),
+                actors: excluded_claims.iter().map(|a| a.to_string()).collect(),
             });
             return finding;
         }
@@ -405,15 +411,16 @@ impl<'a> Adjudicator<'a> {
         let candidates: Vec<String> = if claims.is_empty() {
             agreement.parties.iter().map(|p| p.id.clone()).collect()
         } else {
-            claims.keys().cloned().collect()
+            claims.keys().map(|p| p.to_string()).collect()
         };
-        let evaluations: Vec<(String, Evaluation)> = candidates
-            .iter()
-            .map(|p| {
-                let evaluation = self.evaluate(incident, p, target, possible_site, releases);
-                (p.clone(), evaluation)
-            })
-            .collect();
+        // Zones whose areas are the same for every party are classified once per incident.
+        let mut shared = vec![None; agreement.zones.len()];
+        let mut evaluations: Vec<(String, Evaluation)> = Vec::with_capacity(candidates.len());
+        for p in &candidates {
+            let evaluation =
+                self.evaluate(incident, p, target, possible_site, releases, &mut shared);
+            evaluations.push((p.clone(), evaluation));
+        }
 
         let yes: Vec<&(String, Evaluation)> = evaluations
             .iter()
@@ -481,7 +488,7 @@ impl<'a> Adjudicator<'a> {
             return finding;
         }
 
-        let accused: Vec<String> = claims.keys().cloned().collect();
+        let accused: Vec<String> = claims.keys().map(|p| p.to_string()).collect();
         if accused.len() > 1 {
             finding.parties = accused.clone();
             if established {
@@ -501,10 +508,10 @@ impl<'a> Adjudicator<'a> {
 
         let party = &accused[0];
         finding.parties = vec![party.clone()];
-        let naming = &claims[party];
+        let naming = &claims[party.as_str()];
         let independent_of_adversary = naming
             .iter()
-            .any(|v| !v.starts_with("party:") || v == &format!("party:{party}"));
+            .any(|v| *v == Voice::Party(party) || matches!(v, Voice::Source(_)));
         let attribution_established =
             independent_of_adversary || naming.len() as u32 >= policy.min_independent_sources;
         if established && attribution_established {
@@ -538,6 +545,7 @@ impl<'a> Adjudicator<'a> {
         target: Target,
         possible_site: Option<usize>,
         releases: &Releases,
+        shared: &mut [Option<Tri>],
     ) -> Evaluation {
         let agreement = self.agreement;
         let mut e = Evaluation {
@@ -692,7 +700,7 @@ impl<'a> Adjudicator<'a> {
             let zone_tri = match &self.rule_zones[rule_index] {
                 None => Tri::Yes,
                 Some(zones) => zones.iter().fold(Tri::No, |acc, &z| {
-                    acc.or(self.zone_tri(&mut zone_cache, z, party, incident))
+                    acc.or(self.zone_tri(&mut zone_cache, shared, z, party, incident))
                 }),
             };
             let rule_tri = t.and(zone_tri);
@@ -723,7 +731,7 @@ impl<'a> Adjudicator<'a> {
             let z = match &self.exception_zones[exception_index] {
                 None => Tri::Yes,
                 Some(zones) => zones.iter().fold(Tri::No, |acc, &zi| {
-                    acc.or(self.zone_tri(&mut zone_cache, zi, party, incident))
+                    acc.or(self.zone_tri(&mut zone_cache, shared, zi, party, incident))
                 }),
             };
             let applies = t.and(z);
@@ -757,14 +765,27 @@ impl<'a> Adjudicator<'a> {
             })
     }
 
+    /// Whether the incident is in zone `z` for `party`: from this evaluation's `cache`, else
+    /// from the incident's `shared` cache when the zone is the same for every party, else
+    /// classified now.
     fn zone_tri(
         &self,
         cache: &mut [Option<Tri>],
+        shared: &mut [Option<Tri>],
         z: usize,
         party: &str,
         incident: &Incident,
     ) -> Tri {
-        *cache[z].get_or_insert_with(|| self.in_zone(z, party, incident))
+        if let Some(tri) = cache[z] {
+            return tri;
+        }
+        let tri = if self.party_free_zones[z] {
+            *shared[z].get_or_insert_with(|| self.in_zone(z, party, incident))
+        } else {
+            self.in_zone(z, party, incident)
+        };
+        cache[z] = Some(tri);
+        tri
     }
 
     /// One reason for the zones the act is in (and how many it is outside), one per zone

@@ -46,6 +46,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod blob;
 pub mod entry;
 mod integrate;
 pub mod layout;
@@ -55,6 +56,7 @@ mod receipt;
 mod store;
 mod verify;
 
+pub use blob::{BlobError, BlobHash, BlobStore};
 pub use integrate::{Edge, EdgeError, IntegrateError, Integration, TileWrite, integrate};
 pub use layout::{MAX_ENTRY_LEN, TileKey, TilePath};
 pub use log::{Log, LogError};

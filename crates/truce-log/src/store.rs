@@ -88,7 +88,7 @@ pub struct FsStoreError {
     pub source: io::Error,
 }
 
-fn fs_error<'a>(
+pub(crate) fn fs_error<'a>(
     operation: &'static str,
     path: &'a Path,
 ) -> impl FnOnce(io::Error) -> FsStoreError + 'a {
@@ -152,7 +152,7 @@ impl FsTileStore {
 
 /// Creates a directory and any missing parents, fsyncing each parent after a
 /// child was created in it so that the new entries are durable.
-fn ensure_dir(dir: &Path) -> Result<(), FsStoreError> {
+pub(crate) fn ensure_dir(dir: &Path) -> Result<(), FsStoreError> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -170,14 +170,14 @@ fn ensure_dir(dir: &Path) -> Result<(), FsStoreError> {
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> Result<(), FsStoreError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), FsStoreError> {
     File::open(dir)
         .and_then(|handle| handle.sync_all())
         .map_err(fs_error("fsync directory", dir))
 }
 
 /// Writes `bytes` to `path` (created or truncated) and fsyncs the file.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), FsStoreError> {
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), FsStoreError> {
     let mut file = File::create(path).map_err(fs_error("create", path))?;
     file.write_all(bytes).map_err(fs_error("write", path))?;
     file.sync_all().map_err(fs_error("fsync", path))

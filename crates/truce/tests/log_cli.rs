@@ -750,6 +750,26 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// Runs `truce log append LOG_ARGS… batch.txt` once per batch and returns the sorted times.
+fn time_batches(dir: &Path, batches: u32, batch: u32, log_args: &[&str]) -> Vec<Duration> {
+    let mut times = Vec::new();
+    for n in 0..batches {
+        fs::write(
+            dir.join("batch.txt"),
+            lines(&format!("batch {n}"), 0..batch),
+        )
+        .unwrap();
+        let mut args = vec!["log", "append"];
+        args.extend_from_slice(log_args);
+        args.push("batch.txt");
+        let started = Instant::now();
+        ok(dir, &args);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times
+}
+
 /// Submission → cosigned receipt: each batch is one `truce log append --receipts` run
 /// with two witnesses cosigning its checkpoint; the time is from the start of the process
 /// until its receipts (with both cosignatures) are written. Run with
@@ -768,62 +788,38 @@ fn latency_submission_to_cosigned_receipt() {
     let w2 = start_witness(dir, "w2", &vkey, true);
     // Baseline: the same runs without witnesses, into another log.
     init(dir, "plain");
-    let mut plain = Vec::new();
-    for batch in 0..BATCHES {
-        fs::write(
-            dir.join("batch.txt"),
-            lines(&format!("batch {batch}"), 0..BATCH),
-        )
-        .unwrap();
-        let started = Instant::now();
-        ok(
-            dir,
-            &[
-                "log",
-                "append",
-                "plain",
-                "--key",
-                "plain.key",
-                "batch.txt",
-                "--receipts",
-                "plain-receipts",
-            ],
-        );
-        plain.push(started.elapsed());
-    }
-    plain.sort();
-    let mut times = Vec::new();
-    for batch in 0..BATCHES {
-        fs::write(
-            dir.join("batch.txt"),
-            lines(&format!("batch {batch}"), 0..BATCH),
-        )
-        .unwrap();
-        let started = Instant::now();
-        ok(
-            dir,
-            &[
-                "log",
-                "append",
-                "log",
-                "--key",
-                "log.key",
-                "batch.txt",
-                "--receipts",
-                "receipts",
-                "--witness",
-                &w1.url,
-                "--witness",
-                &w2.url,
-                "--witness-vkey",
-                &w1_vkey,
-                "--witness-vkey",
-                &w2_vkey,
-            ],
-        );
-        times.push(started.elapsed());
-    }
-    times.sort();
+    let plain = time_batches(
+        dir,
+        BATCHES,
+        BATCH,
+        &[
+            "plain",
+            "--key",
+            "plain.key",
+            "--receipts",
+            "plain-receipts",
+        ],
+    );
+    let times = time_batches(
+        dir,
+        BATCHES,
+        BATCH,
+        &[
+            "log",
+            "--key",
+            "log.key",
+            "--receipts",
+            "receipts",
+            "--witness",
+            &w1.url,
+            "--witness",
+            &w2.url,
+            "--witness-vkey",
+            &w1_vkey,
+            "--witness-vkey",
+            &w2_vkey,
+        ],
+    );
     let last = BATCHES * BATCH - 1;
     let receipt = fs::read(dir.join(format!("receipts/{last}.tlog-proof"))).unwrap();
     let policy = Policy::new(

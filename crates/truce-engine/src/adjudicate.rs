@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use truce_model::agreement::{Agreement, Footprint, InForce, Reciprocity, Selector};
-use truce_model::{SourceKind, Target, TargetKind};
+use truce_model::{Report, SmolStr, SourceKind, Target, TargetKind};
 
 use crate::geodesy::geodesic_distance_m;
 use crate::incident::Incident;
@@ -124,20 +124,20 @@ impl NoViolationReason {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     /// The incident judged.
-    pub incident_id: String,
+    pub incident_id: SmolStr,
     /// The verdict.
     pub verdict: Verdict,
     /// For `no_violation`: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<NoViolationReason>,
     /// The parties concerned: the violator, the accused, or the parties named in a dispute.
-    pub parties: Vec<String>,
+    pub parties: Vec<SmolStr>,
     /// Ids of the rules the act falls under (or might, for `undetermined`).
-    pub rules: Vec<String>,
+    pub rules: Vec<SmolStr>,
     /// Ids of the exceptions that applied (or might).
-    pub exceptions: Vec<String>,
+    pub exceptions: Vec<SmolStr>,
     /// Ids of the zones the act is in (or might be).
-    pub zones: Vec<String>,
+    pub zones: Vec<SmolStr>,
     /// For `undetermined`: what would be needed to decide.
     pub missing: Vec<String>,
     /// Whether the act itself is established under the corroboration policy.
@@ -146,7 +146,7 @@ pub struct Finding {
     pub target: Target,
     /// The protected site the incident is at, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub site: Option<String>,
+    pub site: Option<SmolStr>,
     /// The chain of reasons, in order, for readers.
     pub reasons: Vec<Reason>,
 }
@@ -163,7 +163,7 @@ pub struct Adjudicator<'a> {
     /// For each exception, the indices of its zones (`None`: everywhere).
     exception_zones: Vec<Option<Vec<usize>>>,
     /// For each party, when it is bound.
-    windows: BTreeMap<String, InForce>,
+    windows: BTreeMap<SmolStr, InForce>,
     /// For each zone, whether its areas are the same for every party.
     party_free_zones: Vec<bool>,
 }
@@ -190,15 +190,15 @@ struct Evaluation {
     prohibited: Tri,
     /// The reason the act is not prohibited, when `prohibited` is `No`.
     reason: Option<NoViolationReason>,
-    rules: BTreeSet<String>,
-    exceptions: BTreeSet<String>,
-    zones: BTreeSet<String>,
+    rules: BTreeSet<SmolStr>,
+    exceptions: BTreeSet<SmolStr>,
+    zones: BTreeSet<SmolStr>,
     missing: Vec<String>,
     reasons: Vec<Reason>,
 }
 
 /// Release times from reciprocity: a party is released from this instant on (ms).
-pub type Releases = BTreeMap<String, (i64, String)>;
+pub type Releases = BTreeMap<SmolStr, (i64, SmolStr)>;
 
 impl<'a> Adjudicator<'a> {
     /// Prepares the zone and site indexes of `agreement`.
@@ -208,7 +208,7 @@ impl<'a> Adjudicator<'a> {
             let mut areas = Vec::new();
             for area in &zone.areas {
                 let index = ZoneIndex::new(&area.area).map_err(|e| PrepareError {
-                    zone: zone.id.clone(),
+                    zone: zone.id.to_string(),
                     message: e.to_string(),
                 })?;
                 areas.push(index);
@@ -219,7 +219,7 @@ impl<'a> Adjudicator<'a> {
         for site in &agreement.sites {
             site_areas.push(match &site.footprint {
                 Footprint::Area(area) => Some(ZoneIndex::new(area).map_err(|e| PrepareError {
-                    zone: site.id.clone(),
+                    zone: site.id.to_string(),
                     message: e.to_string(),
                 })?),
                 Footprint::Circle { .. } => None,
@@ -229,7 +229,7 @@ impl<'a> Adjudicator<'a> {
             Selector::All => None,
             Selector::Only(ids) => Some(
                 ids.iter()
-                    .filter_map(|id| agreement.zones.iter().position(|zone| &zone.id == id))
+                    .filter_map(|id| agreement.zones.iter().position(|zone| zone.id == id))
                     .collect(),
             ),
         };
@@ -264,7 +264,7 @@ impl<'a> Adjudicator<'a> {
     }
 
     /// The agreement being applied.
-    pub fn agreement(&self) -> &Agreement {
+    pub fn agreement(&self) -> &'a Agreement {
         self.agreement
     }
 
@@ -291,7 +291,12 @@ impl<'a> Adjudicator<'a> {
     }
 
     /// Judges one incident. `releases` holds reciprocity releases (empty on a first pass).
-    pub fn adjudicate(&self, incident: &Incident, releases: &Releases) -> Finding {
+    pub fn adjudicate(
+        &self,
+        reports: &[Report],
+        incident: &Incident,
+        releases: &Releases,
+    ) -> Finding {
         let agreement = self.agreement;
         let mut reasons = Vec::new();
 
@@ -338,12 +343,12 @@ impl<'a> Adjudicator<'a> {
         let mut has_monitor = false;
         let mut claims: BTreeMap<&str, BTreeSet<Voice<'_>>> = BTreeMap::new();
         let mut excluded_claims: BTreeSet<&str> = BTreeSet::new();
-        for attribution in &incident.attributions {
-            let voice = match &attribution.source_party {
+        for attribution in incident.member_reports(reports) {
+            let voice = match &attribution.source.party {
                 Some(party) => Voice::Party(agreement.resolve_party(party).unwrap_or(party)),
-                None => Voice::Source(&attribution.source_id),
+                None => Voice::Source(&attribution.source.id),
             };
-            has_monitor |= attribution.source_kind == SourceKind::Monitor;
+            has_monitor |= attribution.source.kind == SourceKind::Monitor;
             voices.insert(voice);
             if let Some(accused) = &attribution.accused {
                 match agreement.resolve_party(accused) {
@@ -403,34 +408,34 @@ impl<'a> Adjudicator<'a> {
             finding.verdict = Verdict::NoViolation;
             finding.reason = Some(NoViolationReason::ActorExcluded);
             finding.reasons.push(Reason::ActorsExcluded {
-                actors: excluded_claims.iter().map(|a| a.to_string()).collect(),
+                actors: excluded_claims.iter().map(SmolStr::new).collect(),
             });
             return finding;
         }
 
-        let candidates: Vec<String> = if claims.is_empty() {
+        let candidates: Vec<SmolStr> = if claims.is_empty() {
             agreement.parties.iter().map(|p| p.id.clone()).collect()
         } else {
-            claims.keys().map(|p| p.to_string()).collect()
+            claims.keys().map(SmolStr::new).collect()
         };
         // Zones whose areas are the same for every party are classified once per incident.
         let mut shared = vec![None; agreement.zones.len()];
-        let mut evaluations: Vec<(String, Evaluation)> = Vec::with_capacity(candidates.len());
+        let mut evaluations: Vec<(SmolStr, Evaluation)> = Vec::with_capacity(candidates.len());
         for p in &candidates {
             let evaluation =
                 self.evaluate(incident, p, target, possible_site, releases, &mut shared);
             evaluations.push((p.clone(), evaluation));
         }
 
-        let yes: Vec<&(String, Evaluation)> = evaluations
+        let yes: Vec<&(SmolStr, Evaluation)> = evaluations
             .iter()
             .filter(|(_, e)| e.prohibited == Tri::Yes)
             .collect();
-        let unknown: Vec<&(String, Evaluation)> = evaluations
+        let unknown: Vec<&(SmolStr, Evaluation)> = evaluations
             .iter()
             .filter(|(_, e)| e.prohibited == Tri::Unknown)
             .collect();
-        let relevant: Vec<&(String, Evaluation)> = if yes.is_empty() {
+        let relevant: Vec<&(SmolStr, Evaluation)> = if yes.is_empty() {
             unknown.clone()
         } else {
             yes.clone()
@@ -488,7 +493,7 @@ impl<'a> Adjudicator<'a> {
             return finding;
         }
 
-        let accused: Vec<String> = claims.keys().map(|p| p.to_string()).collect();
+        let accused: Vec<SmolStr> = claims.keys().map(SmolStr::new).collect();
         if accused.len() > 1 {
             finding.parties = accused.clone();
             if established {
@@ -594,7 +599,7 @@ impl<'a> Adjudicator<'a> {
         };
         let in_time = after_start.and(before_end);
         let window = |position| Reason::Window {
-            party: party.to_string(),
+            party: party.to_string().into(),
             start_ms: start,
             end_ms: bound_end,
             span,
@@ -609,7 +614,7 @@ impl<'a> Adjudicator<'a> {
                     let by = release.map(|(_, by)| by.clone()).unwrap_or_default();
                     e.reason = Some(NoViolationReason::ReleasedByReciprocity);
                     e.reasons.push(Reason::Released {
-                        party: party.to_string(),
+                        party: party.to_string().into(),
                         by,
                         span,
                     });
@@ -638,7 +643,7 @@ impl<'a> Adjudicator<'a> {
         if binding.is_empty() {
             e.reason = Some(NoViolationReason::PartyNotBound);
             e.reasons.push(Reason::NoRuleBinds {
-                party: party.to_string(),
+                party: party.to_string().into(),
             });
             return e;
         }
@@ -834,39 +839,45 @@ fn dedup(finding: &mut Finding) {
         &mut finding.rules,
         &mut finding.exceptions,
         &mut finding.zones,
-        &mut finding.missing,
     ] {
         list.sort();
         list.dedup();
     }
+    finding.missing.sort();
+    finding.missing.dedup();
 }
 
-/// Computes reciprocity releases from first-pass findings: the party whose established
-/// violation came first releases every other party from the end of that act on.
-pub fn releases(agreement: &Agreement, incidents: &[Incident], findings: &[Finding]) -> Releases {
+/// An established violation as the reciprocity clause orders them: by the end of the act,
+/// then the violator's id, then the incident id (the earliest releases the other parties).
+pub type ViolationKey = (i64, SmolStr, SmolStr);
+
+/// The reciprocity key of `finding` on `incident`, when it is an established violation with
+/// a named violator.
+pub fn violation_key(incident: &Incident, finding: &Finding) -> Option<ViolationKey> {
+    if finding.verdict != Verdict::Violation {
+        return None;
+    }
+    let party = finding.parties.first()?;
+    Some((incident.time.end_ms, party.clone(), incident.id.clone()))
+}
+
+/// The releases that the earliest established violation (by [`ViolationKey`] order)
+/// triggers under a reciprocity clause: its violator releases every other party from the end
+/// of that act on. Empty without a reciprocity clause or without a violation.
+pub fn releases(agreement: &Agreement, earliest: Option<&ViolationKey>) -> Releases {
     let mut out = Releases::new();
     if agreement.reciprocity != Reciprocity::Release {
         return out;
     }
-    let mut first: Option<(i64, &str, &str)> = None;
-    for (incident, finding) in incidents.iter().zip(findings) {
-        if finding.verdict != Verdict::Violation {
-            continue;
-        }
-        let Some(party) = finding.parties.first() else {
-            continue;
-        };
-        let key = (incident.time.end_ms, party.as_str(), incident.id.as_str());
-        if first.is_none_or(|f| key < f) {
-            first = Some(key);
-        }
-    }
-    if let Some((at, violator, incident)) = first {
+    if let Some((at, violator, incident)) = earliest {
         for party in &agreement.parties {
-            if party.id != violator {
+            if party.id != *violator {
                 out.insert(
                     party.id.clone(),
-                    (at, format!("{violator}'s violation in incident {incident}")),
+                    (
+                        *at,
+                        format!("{violator}'s violation in incident {incident}").into(),
+                    ),
                 );
             }
         }

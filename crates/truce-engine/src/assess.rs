@@ -4,10 +4,17 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 use serde::Serialize;
+use truce_model::SmolStr;
 use truce_model::agreement::Agreement;
+
+use std::ops::Range;
+
+use truce_model::Report;
+use truce_model::agreement::Reciprocity;
 
 use crate::adjudicate::{
     Adjudicator, Finding, NoViolationReason, PrepareError, Releases, Verdict, releases,
+    violation_key,
 };
 use crate::incident::Incident;
 
@@ -37,7 +44,12 @@ impl Tally {
                 let reason = finding
                     .reason
                     .map_or("unspecified", NoViolationReason::as_str);
-                *self.no_violation.entry(reason.to_string()).or_default() += 1;
+                match self.no_violation.get_mut(reason) {
+                    Some(count) => *count += 1,
+                    None => {
+                        self.no_violation.insert(reason.to_string(), 1);
+                    }
+                }
             }
         }
     }
@@ -59,7 +71,7 @@ pub const UNATTRIBUTED: &str = "unattributed";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     /// Per party id (and [`UNATTRIBUTED`]); a disputed finding counts for every party it names.
-    pub parties: BTreeMap<String, Tally>,
+    pub parties: BTreeMap<SmolStr, Tally>,
     /// Every finding once.
     pub total: Tally,
 }
@@ -67,28 +79,35 @@ pub struct Summary {
 impl Summary {
     /// Counts `findings`.
     pub fn of(agreement: &Agreement, findings: &[Finding]) -> Summary {
+        let mut summary = Summary::new(agreement);
+        for finding in findings {
+            summary.count(finding);
+        }
+        summary
+    }
+
+    /// No findings counted yet; every party of `agreement` listed with zero counts.
+    pub fn new(agreement: &Agreement) -> Summary {
         let mut summary = Summary::default();
         for party in &agreement.parties {
             summary.parties.entry(party.id.clone()).or_default();
         }
-        for finding in findings {
-            summary.total.add(finding);
-            if finding.parties.is_empty() {
-                summary
-                    .parties
-                    .entry(UNATTRIBUTED.to_string())
-                    .or_default()
-                    .add(finding);
-            }
-            for party in &finding.parties {
-                summary
-                    .parties
-                    .entry(party.clone())
-                    .or_default()
-                    .add(finding);
-            }
-        }
         summary
+    }
+
+    /// Counts one more finding.
+    pub fn count(&mut self, finding: &Finding) {
+        self.total.add(finding);
+        if finding.parties.is_empty() {
+            self.party(UNATTRIBUTED).add(finding);
+        }
+        for party in &finding.parties {
+            self.party(party).add(finding);
+        }
+    }
+
+    fn party(&mut self, party: &str) -> &mut Tally {
+        self.parties.entry(SmolStr::new(party)).or_default()
     }
 }
 
@@ -103,27 +122,101 @@ pub struct Assessment {
     pub releases: Releases,
 }
 
-/// Judges every incident under `agreement` (in parallel; the result does not depend on the
-/// number of threads). With a reciprocity clause, a second pass applies the releases that the
-/// first pass's earliest violation triggers.
-pub fn assess(agreement: &Agreement, incidents: &[Incident]) -> Result<Assessment, PrepareError> {
-    let adjudicator = Adjudicator::new(agreement)?;
-    let none = Releases::new();
-    let mut findings: Vec<Finding> = incidents
-        .par_iter()
-        .map(|incident| adjudicator.adjudicate(incident, &none))
-        .collect();
-    let releases = releases(agreement, incidents, &findings);
-    if !releases.is_empty() {
-        findings = incidents
-            .par_iter()
-            .map(|incident| adjudicator.adjudicate(incident, &releases))
-            .collect();
+/// One agreement made ready to judge a fixed list of incidents: its zones indexed and, under
+/// a reciprocity clause, the releases that the earliest established violation triggers
+/// already found. Findings are then produced for any range of incidents, in parallel, and
+/// the result does not depend on the number of threads or on how the incidents are split
+/// into ranges — so a caller can render a million findings chunk by chunk without holding
+/// them all.
+#[derive(Debug)]
+pub struct Assessor<'a> {
+    adjudicator: Adjudicator<'a>,
+    reports: &'a [Report],
+    incidents: &'a [Incident],
+    releases: Releases,
+}
+
+impl<'a> Assessor<'a> {
+    /// Prepares `agreement` for `incidents`, built from `reports`. With a reciprocity clause
+    /// this judges every incident once to find the earliest established violation (keeping
+    /// nothing else).
+    pub fn new(
+        agreement: &'a Agreement,
+        reports: &'a [Report],
+        incidents: &'a [Incident],
+    ) -> Result<Self, PrepareError> {
+        let adjudicator = Adjudicator::new(agreement)?;
+        let none = Releases::new();
+        let releases = if agreement.reciprocity == Reciprocity::Release {
+            let earliest = incidents
+                .par_iter()
+                .filter_map(|incident| {
+                    let finding = adjudicator.adjudicate(reports, incident, &none);
+                    violation_key(incident, &finding)
+                })
+                .min();
+            releases(agreement, earliest.as_ref())
+        } else {
+            none
+        };
+        Ok(Assessor {
+            adjudicator,
+            reports,
+            incidents,
+            releases,
+        })
     }
-    let summary = Summary::of(agreement, &findings);
-    Ok(Assessment {
-        findings,
-        summary,
-        releases,
-    })
+
+    /// The agreement.
+    pub fn agreement(&self) -> &'a Agreement {
+        self.adjudicator.agreement()
+    }
+
+    /// The reciprocity releases that apply.
+    pub fn releases(&self) -> &Releases {
+        &self.releases
+    }
+
+    /// The number of incidents.
+    pub fn len(&self) -> usize {
+        self.incidents.len()
+    }
+
+    /// Whether there are no incidents.
+    pub fn is_empty(&self) -> bool {
+        self.incidents.is_empty()
+    }
+
+    /// The findings of `incidents[range]`, in order (judged in parallel).
+    pub fn findings(&self, range: Range<usize>) -> Vec<Finding> {
+        self.incidents[range]
+            .par_iter()
+            .map(|incident| {
+                self.adjudicator
+                    .adjudicate(self.reports, incident, &self.releases)
+            })
+            .collect()
+    }
+
+    /// Every finding and the summary.
+    pub fn assess(self) -> Assessment {
+        let findings = self.findings(0..self.incidents.len());
+        let summary = Summary::of(self.agreement(), &findings);
+        Assessment {
+            findings,
+            summary,
+            releases: self.releases,
+        }
+    }
+}
+
+/// Judges every incident under `agreement` (in parallel; the result does not depend on the
+/// number of threads). With a reciprocity clause, the releases that the earliest established
+/// violation triggers apply to every finding. See [`Assessor`] to produce findings in chunks.
+pub fn assess(
+    agreement: &Agreement,
+    reports: &[Report],
+    incidents: &[Incident],
+) -> Result<Assessment, PrepareError> {
+    Ok(Assessor::new(agreement, reports, incidents)?.assess())
 }

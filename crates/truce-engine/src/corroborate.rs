@@ -1289,7 +1289,7 @@ mod tests {
                 let mut report = located(32.0 + rng.next_f64() * 8.0, 45.0 + rng.next_f64() * 4.0);
                 // Few distinct starts, so that ties between starts are common.
                 report.time = TimeSpan::instant((rng.next_f64() * 20.0).floor() as i64 * 60_000);
-                report.id = format!("r{i}");
+                report.id = format!("r{i}").into();
                 report
             })
             .collect();
@@ -1341,8 +1341,8 @@ mod tests {
                     incident::wrap_degrees(lon + (rng.next_f64() - 0.5) * spread_deg.0),
                     (lat + (rng.next_f64() - 0.5) * spread_deg.1).clamp(-90.0, 90.0),
                 );
-                report.id = format!("r{i:04}");
-                report.source.id = format!("s{}", (rng.next_f64() * 4.0) as u32);
+                report.id = format!("r{i:04}").into();
+                report.source.id = format!("s{}", (rng.next_f64() * 4.0) as u32).into();
                 report.location.uncertainty_m = rng.next_f64() * 3000.0;
                 // Whole ten minutes: many reports share a start.
                 let start = (rng.next_f64() * 432.0) as i64 * 600_000;

@@ -32,32 +32,14 @@
 //! A single report's incident has exactly that report's location.
 
 use serde::Serialize;
-use truce_model::{ActionType, Casualties, Location, Report, SourceKind, Target, TargetKind};
-
-/// One source's account of who did it, as kept in an incident. Conflicting attributions are
-/// kept side by side and never averaged: disagreement is information.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Attribution {
-    /// The report that makes the attribution.
-    pub report_id: String,
-    /// The reporting source's id.
-    pub source_id: String,
-    /// The reporting source's kind.
-    pub source_kind: SourceKind,
-    /// The party the source speaks for, if any.
-    pub source_party: Option<String>,
-    /// Who the report says did it (`None`: the report does not say).
-    pub accused: Option<String>,
-    /// Actors named without a role.
-    pub actors: Vec<String>,
-}
+use truce_model::{ActionType, Casualties, Location, Report, SmolStr, Target, TargetKind};
 
 /// Reports judged to describe the same event, with the fields derived from them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Incident {
     /// `inc-` followed by the smallest member report id: stable as long as that report stays
     /// in the incident.
-    pub id: String,
+    pub id: SmolStr,
     /// Indices of the member reports in the report slice it was built from, ascending.
     pub members: Vec<u32>,
     /// The intersection of the members' time intervals when it is not empty (every report
@@ -73,9 +55,7 @@ pub struct Incident {
     /// most frequent sub-kind named by a member (ties by vocabulary order), if any.
     pub target: Target,
     /// A protected site named by a member (the smallest id when members name several).
-    pub site: Option<String>,
-    /// One entry per member, sorted by (source id, report id).
-    pub attributions: Vec<Attribution>,
+    pub site: Option<SmolStr>,
     /// Element-wise maximum of the members' casualties (never the sum: two reports of one
     /// event count its dead once).
     pub casualties: Casualties,
@@ -127,6 +107,26 @@ pub(crate) fn wrap_degrees(delta: f64) -> f64 {
 const MIN_WEIGHT_RADIUS_M: f64 = 50.0;
 
 impl Incident {
+    /// The member reports as the incident's attributions: one per member, each saying who
+    /// reports (source id, kind, party) and whom it names (accused, actors), sorted by
+    /// (source id, report id). Conflicting attributions stay side by side: disagreement is
+    /// information. `reports` is the slice the incident was built from.
+    pub fn attributions<'r>(&self, reports: &'r [Report]) -> Vec<&'r Report> {
+        let mut members: Vec<&Report> = self.member_reports(reports).collect();
+        members.sort_by(|a, b| {
+            (a.source.id.as_str(), a.id.as_str()).cmp(&(b.source.id.as_str(), b.id.as_str()))
+        });
+        members
+    }
+
+    /// The member reports in index order. `reports` is the slice the incident was built from.
+    pub fn member_reports<'r>(
+        &self,
+        reports: &'r [Report],
+    ) -> impl Iterator<Item = &'r Report> + use<'r, '_> {
+        self.members.iter().map(move |&i| &reports[i as usize])
+    }
+
     /// Builds the incident made of `reports[i]` for each `i` in `members` (any order; the
     /// incident lists them ascending).
     ///
@@ -154,24 +154,12 @@ impl Incident {
     }
 }
 
-/// The attribution a report makes.
-fn attribution(report: &Report) -> Attribution {
-    Attribution {
-        report_id: report.id.clone(),
-        source_id: report.source.id.clone(),
-        source_kind: report.source.kind,
-        source_party: report.source.party.clone(),
-        accused: report.accused.clone(),
-        actors: report.actors.clone(),
-    }
-}
-
 /// `inc-` and a report id.
-fn incident_id(report_id: &str) -> String {
-    let mut id = String::with_capacity(4 + report_id.len());
+fn incident_id(report_id: &str) -> SmolStr {
+    let mut id = smol_str::SmolStrBuilder::new();
     id.push_str("inc-");
     id.push_str(report_id);
-    id
+    id.finish()
 }
 
 /// The incident of one report alone: the general derivation gives exactly this.
@@ -185,7 +173,6 @@ fn derive_single(report: &Report, members: Vec<u32>) -> Incident {
         action: report.action,
         target: derived_target(std::slice::from_ref(&report)),
         site: report.site.clone(),
-        attributions: vec![attribution(report)],
         casualties: report.casualties,
         n_sources: 1,
     }
@@ -217,20 +204,17 @@ fn derive_many(reports: &[Report], members: Vec<u32>) -> Incident {
     let target = derived_target(&member_reports);
     let site = member_reports
         .iter()
-        .filter_map(|r| r.site.as_deref())
+        .filter_map(|r| r.site.as_ref())
         .min()
-        .map(str::to_string);
+        .cloned();
 
-    let mut attributions: Vec<Attribution> =
-        member_reports.iter().map(|r| attribution(r)).collect();
-    attributions.sort_by(|a, b| {
-        (a.source_id.as_str(), a.report_id.as_str())
-            .cmp(&(b.source_id.as_str(), b.report_id.as_str()))
-    });
-    let n_sources = 1 + attributions
-        .windows(2)
-        .filter(|pair| pair[0].source_id != pair[1].source_id)
-        .count() as u32;
+    let mut source_ids: Vec<&str> = member_reports
+        .iter()
+        .map(|r| r.source.id.as_str())
+        .collect();
+    source_ids.sort_unstable();
+    source_ids.dedup();
+    let n_sources = source_ids.len() as u32;
 
     let casualties = member_reports
         .iter()
@@ -244,7 +228,6 @@ fn derive_many(reports: &[Report], members: Vec<u32>) -> Incident {
         action,
         target,
         site,
-        attributions,
         casualties,
         n_sources,
     }
@@ -402,13 +385,13 @@ fn derived_target(members: &[&Report]) -> Target {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use truce_model::{EnergyKind, Source, TimeSpan};
+    use truce_model::{EnergyKind, Source, SourceKind, TimeSpan};
 
     fn report(id: &str, source: &str, lon: f64, lat: f64, r: f64, t: (i64, i64)) -> Report {
         Report {
-            id: id.to_string(),
+            id: id.to_string().into(),
             source: Source {
-                id: source.to_string(),
+                id: source.to_string().into(),
                 kind: SourceKind::Monitor,
                 party: None,
             },

@@ -52,7 +52,7 @@ pub fn merge(mut reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Ve
                     file: origin.file.to_string(),
                     row: origin.row,
                     column: Some("id".into()),
-                    value: Some(group[0].id.clone()),
+                    value: Some(group[0].id.to_string()),
                     reason: format!(
                         "duplicate report id with different content ({}); none of the copies is used",
                         places.join(", ")

@@ -5,7 +5,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 use serde::Serialize;
-use truce_model::{ActionType, Location, Target, TimeSpan};
+use truce_model::{ActionType, Location, SmolStr, Target, TimeSpan};
 
 /// Where an act's time lies against a party's window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,14 +23,14 @@ pub enum WindowPosition {
 pub enum Reason {
     /// A report names a protected site of the registry.
     SiteNamed {
-        site: String,
-        name: String,
+        site: SmolStr,
+        name: SmolStr,
         target: Target,
     },
     /// The location lies within a protected site's footprint.
     AtSite {
-        site: String,
-        name: String,
+        site: SmolStr,
+        name: SmolStr,
         target: Target,
     },
     /// No site applies: the category the reports give.
@@ -44,27 +44,27 @@ pub enum Reason {
         monitor_alone: bool,
     },
     /// Only actors the agreement does not cover are named.
-    ActorsExcluded { actors: Vec<String> },
+    ActorsExcluded { actors: Vec<SmolStr> },
     /// The reasons that follow judge the act as one of this party's.
-    AsActOf { party: String },
+    AsActOf { party: SmolStr },
     /// A condition precedent is unmet.
-    ConditionUnmet { condition: String },
+    ConditionUnmet { condition: SmolStr },
     /// The party had been released by reciprocity before the act.
     Released {
-        party: String,
-        by: String,
+        party: SmolStr,
+        by: SmolStr,
         span: TimeSpan,
     },
     /// The party's window against the act's time.
     Window {
-        party: String,
+        party: SmolStr,
         start_ms: i64,
         end_ms: Option<i64>,
         span: TimeSpan,
         position: WindowPosition,
     },
     /// No rule binds the party.
-    NoRuleBinds { party: String },
+    NoRuleBinds { party: SmolStr },
     /// No rule prohibits the action.
     NoRuleProhibits { action: ActionType },
     /// No rule covering the action protects the target.
@@ -72,45 +72,45 @@ pub enum Reason {
     /// The zones the act is in, and how many others named by the rules it is outside.
     Zones {
         place: Location,
-        inside: Vec<String>,
+        inside: Vec<SmolStr>,
         outside: usize,
     },
     /// The act's uncertainty disk straddles a zone's boundary.
     ZoneStraddled {
         place: Location,
-        zone: String,
+        zone: SmolStr,
         distance_m: f64,
     },
     /// A rule applies (or may).
     RuleApplies {
-        rule: String,
-        text: String,
+        rule: SmolStr,
+        text: SmolStr,
         certain: bool,
     },
     /// Every matching rule is limited to zones the act is outside.
     OutsideAllZones,
     /// An exception applies (or may).
     ExceptionApplies {
-        exception: String,
-        text: String,
+        exception: SmolStr,
+        text: SmolStr,
         certain: bool,
     },
     /// Nobody names a perpetrator.
     NobodyNamed,
     /// Established, with reports naming different authors.
-    Disputed { parties: Vec<String> },
+    Disputed { parties: Vec<SmolStr> },
     /// Not established, with reports naming different authors.
-    ConflictingAllegations { parties: Vec<String> },
+    ConflictingAllegations { parties: Vec<SmolStr> },
     /// Established and attributed.
     Violation {
-        party: String,
+        party: SmolStr,
         voices: usize,
         independent: bool,
     },
     /// Established, attributed only by the adversary.
-    AdversaryOnly { party: String },
+    AdversaryOnly { party: SmolStr },
     /// Not established.
-    NotEstablished { party: String },
+    NotEstablished { party: SmolStr },
 }
 
 fn time(ms: i64) -> String {

@@ -137,7 +137,7 @@ impl R0 {
             source: Source {
                 id: self.source.into(),
                 kind: self.kind,
-                party: self.party.map(String::from),
+                party: self.party.map(truce_model::SmolStr::from),
             },
             time: TimeSpan {
                 start_ms: ms(self.time),
@@ -152,7 +152,7 @@ impl R0 {
             action: self.action,
             target: self.target.parse::<Target>().unwrap(),
             site: None,
-            accused: self.accused.map(String::from),
+            accused: self.accused.map(truce_model::SmolStr::from),
             actors: vec![],
             casualties: Casualties::default(),
             text: String::new(),
@@ -165,7 +165,7 @@ fn run(agreement: &Agreement, reports: &[R0]) -> (Vec<Incident>, Assessment) {
     let mut reports: Vec<Report> = reports.iter().map(R0::report).collect();
     canonical_order(&mut reports);
     let incidents = corroborate(&reports, &CorroborationParams::default());
-    let assessment = assess(agreement, &incidents).unwrap();
+    let assessment = assess(agreement, &reports, &incidents).unwrap();
     (incidents, assessment)
 }
 
@@ -262,9 +262,10 @@ fn acled_style_actors_attribute_when_exactly_one_is_a_party() {
         "Military Forces of Russia (2000-)".into(),
         "Civilians (Ukraine)".into(),
     ];
-    let incidents = corroborate(&[report], &CorroborationParams::default());
+    let reports = [report];
+    let incidents = corroborate(&reports, &CorroborationParams::default());
     let a = agreement(AGREEMENT);
-    let f = &assess(&a, &incidents).unwrap().findings[0];
+    let f = &assess(&a, &reports, &incidents).unwrap().findings[0];
     assert_eq!(f.parties, ["RU"]);
     assert_eq!(
         f.verdict,

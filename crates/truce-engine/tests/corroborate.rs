@@ -17,9 +17,9 @@ const LAT: f64 = 48.00;
 fn report(id: &str, source: &str, east_m: f64, north_m: f64, radius_m: f64, minute: i64) -> Report {
     let (east_per_deg, north_per_deg) = metres_per_degree(LAT);
     Report {
-        id: id.to_string(),
+        id: id.to_string().into(),
         source: Source {
-            id: source.to_string(),
+            id: source.to_string().into(),
             kind: SourceKind::Monitor,
             party: None,
         },
@@ -55,7 +55,7 @@ fn id_groups(reports: &[Report], incidents: &[Incident]) -> Vec<Vec<String>> {
         .map(|inc| {
             inc.members
                 .iter()
-                .map(|&m| reports[m as usize].id.clone())
+                .map(|&m| reports[m as usize].id.to_string())
                 .collect()
         })
         .collect()
@@ -78,7 +78,7 @@ fn check_invariants(reports: &[Report], incidents: &[Incident], params: &Corrobo
         assert!(incident.members.windows(2).all(|w| w[0] < w[1]));
         let smallest = &reports[incident.members[0] as usize].id;
         assert_eq!(incident.id, format!("inc-{smallest}"));
-        assert_eq!(incident.attributions.len(), incident.members.len());
+        assert_eq!(incident.attributions(reports).len(), incident.members.len());
         assert_eq!(incident.n_sources as usize, incident.members.len());
         for (i, &a) in incident.members.iter().enumerate() {
             assert!(!seen[a as usize], "report {a} in two incidents");
@@ -329,10 +329,10 @@ fn derived_fields() {
     );
     assert_eq!(incident.site.as_deref(), Some("zaporizhzhia_npp"));
     // Attributions side by side, by source id.
-    let sides: Vec<(&str, Option<&str>)> = incident
-        .attributions
+    let attributions = incident.attributions(&reports);
+    let sides: Vec<(&str, Option<&str>)> = attributions
         .iter()
-        .map(|a| (a.source_id.as_str(), a.accused.as_deref()))
+        .map(|a| (a.source.id.as_str(), a.accused.as_deref()))
         .collect();
     assert_eq!(
         sides,
@@ -342,8 +342,8 @@ fn derived_fields() {
             ("ua_gs", Some("ru"))
         ]
     );
-    assert_eq!(incident.attributions[0].actors.len(), 2);
-    assert_eq!(incident.attributions[1].source_party.as_deref(), Some("ru"));
+    assert_eq!(attributions[0].actors.len(), 2);
+    assert_eq!(attributions[1].source.party.as_deref(), Some("ru"));
     assert_eq!(incident.n_sources, 3);
 
     // Overlapping windows: the intersection.

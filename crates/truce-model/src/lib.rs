@@ -10,4 +10,8 @@ pub mod report;
 pub mod vocab;
 
 pub use report::{Casualties, Location, Report, Source, TimeSpan};
+/// Identifiers and names (report, source, party, actor, site ids): short ones are stored
+/// inline and clones of long ones share one allocation, so copying them into incidents and
+/// findings costs no allocation.
+pub use smol_str::SmolStr;
 pub use vocab::{ActionType, EnergyKind, SourceKind, Target, TargetKind};

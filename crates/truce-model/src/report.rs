@@ -1,6 +1,7 @@
 //! A report: one source's claim about one event.
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 use crate::vocab::{ActionType, SourceKind, Target};
 
@@ -8,11 +9,11 @@ use crate::vocab::{ActionType, SourceKind, Target};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Source {
     /// A stable identifier of the source (`osce_smm`, `ua_gs`, a key id once reports are signed).
-    pub id: String,
+    pub id: SmolStr,
     /// What kind of source it is.
     pub kind: SourceKind,
     /// The party the source speaks for, if any (always set for `party` sources).
-    pub party: Option<String>,
+    pub party: Option<SmolStr>,
 }
 
 /// When an event happened: an instant known to lie in the closed interval `[start_ms, end_ms]`
@@ -114,7 +115,7 @@ impl Casualties {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Unique among all reports of an assessment.
-    pub id: String,
+    pub id: SmolStr,
     /// Who reports.
     pub source: Source,
     /// When.
@@ -123,7 +124,7 @@ pub struct Report {
     pub location: Location,
     /// A place name as reported, kept for readers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub place: Option<String>,
+    pub place: Option<SmolStr>,
     /// What was done.
     pub action: ActionType,
     /// What was hit.
@@ -131,15 +132,15 @@ pub struct Report {
     /// The id of a protected site named by the report, if any (looked up in the agreement's
     /// site registry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub site: Option<String>,
+    pub site: Option<SmolStr>,
     /// Who the report says did it: a party id, an actor name the agreement maps to a party,
     /// or `None` when the report does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accused: Option<String>,
+    pub accused: Option<SmolStr>,
     /// Named actors involved whose role the source does not state (ACLED's actor1/actor2,
     /// whose order says nothing about who attacked whom).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub actors: Vec<String>,
+    pub actors: Vec<SmolStr>,
     /// Claimed casualties.
     #[serde(default)]
     pub casualties: Casualties,
@@ -149,4 +150,221 @@ pub struct Report {
     /// Hashes of evidence held elsewhere (`sha256:<hex>`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+}
+
+/// The canonical byte encoding of reports that their digest is computed over.
+///
+/// One encoding per report value, independent of the input format it was read from:
+/// strings are a 4-byte big-endian length and their UTF-8 bytes; an absent optional value is
+/// the byte `0`, a present one `1` and the value; lists are a 4-byte count and their items;
+/// integers are big-endian; coordinates and the radius are the IEEE 754 bits of the `f64`,
+/// big-endian; vocabulary terms are their canonical spelling. The fields come in the order
+/// of [`Report`]'s declaration: id, source (id, kind, party), time (start, end), location
+/// (lon, lat, uncertainty), place, action, target (category, energy sub-kind), site,
+/// accused, actors, casualties (civilian killed, civilian injured, military killed,
+/// military injured, unspecified killed), text, evidence.
+pub mod canonical {
+    use super::Report;
+
+    /// The label the digest of a report set starts with; a new encoding gets a new label.
+    pub const REPORT_SET_LABEL: &[u8] = b"truce/report-set/v1\n";
+
+    fn text(out: &mut Vec<u8>, value: &str) {
+        out.extend_from_slice(&(value.len() as u32).to_be_bytes());
+        out.extend_from_slice(value.as_bytes());
+    }
+
+    fn optional(out: &mut Vec<u8>, value: Option<&str>) {
+        match value {
+            None => out.push(0),
+            Some(value) => {
+                out.push(1);
+                text(out, value);
+            }
+        }
+    }
+
+    fn list<S: AsRef<str>>(out: &mut Vec<u8>, values: &[S]) {
+        out.extend_from_slice(&(values.len() as u32).to_be_bytes());
+        for value in values {
+            text(out, value.as_ref());
+        }
+    }
+
+    /// Appends the canonical encoding of `report` to `out`.
+    pub fn encode(report: &Report, out: &mut Vec<u8>) {
+        text(out, &report.id);
+        text(out, &report.source.id);
+        text(out, report.source.kind.as_str());
+        optional(out, report.source.party.as_deref());
+        out.extend_from_slice(&report.time.start_ms.to_be_bytes());
+        out.extend_from_slice(&report.time.end_ms.to_be_bytes());
+        out.extend_from_slice(&report.location.lon.to_bits().to_be_bytes());
+        out.extend_from_slice(&report.location.lat.to_bits().to_be_bytes());
+        out.extend_from_slice(&report.location.uncertainty_m.to_bits().to_be_bytes());
+        optional(out, report.place.as_deref());
+        text(out, report.action.as_str());
+        text(out, report.target.kind.as_str());
+        optional(out, report.target.energy.map(|energy| energy.as_str()));
+        optional(out, report.site.as_deref());
+        optional(out, report.accused.as_deref());
+        list(out, &report.actors);
+        let casualties = &report.casualties;
+        for count in [
+            casualties.civilian_killed,
+            casualties.civilian_injured,
+            casualties.military_killed,
+            casualties.military_injured,
+            casualties.unspecified_killed,
+        ] {
+            out.extend_from_slice(&count.to_be_bytes());
+        }
+        text(out, &report.text);
+        list(out, &report.evidence);
+    }
+
+    /// The bytes a report set's digest is taken over: [`REPORT_SET_LABEL`], then for each
+    /// report in the order given, the length of its encoding (4 bytes, big-endian) and the
+    /// encoding. Handed to `sink` in pieces of about 64 KiB, so a caller can hash a million
+    /// reports without holding their encodings.
+    pub fn encode_set<'r>(
+        reports: impl IntoIterator<Item = &'r Report>,
+        mut sink: impl FnMut(&[u8]),
+    ) {
+        const PIECE: usize = 64 * 1024;
+        let mut piece = Vec::with_capacity(PIECE + 1024);
+        let mut encoding = Vec::with_capacity(512);
+        piece.extend_from_slice(REPORT_SET_LABEL);
+        for report in reports {
+            encoding.clear();
+            encode(report, &mut encoding);
+            piece.extend_from_slice(&(encoding.len() as u32).to_be_bytes());
+            piece.extend_from_slice(&encoding);
+            if piece.len() >= PIECE {
+                sink(&piece);
+                piece.clear();
+            }
+        }
+        sink(&piece);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::canonical::{REPORT_SET_LABEL, encode, encode_set};
+    use super::*;
+    use crate::vocab::{ActionType, EnergyKind, SourceKind, Target, TargetKind};
+
+    fn sample() -> Report {
+        Report {
+            id: "r-1".into(),
+            source: Source {
+                id: "ua_gs".into(),
+                kind: SourceKind::Party,
+                party: Some("UA".into()),
+            },
+            time: TimeSpan {
+                start_ms: 1_741_651_200_000,
+                end_ms: 1_741_651_260_000,
+            },
+            location: Location {
+                lon: 35.1,
+                lat: 47.8,
+                uncertainty_m: 500.0,
+            },
+            place: Some("Zaporizhzhia".into()),
+            action: ActionType::DroneStrike,
+            target: Target {
+                kind: TargetKind::Energy,
+                energy: Some(EnergyKind::PowerTransmission),
+            },
+            site: None,
+            accused: Some("RU".into()),
+            actors: vec!["a".into()],
+            casualties: Casualties {
+                civilian_injured: 2,
+                ..Casualties::default()
+            },
+            text: "text".into(),
+            evidence: Vec::new(),
+        }
+    }
+
+    fn encoded(report: &Report) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode(report, &mut out);
+        out
+    }
+
+    #[test]
+    fn every_field_changes_the_encoding() {
+        let base = encoded(&sample());
+        let changes: Vec<fn(&mut Report)> = vec![
+            |r| r.id = "r-2".into(),
+            |r| r.source.id = "ua_gs2".into(),
+            |r| r.source.kind = SourceKind::Monitor,
+            |r| r.source.party = None,
+            |r| r.time.start_ms -= 1,
+            |r| r.time.end_ms += 1,
+            |r| r.location.lon = 35.100_000_000_000_01,
+            |r| r.location.lat = -47.8,
+            |r| r.location.uncertainty_m = 0.0,
+            |r| r.place = None,
+            |r| r.action = ActionType::MissileStrike,
+            |r| r.target.kind = TargetKind::Medical,
+            |r| r.target.energy = None,
+            |r| r.site = Some("s".into()),
+            |r| r.accused = None,
+            |r| r.actors.clear(),
+            |r| r.casualties.civilian_killed = 1,
+            |r| r.casualties.unspecified_killed = 1,
+            |r| r.text.clear(),
+            |r| r.evidence.push("sha256:00".into()),
+        ];
+        for (i, change) in changes.iter().enumerate() {
+            let mut report = sample();
+            change(&mut report);
+            assert_ne!(
+                encoded(&report),
+                base,
+                "change {i} left the encoding as it was"
+            );
+        }
+        assert_eq!(encoded(&sample()), base);
+    }
+
+    #[test]
+    fn field_boundaries_are_unambiguous() {
+        // Moving a character from one string to the next must change the encoding.
+        let mut a = sample();
+        a.id = "ab".into();
+        a.source.id = "c".into();
+        let mut b = sample();
+        b.id = "a".into();
+        b.source.id = "bc".into();
+        assert_ne!(encoded(&a), encoded(&b));
+    }
+
+    #[test]
+    fn the_set_encoding_is_label_then_length_prefixed_reports_whatever_the_pieces() {
+        let mut second = sample();
+        second.id = "r-2".into();
+        second.text = "x".repeat(70_000);
+        let reports = [sample(), second.clone(), sample()];
+        let mut pieces = Vec::new();
+        encode_set(&reports, |piece| pieces.push(piece.to_vec()));
+        assert!(
+            pieces.len() >= 2,
+            "a 70 kB report spills into a second piece"
+        );
+        let joined: Vec<u8> = pieces.concat();
+        let mut expected = REPORT_SET_LABEL.to_vec();
+        for report in &reports {
+            let bytes = encoded(report);
+            expected.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+            expected.extend_from_slice(&bytes);
+        }
+        assert_eq!(joined, expected);
+    }
 }

@@ -76,7 +76,11 @@ fn report() -> impl Strategy<Value = Report> {
             } else {
                 party
             };
-            Source { id, kind, party }
+            Source {
+                id: id.into(),
+                kind,
+                party: party.map(Into::into),
+            }
         });
     let location = (
         coordinate(180.0),
@@ -133,16 +137,16 @@ fn report() -> impl Strategy<Value = Report> {
                 (actors, casualties, text, evidence),
             )| {
                 Report {
-                    id,
+                    id: id.into(),
                     source,
                     time,
                     location,
-                    place,
+                    place: place.map(Into::into),
                     action,
                     target,
-                    site,
-                    accused,
-                    actors,
+                    site: site.map(Into::into),
+                    accused: accused.map(Into::into),
+                    actors: actors.into_iter().map(Into::into).collect(),
                     casualties,
                     text,
                     evidence,
@@ -215,7 +219,7 @@ proptest! {
 
 fn sample(action: ActionType, target: Target) -> Report {
     Report {
-        id: format!("{action}-{target}"),
+        id: format!("{action}-{target}").into(),
         source: Source {
             id: "osce_smm".into(),
             kind: SourceKind::Monitor,

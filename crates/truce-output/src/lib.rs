@@ -5,11 +5,12 @@
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::ops::Range;
 
 use jiff::Timestamp;
 use serde::Serialize;
 use truce_engine::adjudicate::Finding;
-use truce_engine::assess::{Assessment, Tally};
+use truce_engine::assess::{Assessor, Summary, Tally};
 use truce_engine::incident::Incident;
 use truce_model::agreement::Agreement;
 use truce_model::ingest::Rejection;
@@ -58,7 +59,9 @@ pub struct Inputs {
     pub reports_sha256: String,
 }
 
-/// Everything one `assess` run produced.
+/// Everything one `assess` run produced. Findings are not held: each output asks the
+/// assessors for them a chunk of incidents at a time, so rendering a million findings needs
+/// memory for one chunk.
 #[derive(Debug)]
 pub struct Run<'a> {
     /// Inputs.
@@ -67,10 +70,21 @@ pub struct Run<'a> {
     pub reports: &'a [Report],
     /// Incidents.
     pub incidents: &'a [Incident],
-    /// One assessment per interpretation, with its agreement.
-    pub assessments: Vec<(&'a Agreement, &'a Assessment)>,
+    /// One assessor per interpretation applied, each over `incidents`.
+    pub assessors: Vec<Assessor<'a>>,
     /// Rejected rows of every input.
     pub rejections: &'a [Rejection],
+}
+
+/// Incidents judged per chunk: large enough to keep both cores busy, small enough that a
+/// chunk's findings take a few tens of megabytes.
+const CHUNK: usize = 32 * 1024;
+
+/// The ranges of `0..len` in chunks of [`CHUNK`].
+fn chunks(len: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..len)
+        .step_by(CHUNK)
+        .map(move |start| start..(start + CHUNK).min(len))
 }
 
 /// An error writing output.
@@ -124,8 +138,8 @@ struct AttributionOut<'a> {
     source_party: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     accused: Option<&'a str>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    actors: &'a [String],
+    #[serde(skip_serializing_if = "<[truce_model::SmolStr]>::is_empty")]
+    actors: &'a [truce_model::SmolStr],
 }
 
 #[derive(Serialize)]
@@ -154,29 +168,10 @@ struct AgreementOut<'a> {
 }
 
 #[derive(Serialize)]
-struct AssessmentOut<'a> {
-    agreement: AgreementOut<'a>,
-    summary: &'a truce_engine::assess::Summary,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    releases: Vec<ReleaseOut<'a>>,
-    findings: &'a [Finding],
-}
-
-#[derive(Serialize)]
 struct ReleaseOut<'a> {
     party: &'a str,
     from: String,
     after: &'a str,
-}
-
-#[derive(Serialize)]
-struct Document<'a> {
-    format: &'static str,
-    truce_version: &'static str,
-    inputs: &'a Inputs,
-    incidents: Vec<IncidentOut<'a>>,
-    assessments: Vec<AssessmentOut<'a>>,
-    rejections: &'a [Rejection],
 }
 
 fn incident_out<'a>(reports: &'a [Report], incident: &'a Incident) -> IncidentOut<'a> {
@@ -199,15 +194,15 @@ fn incident_out<'a>(reports: &'a [Report], incident: &'a Incident) -> IncidentOu
             .map(|&i| reports[i as usize].id.as_str())
             .collect(),
         attributions: incident
-            .attributions
-            .iter()
-            .map(|a| AttributionOut {
-                report: &a.report_id,
-                source: &a.source_id,
-                source_kind: a.source_kind.as_str(),
-                source_party: a.source_party.as_deref(),
-                accused: a.accused.as_deref(),
-                actors: &a.actors,
+            .attributions(reports)
+            .into_iter()
+            .map(|report| AttributionOut {
+                report: &report.id,
+                source: &report.source.id,
+                source_kind: report.source.kind.as_str(),
+                source_party: report.source.party.as_deref(),
+                accused: report.accused.as_deref(),
+                actors: &report.actors,
             })
             .collect(),
     }
@@ -217,51 +212,148 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-fn document<'a>(run: &'a Run<'a>) -> Document<'a> {
-    Document {
-        format: FORMAT,
-        truce_version: env!("CARGO_PKG_VERSION"),
-        inputs: run.inputs,
-        incidents: run
-            .incidents
-            .iter()
-            .map(|i| incident_out(run.reports, i))
-            .collect(),
-        assessments: run
-            .assessments
-            .iter()
-            .map(|(agreement, assessment)| AssessmentOut {
-                agreement: AgreementOut {
-                    id: &agreement.id,
-                    version: agreement.version,
-                    title: &agreement.title,
-                    interpretation: &agreement.interpretation,
-                    interpretation_note: &agreement.interpretation_note,
-                },
-                summary: &assessment.summary,
-                releases: assessment
-                    .releases
-                    .iter()
-                    .map(|(party, (at, after))| ReleaseOut {
-                        party,
-                        from: time(*at),
-                        after,
-                    })
-                    .collect(),
-                findings: &assessment.findings,
-            })
-            .collect(),
-        rejections: run.rejections,
+/// Writes JSON values pretty-printed (two-space indentation) one at a time, each indented to
+/// the depth it sits at in the document, so the document is streamed instead of built.
+struct PrettyJson<'w> {
+    out: &'w mut dyn Write,
+    buffer: Vec<u8>,
+}
+
+impl PrettyJson<'_> {
+    fn raw(&mut self, text: &str) -> Result<(), OutputError> {
+        self.out.write_all(text.as_bytes())?;
+        Ok(())
     }
+
+    /// Writes `value` as it would appear `depth` levels deep. JSON strings cannot hold a raw
+    /// newline, so every newline of the pretty form starts a new line of structure.
+    fn value(&mut self, value: &impl Serialize, depth: usize) -> Result<(), OutputError> {
+        self.buffer.clear();
+        serde_json::to_writer_pretty(&mut self.buffer, value)?;
+        let indent = "  ".repeat(depth);
+        let mut lines = self.buffer.split(|&byte| byte == b'\n');
+        if let Some(first) = lines.next() {
+            self.out.write_all(first)?;
+        }
+        for line in lines {
+            self.out.write_all(b"\n")?;
+            self.out.write_all(indent.as_bytes())?;
+            self.out.write_all(line)?;
+        }
+        Ok(())
+    }
+
+    /// `"key": ` at `depth`, after a comma when it is not the first member.
+    fn key(&mut self, key: &str, depth: usize, first: bool) -> Result<(), OutputError> {
+        let separator = if first { "" } else { "," };
+        let indent = "  ".repeat(depth);
+        self.raw(&format!("{separator}\n{indent}\"{key}\": "))
+    }
+
+    /// An array whose items come from `items`, at `depth` (the depth of the key holding it).
+    fn array<T: Serialize>(
+        &mut self,
+        depth: usize,
+        mut items: impl FnMut(&mut dyn FnMut(&T) -> Result<(), OutputError>) -> Result<(), OutputError>,
+    ) -> Result<(), OutputError> {
+        let item_indent = "  ".repeat(depth + 1);
+        let mut n_items = 0usize;
+        let mut write_item = |item: &T| -> Result<(), OutputError> {
+            let separator = if n_items == 0 { "[" } else { "," };
+            self.raw(&format!("{separator}\n{item_indent}"))?;
+            self.value(item, depth + 1)?;
+            n_items += 1;
+            Ok(())
+        };
+        items(&mut write_item)?;
+        if n_items == 0 {
+            self.raw("[]")
+        } else {
+            self.raw(&format!("\n{}]", "  ".repeat(depth)))
+        }
+    }
+}
+
+fn agreement_out(agreement: &Agreement) -> AgreementOut<'_> {
+    AgreementOut {
+        id: &agreement.id,
+        version: agreement.version,
+        title: &agreement.title,
+        interpretation: &agreement.interpretation,
+        interpretation_note: &agreement.interpretation_note,
+    }
+}
+
+/// The JSON document: the inputs, the incidents, then per interpretation its agreement,
+/// releases, findings and (after the findings it counts) summary, then the rejections.
+fn render_json(run: &Run<'_>, out: &mut dyn Write) -> Result<(), OutputError> {
+    let mut json = PrettyJson {
+        out,
+        buffer: Vec::new(),
+    };
+    json.raw("{")?;
+    json.key("format", 1, true)?;
+    json.value(&FORMAT, 1)?;
+    json.key("truce_version", 1, false)?;
+    json.value(&env!("CARGO_PKG_VERSION"), 1)?;
+    json.key("inputs", 1, false)?;
+    json.value(run.inputs, 1)?;
+    json.key("incidents", 1, false)?;
+    json.array(1, |item| {
+        for incident in run.incidents {
+            item(&incident_out(run.reports, incident))?;
+        }
+        Ok(())
+    })?;
+    json.key("assessments", 1, false)?;
+    if run.assessors.is_empty() {
+        json.raw("[]")?;
+    }
+    for (i, assessor) in run.assessors.iter().enumerate() {
+        json.raw(if i == 0 { "[\n    {" } else { ",\n    {" })?;
+        let agreement = assessor.agreement();
+        json.key("agreement", 3, true)?;
+        json.value(&agreement_out(agreement), 3)?;
+        let releases: Vec<ReleaseOut<'_>> = assessor
+            .releases()
+            .iter()
+            .map(|(party, (at, after))| ReleaseOut {
+                party,
+                from: time(*at),
+                after,
+            })
+            .collect();
+        if !releases.is_empty() {
+            json.key("releases", 3, false)?;
+            json.value(&releases, 3)?;
+        }
+        json.key("findings", 3, false)?;
+        let mut summary = Summary::new(agreement);
+        json.array(3, |item| {
+            for range in chunks(assessor.len()) {
+                for finding in assessor.findings(range) {
+                    summary.count(&finding);
+                    item(&finding)?;
+                }
+            }
+            Ok(())
+        })?;
+        json.key("summary", 3, false)?;
+        json.value(&summary, 3)?;
+        json.raw("\n    }")?;
+        if i + 1 == run.assessors.len() {
+            json.raw("\n  ]")?;
+        }
+    }
+    json.key("rejections", 1, false)?;
+    json.value(&run.rejections, 1)?;
+    json.raw("\n}\n")
 }
 
 /// Writes `run` in `format`.
 pub fn render(run: &Run<'_>, format: OutputFormat, out: &mut dyn Write) -> Result<(), OutputError> {
     match format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &document(run))?;
-            out.write_all(b"\n")?;
-        }
+        OutputFormat::Json => render_json(run, out)?,
         OutputFormat::Csv => render_csv(run, out)?,
         OutputFormat::Geojson => render_geojson(run, out)?,
         OutputFormat::Markdown => out.write_all(render_markdown(run).as_bytes())?,
@@ -308,53 +400,57 @@ fn render_csv(run: &Run<'_>, out: &mut dyn Write) -> Result<(), OutputError> {
         "unspecified_killed",
         "reasons",
     ])?;
-    for (agreement, assessment) in &run.assessments {
-        for (incident, finding) in run.incidents.iter().zip(&assessment.findings) {
-            let reports: Vec<&str> = incident
-                .members
-                .iter()
-                .map(|&i| run.reports[i as usize].id.as_str())
-                .collect();
-            let accused: Vec<String> = incident
-                .attributions
-                .iter()
-                .map(|a| format!("{}={}", a.source_id, a.accused.as_deref().unwrap_or("?")))
-                .collect();
-            let c = incident.casualties;
-            writer.write_record([
-                agreement.interpretation.as_str(),
-                &incident.id,
-                &time(incident.time.start_ms),
-                &time(incident.time.end_ms),
-                &format!("{}", round6(incident.location.lon)),
-                &format!("{}", round6(incident.location.lat)),
-                &format!("{}", incident.location.uncertainty_m.round()),
-                incident.action.as_str(),
-                &finding.target.to_string(),
-                finding.site.as_deref().unwrap_or(""),
-                finding.verdict.as_str(),
-                finding.reason.map_or("", |r| r.as_str()),
-                &join(&finding.parties),
-                &join(&finding.rules),
-                &join(&finding.exceptions),
-                &join(&finding.zones),
-                &join(&finding.missing),
-                if finding.established { "true" } else { "false" },
-                &incident.n_sources.to_string(),
-                &join(&reports),
-                &join(&accused),
-                &c.civilian_killed.to_string(),
-                &c.civilian_injured.to_string(),
-                &c.military_killed.to_string(),
-                &c.military_injured.to_string(),
-                &c.unspecified_killed.to_string(),
-                &finding
-                    .reasons
+    for assessor in &run.assessors {
+        let agreement = assessor.agreement();
+        for range in chunks(run.incidents.len()) {
+            let findings = assessor.findings(range.clone());
+            for (incident, finding) in run.incidents[range].iter().zip(&findings) {
+                let reports: Vec<&str> = incident
+                    .members
                     .iter()
-                    .map(|r| r.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" | "),
-            ])?;
+                    .map(|&i| run.reports[i as usize].id.as_str())
+                    .collect();
+                let accused: Vec<String> = incident
+                    .attributions(run.reports)
+                    .into_iter()
+                    .map(|a| format!("{}={}", a.source.id, a.accused.as_deref().unwrap_or("?")))
+                    .collect();
+                let c = incident.casualties;
+                writer.write_record([
+                    agreement.interpretation.as_str(),
+                    &incident.id,
+                    &time(incident.time.start_ms),
+                    &time(incident.time.end_ms),
+                    &format!("{}", round6(incident.location.lon)),
+                    &format!("{}", round6(incident.location.lat)),
+                    &format!("{}", incident.location.uncertainty_m.round()),
+                    incident.action.as_str(),
+                    &finding.target.to_string(),
+                    finding.site.as_deref().unwrap_or(""),
+                    finding.verdict.as_str(),
+                    finding.reason.map_or("", |r| r.as_str()),
+                    &join(&finding.parties),
+                    &join(&finding.rules),
+                    &join(&finding.exceptions),
+                    &join(&finding.zones),
+                    &join(&finding.missing),
+                    if finding.established { "true" } else { "false" },
+                    &incident.n_sources.to_string(),
+                    &join(&reports),
+                    &join(&accused),
+                    &c.civilian_killed.to_string(),
+                    &c.civilian_injured.to_string(),
+                    &c.military_killed.to_string(),
+                    &c.military_injured.to_string(),
+                    &c.unspecified_killed.to_string(),
+                    &finding
+                        .reasons
+                        .iter()
+                        .map(|r| r.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                ])?;
+            }
         }
     }
     writer.flush()?;
@@ -384,45 +480,45 @@ struct FeatureProperties<'a> {
     findings: std::collections::BTreeMap<&'a str, &'a Finding>,
 }
 
-#[derive(Serialize)]
-struct FeatureCollectionOut<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    format: &'static str,
-    features: Vec<FeatureOut<'a>>,
-}
-
+/// A FeatureCollection of one point per incident, its findings under every interpretation
+/// in its properties; written one feature at a time (compact JSON).
 fn render_geojson(run: &Run<'_>, out: &mut dyn Write) -> Result<(), OutputError> {
-    let features = run
-        .incidents
-        .iter()
-        .enumerate()
-        .map(|(i, incident)| FeatureOut {
-            kind: "Feature",
-            id: &incident.id,
-            geometry: PointOut {
-                kind: "Point",
-                coordinates: [round6(incident.location.lon), round6(incident.location.lat)],
-            },
-            properties: FeatureProperties {
-                incident: incident_out(run.reports, incident),
-                findings: run
-                    .assessments
-                    .iter()
-                    .map(|(a, assessment)| (a.interpretation.as_str(), &assessment.findings[i]))
-                    .collect(),
-            },
-        })
-        .collect();
-    serde_json::to_writer(
-        &mut *out,
-        &FeatureCollectionOut {
-            kind: "FeatureCollection",
-            format: FORMAT,
-            features,
-        },
-    )?;
-    out.write_all(b"\n")?;
+    out.write_all(b"{\"type\":\"FeatureCollection\",\"format\":")?;
+    serde_json::to_writer(&mut *out, FORMAT)?;
+    out.write_all(b",\"features\":[")?;
+    for range in chunks(run.incidents.len()) {
+        let findings: Vec<Vec<Finding>> = run
+            .assessors
+            .iter()
+            .map(|assessor| assessor.findings(range.clone()))
+            .collect();
+        for (offset, incident) in run.incidents[range.clone()].iter().enumerate() {
+            if range.start + offset > 0 {
+                out.write_all(b",")?;
+            }
+            let feature = FeatureOut {
+                kind: "Feature",
+                id: &incident.id,
+                geometry: PointOut {
+                    kind: "Point",
+                    coordinates: [round6(incident.location.lon), round6(incident.location.lat)],
+                },
+                properties: FeatureProperties {
+                    incident: incident_out(run.reports, incident),
+                    findings: run
+                        .assessors
+                        .iter()
+                        .zip(&findings)
+                        .map(|(assessor, found)| {
+                            (assessor.agreement().interpretation.as_str(), &found[offset])
+                        })
+                        .collect(),
+                },
+            };
+            serde_json::to_writer(&mut *out, &feature)?;
+        }
+    }
+    out.write_all(b"]}\n")?;
     Ok(())
 }
 
@@ -450,6 +546,9 @@ fn tally_row(name: &str, t: &Tally) -> String {
     )
 }
 
+/// Violations and disputed incidents listed in the Markdown summary, per interpretation.
+const NOTABLE_SHOWN: usize = 50;
+
 /// The Markdown summary.
 pub fn render_markdown(run: &Run<'_>) -> String {
     let mut md = String::new();
@@ -463,7 +562,27 @@ pub fn render_markdown(run: &Run<'_>) -> String {
         run.rejections.len(),
         run.incidents.len()
     );
-    for (agreement, assessment) in &run.assessments {
+    for assessor in &run.assessors {
+        let agreement = assessor.agreement();
+        let mut summary = Summary::new(agreement);
+        let mut notable: Vec<(&Incident, Finding)> = Vec::new();
+        let mut n_notable = 0usize;
+        for range in chunks(run.incidents.len()) {
+            let findings = assessor.findings(range.clone());
+            for (incident, finding) in run.incidents[range].iter().zip(findings) {
+                summary.count(&finding);
+                if matches!(
+                    finding.verdict,
+                    truce_engine::adjudicate::Verdict::Violation
+                        | truce_engine::adjudicate::Verdict::Disputed
+                ) {
+                    n_notable += 1;
+                    if notable.len() < NOTABLE_SHOWN {
+                        notable.push((incident, finding));
+                    }
+                }
+            }
+        }
         let _ = writeln!(
             md,
             "## {} — {} v{}, interpretation `{}`\n",
@@ -477,33 +596,21 @@ pub fn render_markdown(run: &Run<'_>) -> String {
             "| party | violations | alleged | disputed | not violations (by reason) | undetermined |"
         );
         let _ = writeln!(md, "|---|---:|---:|---:|---|---:|");
-        for (party, tally) in &assessment.summary.parties {
+        for (party, tally) in &summary.parties {
             md.push_str(&tally_row(party, tally));
         }
-        md.push_str(&tally_row("**all incidents**", &assessment.summary.total));
+        md.push_str(&tally_row("**all incidents**", &summary.total));
         md.push('\n');
-        for (party, (at, after)) in &assessment.releases {
+        for (party, (at, after)) in assessor.releases() {
             let _ = writeln!(
                 md,
                 "- {party} released by reciprocity from {} after {after}",
                 time(*at)
             );
         }
-        let notable: Vec<_> = run
-            .incidents
-            .iter()
-            .zip(&assessment.findings)
-            .filter(|(_, f)| {
-                matches!(
-                    f.verdict,
-                    truce_engine::adjudicate::Verdict::Violation
-                        | truce_engine::adjudicate::Verdict::Disputed
-                )
-            })
-            .collect();
         if !notable.is_empty() {
             let _ = writeln!(md, "### Violations and disputed incidents\n");
-            for (incident, finding) in notable.iter().take(50) {
+            for (incident, finding) in &notable {
                 let _ = writeln!(
                     md,
                     "- **{}** `{}` {} — {} against {} at ({:.4}, {:.4}); parties: {}; rules: {}",
@@ -521,11 +628,11 @@ pub fn render_markdown(run: &Run<'_>) -> String {
                     let _ = writeln!(md, "  - {last}");
                 }
             }
-            if notable.len() > 50 {
+            if n_notable > NOTABLE_SHOWN {
                 let _ = writeln!(
                     md,
                     "- … and {} more (see the JSON or CSV output)",
-                    notable.len() - 50
+                    n_notable - NOTABLE_SHOWN
                 );
             }
             md.push('\n');

@@ -4,8 +4,8 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 use truce_model::{
-    ActionType, Casualties, EnergyKind, Location, Report, Source, SourceKind, Target, TargetKind,
-    TimeSpan,
+    ActionType, Casualties, EnergyKind, Location, Report, SmolStr, Source, SourceKind, Target,
+    TargetKind, TimeSpan,
 };
 
 use crate::draw::{Draw, Stream};
@@ -392,29 +392,29 @@ fn draw_slots(draw: &mut Draw, slots: &[Slot], weights: &[f64], count: u32) -> V
 fn source_of(scenario: &Scenario, slot: Slot, draw: &mut Draw) -> Source {
     match slot {
         Slot::Party(party, source) => Source {
-            id: scenario.parties[party].sources[source].clone(),
+            id: scenario.parties[party].sources[source].clone().into(),
             kind: SourceKind::Party,
-            party: Some(scenario.parties[party].id.clone()),
+            party: Some(scenario.parties[party].id.clone().into()),
         },
         Slot::Monitor(n) => Source {
-            id: format!("mission_patrol_{n}"),
+            id: format!("mission_patrol_{n}").into(),
             kind: SourceKind::Monitor,
             party: None,
         },
         Slot::Media(n) => Source {
-            id: format!("media_{n}"),
+            id: format!("media_{n}").into(),
             kind: SourceKind::Media,
             party: None,
         },
         Slot::Osint(n) => Source {
-            id: format!("osint_{n}"),
+            id: format!("osint_{n}").into(),
             kind: SourceKind::Osint,
             party: None,
         },
         Slot::Public => {
             let person = draw.below(u64::from(PUBLIC_REPORTERS)) + 1;
             Source {
-                id: format!("public_{person:03}"),
+                id: format!("public_{person:03}").into(),
                 kind: SourceKind::Public,
                 party: None,
             }
@@ -936,7 +936,7 @@ impl ReportContext<'_> {
                 }
             }),
         };
-        let is_victim_party = source.party.as_ref() == Some(other);
+        let is_victim_party = source.party.as_deref() == Some(other.as_str());
         let mut casualties = if draw.chance(habits.states_casualties) {
             incident.casualties
         } else {
@@ -948,14 +948,14 @@ impl ReportContext<'_> {
         let place = incident
             .place
             .filter(|_| draw.chance(habits.place))
-            .map(str::to_string);
+            .map(SmolStr::new);
         let evidence = if draw.chance(habits.evidence) {
             vec![format!("sha256:{}", draw.hex32())]
         } else {
             Vec::new()
         };
         Report {
-            id,
+            id: id.into(),
             source,
             time,
             location,
@@ -963,7 +963,7 @@ impl ReportContext<'_> {
             action,
             target,
             site: None,
-            accused,
+            accused: accused.map(SmolStr::from),
             actors: Vec::new(),
             casualties,
             text: String::new(),
@@ -1072,9 +1072,9 @@ pub fn simulate_with(scenario: &Scenario, geography: &Geography) -> Result<Simul
             1 + draw.below(accuser.sources.len() as u64 - 1) as usize
         };
         let source = Source {
-            id: accuser.sources[source_index].clone(),
+            id: accuser.sources[source_index].clone().into(),
             kind: SourceKind::Party,
-            party: Some(accuser.id.clone()),
+            party: Some(accuser.id.clone().into()),
         };
         let report_id = format!("{incident_id}-1");
         truth.push(truth_record(

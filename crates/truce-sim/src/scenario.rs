@@ -267,7 +267,7 @@ impl Scenario {
         let mut sources = Vec::new();
         for patrol in 1..=self.monitor_patrols {
             sources.push(Source {
-                id: format!("mission_patrol_{patrol}"),
+                id: format!("mission_patrol_{patrol}").into(),
                 kind: SourceKind::Monitor,
                 party: None,
             });
@@ -275,29 +275,29 @@ impl Scenario {
         for party in &self.parties {
             for id in &party.sources {
                 sources.push(Source {
-                    id: id.clone(),
+                    id: id.clone().into(),
                     kind: SourceKind::Party,
-                    party: Some(party.id.clone()),
+                    party: Some(party.id.clone().into()),
                 });
             }
         }
         for outlet in 1..=MEDIA_OUTLETS {
             sources.push(Source {
-                id: format!("media_{outlet}"),
+                id: format!("media_{outlet}").into(),
                 kind: SourceKind::Media,
                 party: None,
             });
         }
         for group in 1..=OSINT_GROUPS {
             sources.push(Source {
-                id: format!("osint_{group}"),
+                id: format!("osint_{group}").into(),
                 kind: SourceKind::Osint,
                 party: None,
             });
         }
         for person in 1..=PUBLIC_REPORTERS {
             sources.push(Source {
-                id: format!("public_{person:03}"),
+                id: format!("public_{person:03}").into(),
                 kind: SourceKind::Public,
                 party: None,
             });
@@ -365,7 +365,7 @@ impl Scenario {
         }
         .sources()
         .into_iter()
-        .map(|s| s.id)
+        .map(|s| s.id.to_string())
         .collect();
         let mut party_sources: Vec<&String> = Vec::new();
         for party in &self.parties {

@@ -328,13 +328,16 @@ fn fabricated_accusations_and_contradictions_have_their_shares() {
             SourceKind::Monitor => {
                 if report.accused.is_some() {
                     monitor_named += 1;
-                    monitor_wrong += usize::from(report.accused != truth.true_perpetrator);
+                    monitor_wrong +=
+                        usize::from(report.accused.as_deref() != truth.true_perpetrator.as_deref());
                 }
             }
             _ => {
                 if report.accused.is_some() {
                     named += 1.0;
-                    wrong += f64::from(u8::from(report.accused != truth.true_perpetrator));
+                    wrong += f64::from(u8::from(
+                        report.accused.as_deref() != truth.true_perpetrator.as_deref(),
+                    ));
                 }
             }
         }

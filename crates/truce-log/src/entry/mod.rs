@@ -22,7 +22,9 @@ mod codec;
 use std::fmt;
 
 use sha2::{Digest, Sha256};
-use truce_model::{ActionType, Casualties, Location, Report, Source, SourceKind, Target, TimeSpan};
+use truce_model::{
+    ActionType, Casualties, Location, Report, SmolStr, Source, SourceKind, Target, TimeSpan,
+};
 
 pub use codec::{DecodeError, DecodeProblem, EncodeError};
 use codec::{Reader, Writer};
@@ -577,13 +579,13 @@ impl ReportEntry {
                 let opening = Opening {
                     label: LABEL_SOURCE_ID,
                     salt,
-                    value: report.source.id.clone(),
+                    value: report.source.id.to_string(),
                 };
                 let commitment = Commitment::commit(opening.label, &salt, &opening.value)?;
                 openings.source_id = Some(opening);
                 Disclosed::Committed(commitment)
             }
-            None => Disclosed::Clear(report.source.id.clone()),
+            None => Disclosed::Clear(report.source.id.to_string()),
         };
         let exact = canonical_location(report.location);
         let location = match disclosure.location {
@@ -604,12 +606,12 @@ impl ReportEntry {
         };
         let place = match (&report.place, disclosure.place) {
             (None, _) => None,
-            (Some(place), None) => Some(Disclosed::Clear(place.clone())),
+            (Some(place), None) => Some(Disclosed::Clear(place.to_string())),
             (Some(place), Some(salt)) => {
                 let opening = Opening {
                     label: LABEL_PLACE,
                     salt,
-                    value: place.clone(),
+                    value: place.to_string(),
                 };
                 let commitment = Commitment::commit(opening.label, &salt, &opening.value)?;
                 openings.place = Some(opening);
@@ -622,20 +624,20 @@ impl ReportEntry {
             .map(|reference| ContentHash::from_evidence(reference))
             .collect::<Result<Vec<_>, _>>()?;
         let entry = ReportEntry {
-            report_id: report.id.clone(),
+            report_id: report.id.to_string(),
             source: SourceRef {
                 kind: report.source.kind,
                 id,
-                party: report.source.party.clone(),
+                party: report.source.party.as_ref().map(ToString::to_string),
             },
             time: report.time,
             location,
             place,
             action: report.action,
             target: report.target,
-            site: report.site.clone(),
-            accused: report.accused.clone(),
-            actors: report.actors.clone(),
+            site: report.site.as_ref().map(ToString::to_string),
+            accused: report.accused.as_ref().map(ToString::to_string),
+            actors: report.actors.iter().map(ToString::to_string).collect(),
             casualties: report.casualties,
             text_sha256: (!report.text.is_empty()).then(|| ContentHash::of(report.text.as_bytes())),
             evidence,
@@ -676,20 +678,20 @@ impl ReportEntry {
             (Some(Disclosed::Committed(_)), _) => None,
         };
         Report {
-            id: self.report_id.clone(),
+            id: self.report_id.clone().into(),
             source: Source {
-                id: source_id,
+                id: source_id.into(),
                 kind: self.source.kind,
-                party: self.source.party.clone(),
+                party: self.source.party.as_deref().map(SmolStr::new),
             },
             time: self.time,
             location,
-            place,
+            place: place.map(SmolStr::from),
             action: self.action,
             target: self.target,
-            site: self.site.clone(),
-            accused: self.accused.clone(),
-            actors: self.actors.clone(),
+            site: self.site.as_deref().map(SmolStr::new),
+            accused: self.accused.as_deref().map(SmolStr::new),
+            actors: self.actors.iter().map(SmolStr::new).collect(),
             casualties: self.casualties,
             text: String::new(),
             evidence: self.evidence.iter().map(ContentHash::to_string).collect(),

@@ -19,11 +19,11 @@ fn h(byte: u8) -> ContentHash {
 
 fn report() -> Report {
     Report {
-        id: "r-17".to_owned(),
+        id: "r-17".into(),
         source: Source {
-            id: "ua_gs".to_owned(),
+            id: "ua_gs".into(),
             kind: SourceKind::Party,
-            party: Some("UA".to_owned()),
+            party: Some("UA".into()),
         },
         time: TimeSpan {
             start_ms: 1_742_860_800_000,
@@ -34,17 +34,17 @@ fn report() -> Report {
             lat: 47.8388,
             uncertainty_m: 500.0,
         },
-        place: Some("Zaporizhzhia".to_owned()),
+        place: Some("Zaporizhzhia".into()),
         action: ActionType::DroneStrike,
         target: Target::energy(EnergyKind::PowerTransmission),
-        site: Some("zp-substation-1".to_owned()),
-        accused: Some("RU".to_owned()),
-        actors: vec!["Military Forces of Russia".to_owned()],
+        site: Some("zp-substation-1".into()),
+        accused: Some("RU".into()),
+        actors: vec!["Military Forces of Russia".into()],
         casualties: Casualties {
             civilian_injured: 2,
             ..Casualties::default()
         },
-        text: "Substation hit by two drones at night.".to_owned(),
+        text: "Substation hit by two drones at night.".into(),
         evidence: vec![format!("sha256:{}", "ab".repeat(32))],
     }
 }
@@ -483,13 +483,13 @@ fn evidence_must_be_sha256_references() {
 #[test]
 fn too_long_entries_are_refused() {
     let mut long = report();
-    long.actors = vec!["x".repeat(60_000), "y".repeat(10_000)];
+    long.actors = vec!["x".repeat(60_000).into(), "y".repeat(10_000).into()];
     let (entry, _) = ReportEntry::from_report(&long, &ReportDisclosure::default()).unwrap();
     assert!(matches!(
         Entry::Report(entry).encode(),
         Err(EncodeError::EntryTooLong { .. })
     ));
-    long.actors = vec!["x".repeat(70_000)];
+    long.actors = vec!["x".repeat(70_000).into()];
     let (entry, _) = ReportEntry::from_report(&long, &ReportDisclosure::default()).unwrap();
     assert_eq!(
         Entry::Report(entry).encode(),
@@ -557,11 +557,11 @@ mod properties {
                         _ => Target::of(target_kind),
                     };
                     Report {
-                        id,
+                        id: id.into(),
                         source: Source {
-                            id: source_id,
+                            id: source_id.into(),
                             kind: SourceKind::ALL[kind],
-                            party,
+                            party: party.map(Into::into),
                         },
                         time: TimeSpan { start_ms, end_ms },
                         location: Location {
@@ -569,12 +569,12 @@ mod properties {
                             lat,
                             uncertainty_m,
                         },
-                        place,
+                        place: place.map(Into::into),
                         action: ActionType::ALL[action],
                         target,
-                        site,
-                        accused,
-                        actors,
+                        site: site.map(Into::into),
+                        accused: accused.map(Into::into),
+                        actors: actors.into_iter().map(Into::into).collect(),
                         casualties: Casualties {
                             civilian_killed: counts[0],
                             civilian_injured: counts[1],

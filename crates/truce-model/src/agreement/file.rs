@@ -397,8 +397,8 @@ impl<'a> Compiler<'a> {
                 .as_ref()
                 .and_then(|s| time(&format!("parties[{i}].start"), s));
             parties.push(Party {
-                id: p.id.clone(),
-                name: p.name.clone(),
+                id: p.id.clone().into(),
+                name: p.name.clone().into(),
                 aliases: p.aliases.clone(),
                 start,
             });
@@ -427,8 +427,8 @@ impl<'a> Compiler<'a> {
                 .as_ref()
                 .and_then(|m| time(&format!("conditions[{i}].met"), m));
             conditions.push(Condition {
-                id: c.id.clone(),
-                text: c.text.clone(),
+                id: c.id.clone().into(),
+                text: c.text.clone().into(),
                 met,
             });
         }
@@ -568,8 +568,8 @@ impl<'a> Compiler<'a> {
                 &mut errors,
             );
             rules.push(Rule {
-                id: r.id.clone(),
-                text: r.text.clone(),
+                id: r.id.clone().into(),
+                text: r.text.clone().into(),
                 actions,
                 targets,
                 zones,
@@ -600,8 +600,8 @@ impl<'a> Compiler<'a> {
                 &mut errors,
             );
             exceptions.push(Exception {
-                id: e.id.clone(),
-                text: e.text.clone(),
+                id: e.id.clone().into(),
+                text: e.text.clone().into(),
                 actions,
                 targets,
                 zones,
@@ -665,8 +665,8 @@ impl<'a> Compiler<'a> {
             };
             if let (Some(target), Some(footprint)) = (target, footprint) {
                 sites.push(Site {
-                    id: s.id.clone(),
-                    name: s.name.clone(),
+                    id: s.id.clone().into(),
+                    name: s.name.clone().into(),
                     target,
                     lon,
                     lat,
@@ -811,8 +811,8 @@ impl<'a> Compiler<'a> {
                 None => path.clone(),
             };
             return Ok(Zone {
-                id: z.id.clone(),
-                name,
+                id: z.id.clone().into(),
+                name: name.into(),
                 areas: vec![ZoneArea {
                     party: None,
                     actions: None,
@@ -827,8 +827,8 @@ impl<'a> Compiler<'a> {
             let label = format!("{}({key}.geometry)", self.file);
             let area = super::parse_zone_geojson(&label, &json, None)?;
             return Ok(Zone {
-                id: z.id.clone(),
-                name,
+                id: z.id.clone().into(),
+                name: name.into(),
                 areas: vec![ZoneArea {
                     party: None,
                     actions: None,
@@ -921,8 +921,8 @@ impl<'a> Compiler<'a> {
             }
         }
         Ok(Zone {
-            id: z.id.clone(),
-            name,
+            id: z.id.clone().into(),
+            name: name.into(),
             areas,
         })
     }

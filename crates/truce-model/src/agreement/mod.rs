@@ -15,6 +15,7 @@ use std::fmt;
 use geo_types::MultiPolygon;
 use jiff::Timestamp;
 use serde::Serialize;
+use smol_str::SmolStr;
 
 use crate::vocab::{ActionType, Target};
 
@@ -104,9 +105,9 @@ impl Selector<Target> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Party {
     /// Short id used everywhere (`RU`, `UA`).
-    pub id: String,
+    pub id: SmolStr,
     /// Full name.
-    pub name: String,
+    pub name: SmolStr,
     /// Actor names that mean this party in reports (ACLED actor names, source ids).
     pub aliases: Vec<String>,
     /// When the agreement binds this party, if it differs from the window's start.
@@ -135,9 +136,9 @@ pub struct Lapse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Condition {
     /// Id used in reasons.
-    pub id: String,
+    pub id: SmolStr,
     /// The condition's text.
-    pub text: String,
+    pub text: SmolStr,
     /// When it was met; `None` while it is not.
     pub met: Option<Timestamp>,
 }
@@ -187,9 +188,9 @@ pub struct ZoneArea {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Zone {
     /// Id used in rules and reasons.
-    pub id: String,
+    pub id: SmolStr,
     /// Name for readers.
-    pub name: String,
+    pub name: SmolStr,
     /// Areas; an incident is in the zone for party P and action A when it is in an area
     /// that applies to P and A.
     pub areas: Vec<ZoneArea>,
@@ -218,9 +219,9 @@ impl Zone {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rule {
     /// Id used in findings (`R1`).
-    pub id: String,
+    pub id: SmolStr,
     /// The clause as written, for readers.
-    pub text: String,
+    pub text: SmolStr,
     /// Prohibited actions.
     pub actions: Selector<ActionType>,
     /// Protected targets.
@@ -235,9 +236,9 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Exception {
     /// Id used in findings.
-    pub id: String,
+    pub id: SmolStr,
     /// The clause as written.
-    pub text: String,
+    pub text: SmolStr,
     /// Actions excepted.
     pub actions: Selector<ActionType>,
     /// Targets excepted.
@@ -263,9 +264,9 @@ pub enum Footprint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Site {
     /// Id used in reports (`site` column) and findings.
-    pub id: String,
+    pub id: SmolStr,
     /// Name for readers.
-    pub name: String,
+    pub name: SmolStr,
     /// Its target category: an incident at the site takes this category.
     pub target: Target,
     /// Reference point, longitude.
@@ -357,7 +358,7 @@ pub enum InForce {
     /// Never bound: a condition precedent is not met.
     ConditionUnmet {
         /// The condition's id.
-        condition: String,
+        condition: SmolStr,
     },
 }
 

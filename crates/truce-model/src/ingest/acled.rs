@@ -14,6 +14,7 @@ use crate::ingest::write::{WriteError, check_writable};
 use crate::ingest::{IngestError, Ingested, InputFormat};
 use crate::report::{Casualties, Location, Report, Source, TimeSpan};
 use crate::vocab::{ActionType, SourceKind, TargetKind};
+use smol_str::SmolStr;
 
 /// ACLED's 31 columns, in the order of its exports since March 2023.
 pub(crate) const COLUMNS: [&str; 31] = [
@@ -109,7 +110,7 @@ pub(crate) const TIME_PRECISION_2_DAYS: i32 = 3;
 /// The source every ACLED row is attributed to.
 fn acled_source() -> Source {
     Source {
-        id: "acled".to_string(),
+        id: SmolStr::new_static("acled"),
         kind: SourceKind::Osint,
         party: None,
     }
@@ -196,7 +197,7 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
         .into_iter()
         .map(|col| row.get(col))
         .filter(|actor| !actor.is_empty())
-        .map(str::to_string)
+        .map(SmolStr::new)
         .collect();
     let (time, location, action) = (time?, location?, action?);
     if id.is_empty() {
@@ -204,14 +205,14 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
     }
     let place = Some(row.get(Col::Location))
         .filter(|place| !place.is_empty())
-        .map(str::to_string);
+        .map(SmolStr::new);
     // Notes are kept as written (the row getter trims; read the cell itself).
     let text = row.columns[Col::Notes as usize]
         .and_then(|index| row.record.get(index))
         .unwrap_or("")
         .to_string();
     Some(Report {
-        id: id.to_string(),
+        id: SmolStr::new(id),
         source: acled_source(),
         time,
         location,
@@ -589,7 +590,7 @@ pub(crate) fn actor_pair(report: &Report) -> (&str, &str) {
                 .iter()
                 .filter(|actor| Some(*actor) != report.accused.as_ref()),
         )
-        .map(String::as_str);
+        .map(SmolStr::as_str);
     (names.next().unwrap_or(""), names.next().unwrap_or(""))
 }
 

@@ -8,6 +8,7 @@ use crate::ingest::time::parse_time_value;
 use crate::ingest::{MAX_VALUE_CHARS, Rejection};
 use crate::report::{Casualties, Location, Report, Source, TimeSpan};
 use crate::vocab::{ActionType, SourceKind, Target, closest};
+use smol_str::SmolStr;
 
 /// A field of our own report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -551,11 +552,11 @@ pub(crate) fn build_report<R: RecordFields>(
         target?,
     );
     Some(Report {
-        id: id.into_owned(),
+        id: SmolStr::new(id),
         source: Source {
-            id: source_id.into_owned(),
+            id: SmolStr::new(source_id),
             kind: source_kind,
-            party: source_party.map(Cow::into_owned),
+            party: source_party.map(SmolStr::new),
         },
         time,
         location: Location {
@@ -563,12 +564,12 @@ pub(crate) fn build_report<R: RecordFields>(
             lat,
             uncertainty_m,
         },
-        place: place.map(Cow::into_owned),
+        place: place.map(SmolStr::new),
         action,
         target,
-        site: site.map(Cow::into_owned),
-        accused: accused.map(Cow::into_owned),
-        actors,
+        site: site.map(SmolStr::new),
+        accused: accused.map(SmolStr::new),
+        actors: actors.into_iter().map(SmolStr::from).collect(),
         casualties,
         text,
         evidence,

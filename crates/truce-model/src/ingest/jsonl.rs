@@ -256,8 +256,8 @@ pub(crate) struct WireReport<'a> {
     site: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     accused: Option<&'a str>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    actors: &'a [String],
+    #[serde(skip_serializing_if = "<[smol_str::SmolStr]>::is_empty")]
+    actors: &'a [smol_str::SmolStr],
     #[serde(skip_serializing_if = "is_zero")]
     civilian_killed: u32,
     #[serde(skip_serializing_if = "is_zero")]

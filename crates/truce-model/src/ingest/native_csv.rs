@@ -174,16 +174,21 @@ fn join_list(
     format: InputFormat,
     report: &Report,
     field: &str,
-    values: &[String],
+    values: &[impl AsRef<str>],
 ) -> Result<String, WriteError> {
-    if let Some(value) = values.iter().find(|value| value.contains(LIST_SEPARATOR)) {
+    if let Some(value) = values
+        .iter()
+        .map(AsRef::as_ref)
+        .find(|value: &&str| value.contains(LIST_SEPARATOR))
+    {
         return Err(WriteError::NotRepresentable {
             format,
-            report_id: report.id.clone(),
+            report_id: report.id.to_string(),
             reason: format!(
                 "{field} value `{value}` contains `;`, which separates values in a CSV cell; write JSON Lines instead"
             ),
         });
     }
-    Ok(values.join(";"))
+    let texts: Vec<&str> = values.iter().map(AsRef::as_ref).collect();
+    Ok(texts.join(";"))
 }

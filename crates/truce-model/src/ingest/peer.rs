@@ -22,6 +22,7 @@ use crate::ingest::time::{parse_time_value, parse_utc_seconds_fast};
 use crate::ingest::{IngestError, Ingested, Rejection};
 use crate::report::{Casualties, Location, Report, Source, TimeSpan};
 use crate::vocab::{ActionType, SourceKind, Target, TargetKind, closest};
+use smol_str::SmolStr;
 
 /// Chunks smaller than this are not worth a thread.
 const MIN_CHUNK_BYTES: usize = 64 * 1024;
@@ -149,9 +150,9 @@ pub(crate) fn peer_source(id: &str) -> Source {
         _ => (SourceKind::Osint, None),
     };
     Source {
-        id: id.to_string(),
+        id: SmolStr::new(id),
         kind,
-        party: party.map(str::to_string),
+        party: party.map(SmolStr::new_static),
     }
 }
 
@@ -454,7 +455,7 @@ impl RowContext<'_> {
             return Outcome::Rejected(issues.rejections);
         };
         Outcome::Accepted(Report {
-            id: id.to_string(),
+            id: SmolStr::new(id),
             source: cache.get(source_id),
             time,
             location: Location {
@@ -466,7 +467,7 @@ impl RowContext<'_> {
             action,
             target,
             site: None,
-            accused: accused.map(str::to_string),
+            accused: accused.map(SmolStr::new),
             actors: Vec::new(),
             casualties: Casualties {
                 civilian_injured,
@@ -662,9 +663,9 @@ pub(crate) fn parse(
 /// What a rejected or blank line holds until it is removed.
 fn placeholder() -> Report {
     Report {
-        id: String::new(),
+        id: SmolStr::default(),
         source: Source {
-            id: String::new(),
+            id: SmolStr::default(),
             kind: SourceKind::Osint,
             party: None,
         },

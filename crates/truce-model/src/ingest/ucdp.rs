@@ -13,6 +13,7 @@ use crate::ingest::write::{WriteError, check_writable};
 use crate::ingest::{IngestError, Ingested, InputFormat};
 use crate::report::{Casualties, Location, Report, Source, TimeSpan};
 use crate::vocab::{ActionType, SourceKind};
+use smol_str::SmolStr;
 
 /// The 49 columns of the GED CSV, in order.
 pub(crate) const COLUMNS: [&str; 49] = [
@@ -221,21 +222,21 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
         .into_iter()
         .map(|col| row.get(col))
         .filter(|side| !side.is_empty())
-        .map(str::to_string)
+        .map(SmolStr::new)
         .collect();
     let (id, time, location) = (id?, time?, location?);
     let place = Some(row.get(Col::WhereCoordinates))
         .filter(|place| !place.is_empty())
-        .map(str::to_string);
+        .map(SmolStr::new);
     let text = [row.get(Col::SourceHeadline), row.get(Col::WhereDescription)]
         .into_iter()
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join(" — ");
     Some(Report {
-        id: format!("{ID_PREFIX}{id}"),
+        id: smol_str::format_smolstr!("{ID_PREFIX}{id}"),
         source: Source {
-            id: "ucdp".to_string(),
+            id: SmolStr::new_static("ucdp"),
             kind: SourceKind::Osint,
             party: None,
         },

@@ -52,7 +52,7 @@ impl WriteError {
     ) -> Self {
         WriteError::NotRepresentable {
             format,
-            report_id: report.id.clone(),
+            report_id: report.id.to_string(),
             reason: reason.into(),
         }
     }

@@ -18,6 +18,7 @@
 //! voice; every other source is a voice of its own.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 use truce_model::agreement::{Agreement, Footprint, InForce, Reciprocity, Selector};
@@ -151,10 +152,42 @@ pub struct Finding {
     pub reasons: Vec<Reason>,
 }
 
+/// The agreement an [`Adjudicator`] judges by: borrowed for a batch run, shared for a state
+/// that lives on (the service's live findings).
+#[derive(Debug, Clone)]
+pub enum AgreementRef<'a> {
+    /// Borrowed from the caller.
+    Borrowed(&'a Agreement),
+    /// Shared ownership.
+    Shared(Arc<Agreement>),
+}
+
+impl std::ops::Deref for AgreementRef<'_> {
+    type Target = Agreement;
+    fn deref(&self) -> &Agreement {
+        match self {
+            AgreementRef::Borrowed(agreement) => agreement,
+            AgreementRef::Shared(agreement) => agreement,
+        }
+    }
+}
+
+impl<'a> From<&'a Agreement> for AgreementRef<'a> {
+    fn from(agreement: &'a Agreement) -> Self {
+        AgreementRef::Borrowed(agreement)
+    }
+}
+
+impl From<Arc<Agreement>> for AgreementRef<'static> {
+    fn from(agreement: Arc<Agreement>) -> Self {
+        AgreementRef::Shared(agreement)
+    }
+}
+
 /// Zone indexes and site data prepared once per agreement.
 #[derive(Debug)]
 pub struct Adjudicator<'a> {
-    agreement: &'a Agreement,
+    agreement: AgreementRef<'a>,
     /// `zone_areas[z][a]` is the index of area `a` of zone `z`.
     zone_areas: Vec<Vec<ZoneIndex>>,
     site_areas: Vec<Option<ZoneIndex>>,
@@ -202,7 +235,8 @@ pub type Releases = BTreeMap<SmolStr, (i64, SmolStr)>;
 
 impl<'a> Adjudicator<'a> {
     /// Prepares the zone and site indexes of `agreement`.
-    pub fn new(agreement: &'a Agreement) -> Result<Self, PrepareError> {
+    pub fn new(agreement: impl Into<AgreementRef<'a>>) -> Result<Self, PrepareError> {
+        let agreement: AgreementRef<'a> = agreement.into();
         let mut zone_areas = Vec::new();
         for zone in &agreement.zones {
             let mut areas = Vec::new();
@@ -248,6 +282,11 @@ impl<'a> Adjudicator<'a> {
             .iter()
             .map(|p| (p.id.clone(), agreement.in_force_for(&p.id)))
             .collect();
+        let party_free_zones = agreement
+            .zones
+            .iter()
+            .map(|z| z.areas.iter().all(|a| a.party.is_none()))
+            .collect();
         Ok(Adjudicator {
             agreement,
             zone_areas,
@@ -255,17 +294,13 @@ impl<'a> Adjudicator<'a> {
             rule_zones,
             exception_zones,
             windows,
-            party_free_zones: agreement
-                .zones
-                .iter()
-                .map(|z| z.areas.iter().all(|a| a.party.is_none()))
-                .collect(),
+            party_free_zones,
         })
     }
 
     /// The agreement being applied.
-    pub fn agreement(&self) -> &'a Agreement {
-        self.agreement
+    pub fn agreement(&self) -> &Agreement {
+        &self.agreement
     }
 
     /// Whether the incident is at protected site `i`.
@@ -297,7 +332,7 @@ impl<'a> Adjudicator<'a> {
         incident: &Incident,
         releases: &Releases,
     ) -> Finding {
-        let agreement = self.agreement;
+        let agreement: &Agreement = &self.agreement;
         let mut reasons = Vec::new();
 
         // Target: the site registry wins over the reports' own category.
@@ -552,7 +587,7 @@ impl<'a> Adjudicator<'a> {
         releases: &Releases,
         shared: &mut [Option<Tri>],
     ) -> Evaluation {
-        let agreement = self.agreement;
+        let agreement: &Agreement = &self.agreement;
         let mut e = Evaluation {
             prohibited: Tri::No,
             reason: None,

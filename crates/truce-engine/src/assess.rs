@@ -168,7 +168,7 @@ impl<'a> Assessor<'a> {
     }
 
     /// The agreement.
-    pub fn agreement(&self) -> &'a Agreement {
+    pub fn agreement(&self) -> &Agreement {
         self.adjudicator.agreement()
     }
 

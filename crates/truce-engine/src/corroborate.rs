@@ -294,7 +294,7 @@ fn compatible_bits(action: ActionType) -> u16 {
 }
 
 /// A report's longitude (wrapped into ±180°) and latitude in degrees, if usable.
-fn usable_position(report: &Report) -> Option<(f64, f64)> {
+pub(crate) fn usable_position(report: &Report) -> Option<(f64, f64)> {
     let (lon, lat) = (report.location.lon, report.location.lat);
     if !(lon.is_finite() && lat.is_finite() && lat.abs() <= 90.0) {
         return None;
@@ -473,18 +473,13 @@ impl<'a> Context<'a> {
 
     /// Whether two points can be linked; if so, the (estimated) distance between them.
     fn pair_distance(&self, p: &Point, q: &Point) -> Option<f64> {
-        if interval_gap_ms(p, q) > self.limits.time_gap_ms {
-            return None;
-        }
-        if p.compatible_bits & q.action_bit == 0 {
-            return None;
-        }
-        let limit = self.limits.pair_limit_m(p.radius_m, q.radius_m);
-        let distance = within(self.reports, p, q, limit)?;
-        if self.same_source(p, q) {
-            return None;
-        }
-        Some(distance)
+        pair_distance(
+            &self.limits,
+            p,
+            q,
+            |point| self.reports.get(point.report as usize),
+            || self.same_source(p, q),
+        )
     }
 
     /// A link between the points at two positions if they are linkable.
@@ -604,6 +599,57 @@ fn cell_of_key(key: u128) -> (i64, i64) {
     (i64::from(row), i64::from(cell as u32))
 }
 
+/// The pair test of step 1: `Some(estimated distance)` when the points are linkable.
+/// `report_of` gives a point's report (for the exact geodesic, from the report's own
+/// coordinates); `same_source` is asked last, as it reads the reports' source ids.
+fn pair_distance<'r>(
+    limits: &Limits,
+    p: &Point,
+    q: &Point,
+    report_of: impl Fn(&Point) -> Option<&'r Report>,
+    same_source: impl FnOnce() -> bool,
+) -> Option<f64> {
+    if interval_gap_ms(p, q) > limits.time_gap_ms {
+        return None;
+    }
+    if p.compatible_bits & q.action_bit == 0 {
+        return None;
+    }
+    let limit = limits.pair_limit_m(p.radius_m, q.radius_m);
+    let distance = within(report_of, p, q, limit)?;
+    if same_source() {
+        return None;
+    }
+    Some(distance)
+}
+
+/// Whether two reports are linkable (step 1 of the [module docs](self)): different sources,
+/// compatible actions, intervals within the time gap, points within the pair's distance limit.
+/// The same test the grid search applies, for callers that keep the link graph themselves
+/// (the live state). Invalid parameters link nothing.
+pub(crate) fn linkable(a: &Report, b: &Report, params: &CorroborationParams) -> bool {
+    if params.validate().is_err() {
+        return false;
+    }
+    let (Some(p), Some(q)) = (Point::new(a, 0), Point::new(b, 1)) else {
+        return false;
+    };
+    let pair = [a, b];
+    pair_distance(
+        &Limits::new(params),
+        &p,
+        &q,
+        |point| pair.get(point.report as usize).copied(),
+        || a.source.id == b.source.id,
+    )
+    .is_some()
+}
+
+/// The largest distance at which any two reports can be linked under `params`, metres.
+pub(crate) fn link_reach_m(params: &CorroborationParams) -> f64 {
+    Limits::new(params).max_distance_m
+}
+
 /// The gap between two intervals in milliseconds (0 when they overlap).
 fn interval_gap_ms(p: &Point, q: &Point) -> i64 {
     p.start_ms
@@ -635,8 +681,13 @@ fn estimate_distance_m(p: &Point, q: &Point) -> f64 {
 
 /// `Some(distance)` when the geodesic distance between the points is at most `limit_m`; the
 /// distance returned is the estimate (used for ordering only). The exact test reads the
-/// reports' own coordinates (a point without its report in `reports` uses its own).
-fn within(reports: &[Report], p: &Point, q: &Point, limit_m: f64) -> Option<f64> {
+/// reports' own coordinates (a point whose report `report_of` does not give uses its own).
+fn within<'r>(
+    report_of: impl Fn(&Point) -> Option<&'r Report>,
+    p: &Point,
+    q: &Point,
+    limit_m: f64,
+) -> Option<f64> {
     let trusted_frame = !p.polar && !q.polar;
     if trusted_frame && limit_m <= APPROX_MAX_DISTANCE_M {
         // Most candidates are clearly too far: decide those on the squared estimate.
@@ -660,8 +711,7 @@ fn within(reports: &[Report], p: &Point, q: &Point, limit_m: f64) -> Option<f64>
         }
     }
     let location = |point: &Point| {
-        reports
-            .get(point.report as usize)
+        report_of(point)
             .and_then(usable_position)
             .unwrap_or((point.lon_rad.to_degrees(), point.lat_rad.to_degrees()))
     };
@@ -1255,14 +1305,38 @@ mod tests {
 
     #[test]
     fn within_decides_like_the_geodesic_near_the_limit() {
-        let reports = vec![located(37.8, 48.0), located(37.85, 48.01)];
+        let reports = [located(37.8, 48.0), located(37.85, 48.01)];
         let p = Point::new(&reports[0], 0).unwrap();
         let q = Point::new(&reports[1], 1).unwrap();
         let exact = geodesic_distance_m((37.8, 48.0), (37.85, 48.01));
-        assert!(within(&reports, &p, &q, exact).is_some());
-        assert!(within(&reports, &p, &q, exact * (1.0 - 1e-12)).is_none());
-        assert!(within(&reports, &p, &q, exact + 0.5).is_some());
-        assert!(within(&reports, &p, &q, exact - 0.5).is_none());
+        assert!(within(|point| reports.get(point.report as usize), &p, &q, exact).is_some());
+        assert!(
+            within(
+                |point| reports.get(point.report as usize),
+                &p,
+                &q,
+                exact * (1.0 - 1e-12)
+            )
+            .is_none()
+        );
+        assert!(
+            within(
+                |point| reports.get(point.report as usize),
+                &p,
+                &q,
+                exact + 0.5
+            )
+            .is_some()
+        );
+        assert!(
+            within(
+                |point| reports.get(point.report as usize),
+                &p,
+                &q,
+                exact - 0.5
+            )
+            .is_none()
+        );
     }
 
     #[test]

@@ -7,5 +7,6 @@ pub mod corroborate;
 pub mod geodesy;
 pub mod incident;
 pub mod intake;
+pub mod live;
 pub mod reason;
 pub mod zone_index;

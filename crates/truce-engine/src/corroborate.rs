@@ -106,6 +106,7 @@ use crate::geodesy::{
     MIN_MERIDIONAL_RADIUS_M, WGS84_A, WGS84_E2, geodesic_distance_m,
 };
 use crate::incident::{self, Incident, clean_radius, metres_per_radian, ordered_span};
+use crate::permute::permute_in_place;
 
 /// The rules by which reports are grouped into incidents; see the [module docs](self).
 ///
@@ -771,7 +772,7 @@ impl Grid {
     /// key; both give the same order.
     fn sort_into_cells(
         &self,
-        points: Vec<Point>,
+        mut points: Vec<Point>,
         dense_cells_per_point: usize,
     ) -> (Vec<Point>, Vec<CellRun>) {
         if points.is_empty() {
@@ -816,8 +817,11 @@ impl Grid {
                 order[*slot] = i as u32;
                 *slot += 1;
             }
-            let sorted: Vec<Point> = order.par_iter().map(|&i| points[i as usize]).collect();
-            (sorted, cells)
+            drop(offsets);
+            drop(cell_of);
+            // In place: a second copy of the points would be the peak of a large run.
+            permute_in_place(&mut points, &order);
+            (points, cells)
         } else {
             let mut keyed: Vec<(u128, u32)> = cell_of
                 .par_iter()
@@ -826,7 +830,11 @@ impl Grid {
                 .map(|(i, (&(row, col), p))| (grid_key(row, col, p.start_ms), i as u32))
                 .collect();
             keyed.par_sort_unstable_by_key(|&(key, i)| (key, points[i as usize].report));
-            let sorted: Vec<Point> = keyed.par_iter().map(|&(_, i)| points[i as usize]).collect();
+            drop(cell_of);
+            let order: Vec<u32> = keyed.iter().map(|&(_, i)| i).collect();
+            permute_in_place(&mut points, &order);
+            drop(order);
+            let sorted = points;
             let mut cells: Vec<CellRun> = Vec::new();
             for (pos, key) in keyed.iter().enumerate() {
                 let (row, col) = cell_of_key(key.0);
@@ -930,10 +938,10 @@ enum Group {
 }
 
 impl Group {
-    fn into_members(self) -> Vec<u32> {
+    fn into_members(self) -> crate::incident::Members {
         match self {
-            Group::One(report_idx) => vec![report_idx],
-            Group::Many(members) => members,
+            Group::One(report_idx) => smallvec::smallvec![report_idx],
+            Group::Many(members) => crate::incident::members_of(members),
         }
     }
 }
@@ -986,18 +994,21 @@ fn group_reports(reports: &[Report], params: &CorroborationParams) -> Vec<Group>
             .map(|pos| (component_of[pos as usize], pos)),
         0,
     );
-    let links_by_component = bucket(
-        n_components,
-        links
-            .iter()
-            .map(|link| (component_of[link.lo as usize], *link)),
-        Link {
-            score: 0.0,
-            lo: 0,
-            hi: 0,
-        },
-    );
-    drop(links);
+    // Links grouped by component in place (a copy would be the peak of a large run); their
+    // order within a component does not matter, `merge_component` sorts them.
+    let mut links = links;
+    links.par_sort_unstable_by_key(|link| component_of[link.lo as usize]);
+    let mut offsets = vec![0usize; n_components + 1];
+    for link in &links {
+        offsets[component_of[link.lo as usize] as usize + 1] += 1;
+    }
+    for component in 0..n_components {
+        offsets[component + 1] += offsets[component];
+    }
+    let links_by_component = Buckets {
+        offsets,
+        items: links,
+    };
     drop(component_of);
     drop(components_guard);
 
@@ -1225,11 +1236,11 @@ mod tests {
     fn located(lon: f64, lat: f64) -> Report {
         Report {
             id: "x".into(),
-            source: Source {
+            source: std::sync::Arc::new(Source {
                 id: "s".into(),
                 kind: SourceKind::Monitor,
                 party: None,
-            },
+            }),
             time: TimeSpan::instant(0),
             location: Location {
                 lon,
@@ -1416,7 +1427,8 @@ mod tests {
                     (lat + (rng.next_f64() - 0.5) * spread_deg.1).clamp(-90.0, 90.0),
                 );
                 report.id = format!("r{i:04}").into();
-                report.source.id = format!("s{}", (rng.next_f64() * 4.0) as u32).into();
+                std::sync::Arc::make_mut(&mut report.source).id =
+                    format!("s{}", (rng.next_f64() * 4.0) as u32).into();
                 report.location.uncertainty_m = rng.next_f64() * 3000.0;
                 // Whole ten minutes: many reports share a start.
                 let start = (rng.next_f64() * 432.0) as i64 * 600_000;

@@ -34,6 +34,19 @@
 use serde::Serialize;
 use truce_model::{ActionType, Casualties, Location, Report, SmolStr, Target, TargetKind};
 
+/// The member report indices of an incident: up to four are held inline (most incidents have
+/// one to three reports), more on the heap.
+pub type Members = smallvec::SmallVec<[u32; 4]>;
+
+/// `members` as [`Members`], inline when they fit.
+pub(crate) fn members_of(members: Vec<u32>) -> Members {
+    if members.len() <= 4 {
+        Members::from_slice(&members)
+    } else {
+        Members::from_vec(members)
+    }
+}
+
 /// Reports judged to describe the same event, with the fields derived from them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Incident {
@@ -41,7 +54,7 @@ pub struct Incident {
     /// in the incident.
     pub id: SmolStr,
     /// Indices of the member reports in the report slice it was built from, ascending.
-    pub members: Vec<u32>,
+    pub members: Members,
     /// The intersection of the members' time intervals when it is not empty (every report
     /// can be right), else their hull (the smallest interval containing them all).
     pub time: truce_model::TimeSpan,
@@ -150,7 +163,7 @@ impl Incident {
                 n_reports: reports.len(),
             });
         }
-        Ok(derive(reports, members))
+        Ok(derive(reports, members_of(members)))
     }
 }
 
@@ -163,7 +176,7 @@ fn incident_id(report_id: &str) -> SmolStr {
 }
 
 /// The incident of one report alone: the general derivation gives exactly this.
-fn derive_single(report: &Report, members: Vec<u32>) -> Incident {
+fn derive_single(report: &Report, members: Members) -> Incident {
     let (start_ms, end_ms) = ordered_span(report.time);
     Incident {
         id: incident_id(&report.id),
@@ -179,7 +192,7 @@ fn derive_single(report: &Report, members: Vec<u32>) -> Incident {
 }
 
 /// Derives an incident from members that are non-empty, ascending, distinct and in range.
-pub(crate) fn derive(reports: &[Report], members: Vec<u32>) -> Incident {
+pub(crate) fn derive(reports: &[Report], members: Members) -> Incident {
     if let [single] = members[..] {
         derive_single(&reports[single as usize], members)
     } else {
@@ -188,7 +201,7 @@ pub(crate) fn derive(reports: &[Report], members: Vec<u32>) -> Incident {
 }
 
 /// [`derive`] for any number of members.
-fn derive_many(reports: &[Report], members: Vec<u32>) -> Incident {
+fn derive_many(reports: &[Report], members: Members) -> Incident {
     let member_reports: Vec<&Report> = members.iter().map(|&i| &reports[i as usize]).collect();
 
     let first_id = member_reports
@@ -390,11 +403,11 @@ mod tests {
     fn report(id: &str, source: &str, lon: f64, lat: f64, r: f64, t: (i64, i64)) -> Report {
         Report {
             id: id.to_string().into(),
-            source: Source {
+            source: std::sync::Arc::new(Source {
                 id: source.to_string().into(),
                 kind: SourceKind::Monitor,
                 party: None,
-            },
+            }),
             time: TimeSpan {
                 start_ms: t.0,
                 end_ms: t.1,
@@ -457,7 +470,7 @@ mod tests {
             report("b", "s2", 37.0, 48.0 + dlat, 0.0, (0, 0)),
         ];
         let inc = Incident::from_members(&r, vec![1, 0]).unwrap();
-        assert_eq!(inc.members, vec![0, 1]);
+        assert_eq!(inc.members[..], [0, 1]);
         assert!((inc.location.lat - (48.0 + dlat / 2.0)).abs() < 1e-9);
         assert_eq!(inc.location.lon, 37.0);
         assert!((inc.location.uncertainty_m - 500.0).abs() < 1e-6);
@@ -546,12 +559,12 @@ mod tests {
         reports[0].site = Some("refinery-1".into());
         reports[0].accused = Some("RU".into());
         reports[0].actors = vec!["x".into()];
-        reports[1].source.party = Some("UA".into());
+        std::sync::Arc::make_mut(&mut reports[1].source).party = Some("UA".into());
         reports[1].casualties.civilian_killed = 4;
         reports[2].target = Target::of(TargetKind::Medical);
         for i in 0..reports.len() as u32 {
-            let single = derive_single(&reports[i as usize], vec![i]);
-            let general = derive_many(&reports, vec![i]);
+            let single = derive_single(&reports[i as usize], smallvec::smallvec![i]);
+            let general = derive_many(&reports, smallvec::smallvec![i]);
             assert_eq!(format!("{single:?}"), format!("{general:?}"));
         }
     }

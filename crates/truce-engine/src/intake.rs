@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use rayon::prelude::*;
+
+use crate::permute::permute_in_place;
 use truce_model::Report;
 use truce_model::ingest::Rejection;
 
@@ -68,27 +70,6 @@ pub fn merge(mut reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Ve
     (reports, rejections)
 }
 
-/// Reorders `items` so that position `k` holds the item that was at `order[k]`, by following
-/// the permutation's cycles with swaps.
-fn permute_in_place<T>(items: &mut [T], order: &[u32]) {
-    let mut placed = vec![false; items.len()];
-    for cycle_start in 0..items.len() {
-        if placed[cycle_start] {
-            continue;
-        }
-        let mut k = cycle_start;
-        loop {
-            placed[k] = true;
-            let next = order[k] as usize;
-            if next == cycle_start {
-                break;
-            }
-            items.swap(k, next);
-            k = next;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,11 +80,11 @@ mod tests {
     fn report(id: &str, lon: f64) -> Report {
         Report {
             id: id.into(),
-            source: Source {
+            source: std::sync::Arc::new(Source {
                 id: "s".into(),
                 kind: SourceKind::Monitor,
                 party: None,
-            },
+            }),
             time: TimeSpan::instant(0),
             location: Location {
                 lon,
@@ -135,17 +116,6 @@ mod tests {
     fn merge_pairs(inputs: Vec<(Report, Origin)>) -> (Vec<Report>, Vec<Rejection>) {
         let (reports, origins) = inputs.into_iter().unzip();
         merge(reports, origins)
-    }
-
-    #[test]
-    fn permutation_in_place_matches_indexing() {
-        let items: Vec<u32> = (0..50).map(|i| i * 7 % 50).collect();
-        let mut order: Vec<u32> = (0..50).collect();
-        order.sort_by_key(|&i| items[i as usize]);
-        let mut permuted = items.clone();
-        permute_in_place(&mut permuted, &order);
-        let expected: Vec<u32> = order.iter().map(|&i| items[i as usize]).collect();
-        assert_eq!(permuted, expected);
     }
 
     #[test]

@@ -8,5 +8,6 @@ pub mod geodesy;
 pub mod incident;
 pub mod intake;
 pub mod live;
+mod permute;
 pub mod reason;
 pub mod zone_index;

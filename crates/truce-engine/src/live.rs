@@ -531,11 +531,11 @@ mod tests {
     fn located(i: usize, lon: f64, lat: f64, radius: f64, minute: i64) -> Report {
         Report {
             id: format!("r{i}").into(),
-            source: Source {
+            source: std::sync::Arc::new(Source {
                 id: format!("s{}", i % 7).into(),
                 kind: SourceKind::Osint,
                 party: None,
-            },
+            }),
             time: TimeSpan::instant(minute * 60_000),
             location: Location {
                 lon,

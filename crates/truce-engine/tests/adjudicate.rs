@@ -138,7 +138,8 @@ impl R0 {
                 id: self.source.into(),
                 kind: self.kind,
                 party: self.party.map(truce_model::SmolStr::from),
-            },
+            }
+            .into(),
             time: TimeSpan {
                 start_ms: ms(self.time),
                 end_ms: self.time_end.map_or(ms(self.time), ms),

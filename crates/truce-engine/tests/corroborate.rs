@@ -22,7 +22,8 @@ fn report(id: &str, source: &str, east_m: f64, north_m: f64, radius_m: f64, minu
             id: source.to_string().into(),
             kind: SourceKind::Monitor,
             party: None,
-        },
+        }
+        .into(),
         time: TimeSpan::instant(T0 + minute * MINUTE),
         location: Location {
             lon: LON + east_m / east_per_deg,
@@ -280,8 +281,8 @@ fn an_interval_report_joins_an_instant_report() {
 #[test]
 fn derived_fields() {
     let mut ua = report("ua-7", "ua_gs", 0.0, 0.0, 200.0, 10);
-    ua.source.kind = SourceKind::Party;
-    ua.source.party = Some("ua".into());
+    std::sync::Arc::make_mut(&mut ua.source).kind = SourceKind::Party;
+    std::sync::Arc::make_mut(&mut ua.source).party = Some("ua".into());
     ua.accused = Some("ru".into());
     ua.casualties = Casualties {
         civilian_killed: 2,
@@ -289,8 +290,8 @@ fn derived_fields() {
         ..Casualties::default()
     };
     let mut ru = report("ru-3", "ru_mod", 150.0, 0.0, 300.0, 20);
-    ru.source.kind = SourceKind::Party;
-    ru.source.party = Some("ru".into());
+    std::sync::Arc::make_mut(&mut ru.source).kind = SourceKind::Party;
+    std::sync::Arc::make_mut(&mut ru.source).party = Some("ru".into());
     ru.accused = Some("ua".into());
     ru.casualties = Casualties {
         civilian_killed: 3,
@@ -308,7 +309,7 @@ fn derived_fields() {
     assert_eq!(incidents.len(), 1);
     let incident = &incidents[0];
     assert_eq!(incident.id, "inc-osce-1");
-    assert_eq!(incident.members, vec![0, 1, 2]);
+    assert_eq!(incident.members[..], [0, 1, 2]);
     assert_eq!(reports[0].id, "osce-1");
     // Three instants: no common instant, so the hull.
     assert_eq!(

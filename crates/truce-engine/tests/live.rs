@@ -150,11 +150,11 @@ fn report(id: String, d: &Draft) -> Report {
     let start_ms = DAY_MS + d.minutes * 60_000;
     Report {
         id: id.into(),
-        source: Source {
+        source: std::sync::Arc::new(Source {
             id: source.into(),
             kind,
             party: party.map(Into::into),
-        },
+        }),
         time: TimeSpan {
             start_ms,
             end_ms: start_ms + d.width_minutes * 60_000,

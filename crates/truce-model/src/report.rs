@@ -1,5 +1,7 @@
 //! A report: one source's claim about one event.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 
@@ -116,8 +118,8 @@ impl Casualties {
 pub struct Report {
     /// Unique among all reports of an assessment.
     pub id: SmolStr,
-    /// Who reports.
-    pub source: Source,
+    /// Who reports. Shared: the reports of one source hold one copy of it.
+    pub source: Arc<Source>,
     /// When.
     pub time: TimeSpan,
     /// Where.
@@ -263,7 +265,8 @@ mod tests {
                 id: "ua_gs".into(),
                 kind: SourceKind::Party,
                 party: Some("UA".into()),
-            },
+            }
+            .into(),
             time: TimeSpan {
                 start_ms: 1_741_651_200_000,
                 end_ms: 1_741_651_260_000,
@@ -302,9 +305,9 @@ mod tests {
         let base = encoded(&sample());
         let changes: Vec<fn(&mut Report)> = vec![
             |r| r.id = "r-2".into(),
-            |r| r.source.id = "ua_gs2".into(),
-            |r| r.source.kind = SourceKind::Monitor,
-            |r| r.source.party = None,
+            |r| Arc::make_mut(&mut r.source).id = "ua_gs2".into(),
+            |r| Arc::make_mut(&mut r.source).kind = SourceKind::Monitor,
+            |r| Arc::make_mut(&mut r.source).party = None,
             |r| r.time.start_ms -= 1,
             |r| r.time.end_ms += 1,
             |r| r.location.lon = 35.100_000_000_000_01,
@@ -339,10 +342,10 @@ mod tests {
         // Moving a character from one string to the next must change the encoding.
         let mut a = sample();
         a.id = "ab".into();
-        a.source.id = "c".into();
+        Arc::make_mut(&mut a.source).id = "c".into();
         let mut b = sample();
         b.id = "a".into();
-        b.source.id = "bc".into();
+        Arc::make_mut(&mut b.source).id = "bc".into();
         assert_ne!(encoded(&a), encoded(&b));
     }
 

@@ -138,7 +138,7 @@ fn report() -> impl Strategy<Value = Report> {
             )| {
                 Report {
                     id: id.into(),
-                    source,
+                    source: source.into(),
                     time,
                     location,
                     place: place.map(Into::into),
@@ -220,11 +220,11 @@ proptest! {
 fn sample(action: ActionType, target: Target) -> Report {
     Report {
         id: format!("{action}-{target}").into(),
-        source: Source {
+        source: std::sync::Arc::new(Source {
             id: "osce_smm".into(),
             kind: SourceKind::Monitor,
             party: None,
-        },
+        }),
         time: TimeSpan {
             start_ms: 1_742_457_600_000,
             end_ms: 1_742_457_600_000 + 3_600_000,

@@ -956,7 +956,7 @@ impl ReportContext<'_> {
         };
         Report {
             id: id.into(),
-            source,
+            source: source.into(),
             time,
             location,
             place,

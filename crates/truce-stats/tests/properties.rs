@@ -218,8 +218,11 @@ proptest! {
             (None, Some(b)) => prop_assert!(b == 0.0 && before == 0 && during > 0),
             (None, None) => prop_assert!(before == 0 && during == 0),
         }
-        prop_assert!(close(forward.ci95.0, reciprocal(backward.ci95.1), 1e-9), "{forward:?} {backward:?}");
-        prop_assert!(close(forward.ci95.1, reciprocal(backward.ci95.0), 1e-9), "{forward:?} {backward:?}");
+        // The bounds come from inverting the incomplete beta function in its far tail when the
+        // counts are lopsided (77 against 4·10¹⁰ events gives bounds near 10⁻⁹, found to 1.4·10⁻⁸
+        // relative): 10⁻⁷ is far finer than the three figures a report prints.
+        prop_assert!(close(forward.ci95.0, reciprocal(backward.ci95.1), 1e-7), "{forward:?} {backward:?}");
+        prop_assert!(close(forward.ci95.1, reciprocal(backward.ci95.0), 1e-7), "{forward:?} {backward:?}");
         prop_assert!(
             (forward.p_value - backward.p_value).abs() <= 1e-12 * forward.p_value.max(1e-300),
             "{forward:?} {backward:?}"

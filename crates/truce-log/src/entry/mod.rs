@@ -679,11 +679,11 @@ impl ReportEntry {
         };
         Report {
             id: self.report_id.clone().into(),
-            source: Source {
+            source: std::sync::Arc::new(Source {
                 id: source_id.into(),
                 kind: self.source.kind,
                 party: self.source.party.as_deref().map(SmolStr::new),
-            },
+            }),
             time: self.time,
             location,
             place: place.map(SmolStr::from),

@@ -20,11 +20,11 @@ fn h(byte: u8) -> ContentHash {
 fn report() -> Report {
     Report {
         id: "r-17".into(),
-        source: Source {
+        source: std::sync::Arc::new(Source {
             id: "ua_gs".into(),
             kind: SourceKind::Party,
             party: Some("UA".into()),
-        },
+        }),
         time: TimeSpan {
             start_ms: 1_742_860_800_000,
             end_ms: 1_742_864_400_000,
@@ -558,11 +558,11 @@ mod properties {
                     };
                     Report {
                         id: id.into(),
-                        source: Source {
+                        source: std::sync::Arc::new(Source {
                             id: source_id.into(),
                             kind: SourceKind::ALL[kind],
                             party: party.map(Into::into),
-                        },
+                        }),
                         time: TimeSpan { start_ms, end_ms },
                         location: Location {
                             lon,

@@ -213,7 +213,7 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
         .to_string();
     Some(Report {
         id: SmolStr::new(id),
-        source: acled_source(),
+        source: acled_source().into(),
         time,
         location,
         place,

@@ -557,7 +557,8 @@ pub(crate) fn build_report<R: RecordFields>(
             id: SmolStr::new(source_id),
             kind: source_kind,
             party: source_party.map(SmolStr::new),
-        },
+        }
+        .into(),
         time,
         location: Location {
             lon,

@@ -22,6 +22,8 @@ use crate::ingest::time::{parse_time_value, parse_utc_seconds_fast};
 use crate::ingest::{IngestError, Ingested, Rejection};
 use crate::report::{Casualties, Location, Report, Source, TimeSpan};
 use crate::vocab::{ActionType, SourceKind, Target, TargetKind, closest};
+use std::sync::Arc;
+
 use smol_str::SmolStr;
 
 /// Chunks smaller than this are not worth a thread.
@@ -117,24 +119,26 @@ enum Outcome {
 /// Sources seen so far, so that each row clones a ready [`Source`].
 #[derive(Debug, Default)]
 struct SourceCache {
-    sources: Vec<Source>,
+    sources: Vec<Arc<Source>>,
 }
 
 impl SourceCache {
     const CAPACITY: usize = 64;
 
+    /// The source with this id, shared with every report of the same source this cache
+    /// has handed out.
     #[inline]
-    fn get(&mut self, id: &str) -> Source {
+    fn get(&mut self, id: &str) -> Arc<Source> {
         let last = id.as_bytes().last();
         let found = self.sources.iter().find(|source| {
             source.id.len() == id.len() && source.id.as_bytes().last() == last && source.id == id
         });
         if let Some(source) = found {
-            return source.clone();
+            return Arc::clone(source);
         }
-        let source = peer_source(id);
+        let source = Arc::new(peer_source(id));
         if self.sources.len() < Self::CAPACITY {
-            self.sources.push(source.clone());
+            self.sources.push(Arc::clone(&source));
         }
         source
     }
@@ -668,7 +672,8 @@ fn placeholder() -> Report {
             id: SmolStr::default(),
             kind: SourceKind::Osint,
             party: None,
-        },
+        }
+        .into(),
         time: TimeSpan::instant(0),
         location: Location {
             lon: 0.0,

@@ -239,7 +239,8 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
             id: SmolStr::new_static("ucdp"),
             kind: SourceKind::Osint,
             party: None,
-        },
+        }
+        .into(),
         time,
         location,
         place,

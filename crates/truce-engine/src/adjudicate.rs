@@ -396,16 +396,16 @@ impl<'a> Adjudicator<'a> {
                     // A named actor that is neither a party nor excluded names no party.
                     None => {}
                 }
-            } else if !attribution.actors.is_empty() {
+            } else if !attribution.actors().is_empty() {
                 let parties: BTreeSet<&str> = attribution
-                    .actors
+                    .actors()
                     .iter()
                     .filter_map(|a| agreement.resolve_party(a))
                     .collect();
                 if let (1, Some(p)) = (parties.len(), parties.first()) {
                     claims.entry(p).or_default().insert(voice);
                 } else if parties.is_empty() {
-                    for actor in &attribution.actors {
+                    for actor in attribution.actors() {
                         if agreement.is_excluded_actor(actor) {
                             excluded_claims.insert(actor);
                         }

@@ -1247,15 +1247,11 @@ mod tests {
                 lat,
                 uncertainty_m: 0.0,
             },
-            place: None,
             action: ActionType::Artillery,
             target: Target::of(TargetKind::Unknown),
-            site: None,
             accused: None,
-            actors: Vec::new(),
             casualties: Casualties::default(),
-            text: String::new(),
-            evidence: Vec::new(),
+            details: truce_model::Details::default(),
         }
     }
 

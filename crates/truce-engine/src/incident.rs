@@ -185,7 +185,7 @@ fn derive_single(report: &Report, members: Members) -> Incident {
         location: report.location,
         action: report.action,
         target: derived_target(std::slice::from_ref(&report)),
-        site: report.site.clone(),
+        site: report.site().map(SmolStr::new),
         casualties: report.casualties,
         n_sources: 1,
     }
@@ -217,9 +217,9 @@ fn derive_many(reports: &[Report], members: Members) -> Incident {
     let target = derived_target(&member_reports);
     let site = member_reports
         .iter()
-        .filter_map(|r| r.site.as_ref())
+        .filter_map(|r| r.site())
         .min()
-        .cloned();
+        .map(SmolStr::new);
 
     let mut source_ids: Vec<&str> = member_reports
         .iter()
@@ -417,15 +417,11 @@ mod tests {
                 lat,
                 uncertainty_m: r,
             },
-            place: None,
             action: ActionType::Artillery,
             target: Target::of(TargetKind::Unknown),
-            site: None,
             accused: None,
-            actors: Vec::new(),
             casualties: Casualties::default(),
-            text: String::new(),
-            evidence: Vec::new(),
+            details: truce_model::Details::default(),
         }
     }
 
@@ -556,9 +552,9 @@ mod tests {
             report("c", "s3", 0.0, 0.0, 10.0, (5, 5)),
         ];
         reports[0].target = Target::energy(EnergyKind::OilRefinery);
-        reports[0].site = Some("refinery-1".into());
+        reports[0].details.make_mut().site = Some("refinery-1".into());
         reports[0].accused = Some("RU".into());
-        reports[0].actors = vec!["x".into()];
+        reports[0].details.make_mut().actors = vec!["x".into()];
         std::sync::Arc::make_mut(&mut reports[1].source).party = Some("UA".into());
         reports[1].casualties.civilian_killed = 4;
         reports[2].target = Target::of(TargetKind::Medical);

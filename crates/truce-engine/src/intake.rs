@@ -91,15 +91,11 @@ mod tests {
                 lat: 48.0,
                 uncertainty_m: 100.0,
             },
-            place: None,
             action: ActionType::Artillery,
             target: Target::of(TargetKind::Military),
-            site: None,
             accused: None,
-            actors: vec![],
             casualties: Casualties::default(),
-            text: String::new(),
-            evidence: vec![],
+            details: truce_model::Details::default(),
         }
     }
 

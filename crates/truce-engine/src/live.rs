@@ -542,15 +542,11 @@ mod tests {
                 lat,
                 uncertainty_m: radius,
             },
-            place: None,
             action: ActionType::Artillery,
             target: Target::of(truce_model::TargetKind::Unknown),
-            site: None,
             accused: None,
-            actors: Vec::new(),
             casualties: Casualties::default(),
-            text: String::new(),
-            evidence: Vec::new(),
+            details: truce_model::Details::default(),
         }
     }
 

@@ -149,15 +149,11 @@ impl R0 {
                 lat: self.lat,
                 uncertainty_m: self.r,
             },
-            place: None,
             action: self.action,
             target: self.target.parse::<Target>().unwrap(),
-            site: None,
             accused: self.accused.map(truce_model::SmolStr::from),
-            actors: vec![],
             casualties: Casualties::default(),
-            text: String::new(),
-            evidence: vec![],
+            details: truce_model::Details::default(),
         }
     }
 }
@@ -259,7 +255,7 @@ fn nobody_names_a_perpetrator_so_undetermined() {
 #[test]
 fn acled_style_actors_attribute_when_exactly_one_is_a_party() {
     let mut report = R0::new("a", "acled", Osint).report();
-    report.actors = vec![
+    report.details.make_mut().actors = vec![
         "Military Forces of Russia (2000-)".into(),
         "Civilians (Ukraine)".into(),
     ];

@@ -30,15 +30,11 @@ fn report(id: &str, source: &str, east_m: f64, north_m: f64, radius_m: f64, minu
             lat: LAT + north_m / north_per_deg,
             uncertainty_m: radius_m,
         },
-        place: None,
         action: ActionType::Artillery,
         target: Target::of(TargetKind::CivilianResidential),
-        site: None,
         accused: None,
-        actors: Vec::new(),
         casualties: Casualties::default(),
-        text: String::new(),
-        evidence: Vec::new(),
+        details: truce_model::Details::default(),
     }
 }
 
@@ -299,11 +295,11 @@ fn derived_fields() {
         ..Casualties::default()
     };
     let mut osce = report("osce-1", "osce", 50.0, 0.0, 100.0, 15);
-    osce.actors = vec![
+    osce.details.make_mut().actors = vec![
         "Armed Forces of Ukraine".into(),
         "Russian Armed Forces".into(),
     ];
-    osce.site = Some("zaporizhzhia_npp".into());
+    osce.details.make_mut().site = Some("zaporizhzhia_npp".into());
 
     let (reports, incidents) = run(vec![ua, ru, osce]);
     assert_eq!(incidents.len(), 1);
@@ -343,7 +339,7 @@ fn derived_fields() {
             ("ua_gs", Some("ru"))
         ]
     );
-    assert_eq!(attributions[0].actors.len(), 2);
+    assert_eq!(attributions[0].actors().len(), 2);
     assert_eq!(attributions[1].source.party.as_deref(), Some("ru"));
     assert_eq!(incident.n_sources, 3);
 

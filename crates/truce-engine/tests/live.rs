@@ -164,15 +164,11 @@ fn report(id: String, d: &Draft) -> Report {
             lat: lat + d.dlat,
             uncertainty_m: [0.0, 300.0, 1500.0, 4000.0][d.radius],
         },
-        place: None,
         action: ACTIONS[d.action],
         target: Target::of(TARGETS[d.target]),
-        site: None,
         accused: [None, Some("RU"), Some("UA")][d.accused].map(Into::into),
-        actors: Vec::new(),
         casualties: Casualties::default(),
-        text: String::new(),
-        evidence: Vec::new(),
+        details: truce_model::Details::default(),
     }
 }
 

@@ -9,7 +9,7 @@ pub mod ingest;
 pub mod report;
 pub mod vocab;
 
-pub use report::{Casualties, Location, Report, Source, TimeSpan};
+pub use report::{Casualties, Details, Location, Report, ReportDetails, Source, TimeSpan};
 /// Identifiers and names (report, source, party, actor, site ids): short ones are stored
 /// inline and clones of long ones share one allocation, so copying them into incidents and
 /// findings costs no allocation.

@@ -114,6 +114,10 @@ impl Casualties {
 
 /// One source's claim about one event. Reports are immutable: a correction is a new report
 /// and a retraction of the old one.
+///
+/// What most reports leave empty — a place name, a site, actors, free text, evidence — is in
+/// [`ReportDetails`], held apart so that a report is small (a million of them are held at
+/// once in a batch run); read it with [`Report::place`], [`Report::site`] and the like.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Unique among all reports of an assessment.
@@ -124,28 +128,36 @@ pub struct Report {
     pub time: TimeSpan,
     /// Where.
     pub location: Location,
-    /// A place name as reported, kept for readers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub place: Option<SmolStr>,
     /// What was done.
     pub action: ActionType,
     /// What was hit.
     pub target: Target,
-    /// The id of a protected site named by the report, if any (looked up in the agreement's
-    /// site registry).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub site: Option<SmolStr>,
     /// Who the report says did it: a party id, an actor name the agreement maps to a party,
     /// or `None` when the report does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accused: Option<SmolStr>,
+    /// Claimed casualties.
+    #[serde(default)]
+    pub casualties: Casualties,
+    /// Place, site, actors, text and evidence.
+    #[serde(flatten)]
+    pub details: Details,
+}
+
+/// The parts of a report that most reports leave empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportDetails {
+    /// A place name as reported, kept for readers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<SmolStr>,
+    /// The id of a protected site named by the report, if any (looked up in the agreement's
+    /// site registry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SmolStr>,
     /// Named actors involved whose role the source does not state (ACLED's actor1/actor2,
     /// whose order says nothing about who attacked whom).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actors: Vec<SmolStr>,
-    /// Claimed casualties.
-    #[serde(default)]
-    pub casualties: Casualties,
     /// Free text.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
@@ -154,14 +166,106 @@ pub struct Report {
     pub evidence: Vec<String>,
 }
 
+impl ReportDetails {
+    /// Whether every part is empty.
+    pub fn is_empty(&self) -> bool {
+        self.place.is_none()
+            && self.site.is_none()
+            && self.actors.is_empty()
+            && self.text.is_empty()
+            && self.evidence.is_empty()
+    }
+}
+
+/// A report's [`ReportDetails`]: nothing allocated when they are all empty (one pointer in
+/// the report). Two values compare equal when their details do, however they were built.
+#[derive(Debug, Clone, Default)]
+pub struct Details(Option<Box<ReportDetails>>);
+
+/// The details of a report that has none.
+static NO_DETAILS: ReportDetails = ReportDetails {
+    place: None,
+    site: None,
+    actors: Vec::new(),
+    text: String::new(),
+    evidence: Vec::new(),
+};
+
+impl Details {
+    /// The details (all empty when there are none).
+    pub fn get(&self) -> &ReportDetails {
+        self.0.as_deref().unwrap_or(&NO_DETAILS)
+    }
+
+    /// The details, to change them.
+    pub fn make_mut(&mut self) -> &mut ReportDetails {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl From<ReportDetails> for Details {
+    fn from(details: ReportDetails) -> Self {
+        if details.is_empty() {
+            Details(None)
+        } else {
+            Details(Some(Box::new(details)))
+        }
+    }
+}
+
+impl PartialEq for Details {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Serialize for Details {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Details {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ReportDetails::deserialize(deserializer).map(Details::from)
+    }
+}
+
+impl Report {
+    /// A place name as reported.
+    pub fn place(&self) -> Option<&str> {
+        self.details.get().place.as_deref()
+    }
+
+    /// The id of a protected site the report names.
+    pub fn site(&self) -> Option<&str> {
+        self.details.get().site.as_deref()
+    }
+
+    /// Actors named without a role.
+    pub fn actors(&self) -> &[SmolStr] {
+        &self.details.get().actors
+    }
+
+    /// Free text.
+    pub fn text(&self) -> &str {
+        &self.details.get().text
+    }
+
+    /// Evidence references (`sha256:<hex>`).
+    pub fn evidence(&self) -> &[String] {
+        &self.details.get().evidence
+    }
+}
+
 /// The canonical byte encoding of reports that their digest is computed over.
 ///
 /// One encoding per report value, independent of the input format it was read from:
 /// strings are a 4-byte big-endian length and their UTF-8 bytes; an absent optional value is
 /// the byte `0`, a present one `1` and the value; lists are a 4-byte count and their items;
 /// integers are big-endian; coordinates and the radius are the IEEE 754 bits of the `f64`,
-/// big-endian; vocabulary terms are their canonical spelling. The fields come in the order
-/// of [`Report`]'s declaration: id, source (id, kind, party), time (start, end), location
+/// big-endian; vocabulary terms are their canonical spelling. The fields come in this order
+/// (the order of the report format's columns): id, source (id, kind, party), time (start, end), location
 /// (lon, lat, uncertainty), place, action, target (category, energy sub-kind), site,
 /// accused, actors, casualties (civilian killed, civilian injured, military killed,
 /// military injured, unspecified killed), text, evidence.
@@ -204,13 +308,13 @@ pub mod canonical {
         out.extend_from_slice(&report.location.lon.to_bits().to_be_bytes());
         out.extend_from_slice(&report.location.lat.to_bits().to_be_bytes());
         out.extend_from_slice(&report.location.uncertainty_m.to_bits().to_be_bytes());
-        optional(out, report.place.as_deref());
+        optional(out, report.place());
         text(out, report.action.as_str());
         text(out, report.target.kind.as_str());
         optional(out, report.target.energy.map(|energy| energy.as_str()));
-        optional(out, report.site.as_deref());
+        optional(out, report.site());
         optional(out, report.accused.as_deref());
-        list(out, &report.actors);
+        list(out, report.actors());
         let casualties = &report.casualties;
         for count in [
             casualties.civilian_killed,
@@ -221,8 +325,8 @@ pub mod canonical {
         ] {
             out.extend_from_slice(&count.to_be_bytes());
         }
-        text(out, &report.text);
-        list(out, &report.evidence);
+        text(out, report.text());
+        list(out, report.evidence());
     }
 
     /// The bytes a report set's digest is taken over: [`REPORT_SET_LABEL`], then for each
@@ -276,21 +380,24 @@ mod tests {
                 lat: 47.8,
                 uncertainty_m: 500.0,
             },
-            place: Some("Zaporizhzhia".into()),
             action: ActionType::DroneStrike,
             target: Target {
                 kind: TargetKind::Energy,
                 energy: Some(EnergyKind::PowerTransmission),
             },
-            site: None,
             accused: Some("RU".into()),
-            actors: vec!["a".into()],
             casualties: Casualties {
                 civilian_injured: 2,
                 ..Casualties::default()
             },
-            text: "text".into(),
-            evidence: Vec::new(),
+            details: crate::ReportDetails {
+                place: Some("Zaporizhzhia".into()),
+                site: None,
+                actors: vec!["a".into()],
+                text: "text".into(),
+                evidence: Vec::new(),
+            }
+            .into(),
         }
     }
 
@@ -313,17 +420,17 @@ mod tests {
             |r| r.location.lon = 35.100_000_000_000_01,
             |r| r.location.lat = -47.8,
             |r| r.location.uncertainty_m = 0.0,
-            |r| r.place = None,
+            |r| r.details.make_mut().place = None,
             |r| r.action = ActionType::MissileStrike,
             |r| r.target.kind = TargetKind::Medical,
             |r| r.target.energy = None,
-            |r| r.site = Some("s".into()),
+            |r| r.details.make_mut().site = Some("s".into()),
             |r| r.accused = None,
-            |r| r.actors.clear(),
+            |r| r.details.make_mut().actors.clear(),
             |r| r.casualties.civilian_killed = 1,
             |r| r.casualties.unspecified_killed = 1,
-            |r| r.text.clear(),
-            |r| r.evidence.push("sha256:00".into()),
+            |r| r.details.make_mut().text.clear(),
+            |r| r.details.make_mut().evidence.push("sha256:00".into()),
         ];
         for (i, change) in changes.iter().enumerate() {
             let mut report = sample();
@@ -353,7 +460,7 @@ mod tests {
     fn the_set_encoding_is_label_then_length_prefixed_reports_whatever_the_pieces() {
         let mut second = sample();
         second.id = "r-2".into();
-        second.text = "x".repeat(70_000);
+        second.details.make_mut().text = "x".repeat(70_000);
         let reports = [sample(), second.clone(), sample()];
         let mut pieces = Vec::new();
         encode_set(&reports, |piece| pieces.push(piece.to_vec()));

@@ -87,14 +87,14 @@ r1,ua_gs,party,UA,2025-03-20T10:00:00+02:00,2025-03-20T11:30:00+02:00,Kherson,32
     assert_eq!(report.source.party.as_deref(), Some("UA"));
     assert_eq!(report.time.start_ms, ms("2025-03-20T08:00:00Z"));
     assert_eq!(report.time.end_ms, ms("2025-03-20T09:30:00Z"));
-    assert_eq!(report.place.as_deref(), Some("Kherson"));
+    assert_eq!(report.place(), Some("Kherson"));
     assert_eq!((report.location.lon, report.location.lat), (32.6, 46.6));
     assert_eq!(report.location.uncertainty_m, 500.0);
     assert_eq!(report.action, ActionType::Mlrs);
     assert_eq!(report.target, Target::energy(EnergyKind::PowerTransmission));
-    assert_eq!(report.site.as_deref(), Some("sub-7"));
+    assert_eq!(report.site(), Some("sub-7"));
     assert_eq!(report.accused.as_deref(), Some("RU"));
-    assert_eq!(report.actors, vec!["Russian forces", "Ukrainian forces"]);
+    assert_eq!(report.actors(), vec!["Russian forces", "Ukrainian forces"]);
     let c = report.casualties;
     assert_eq!(
         (
@@ -106,8 +106,8 @@ r1,ua_gs,party,UA,2025-03-20T10:00:00+02:00,2025-03-20T11:30:00+02:00,Kherson,32
         ),
         (1, 2, 3, 4, 5)
     );
-    assert_eq!(report.text, "Shelling, then fire");
-    assert_eq!(report.evidence, vec!["sha256:ab", "sha256:cd"]);
+    assert_eq!(report.text(), "Shelling, then fire");
+    assert_eq!(report.evidence(), vec!["sha256:ab", "sha256:cd"]);
 }
 
 #[test]
@@ -117,7 +117,7 @@ fn csv_columns_in_any_order_and_optional_cells_empty() {
     let ingested = parse(InputFormat::Csv, "r.csv", text);
     let report = &ingested.reports[0];
     assert_eq!(report.id, "r9");
-    assert_eq!(report.place, None);
+    assert_eq!(report.place(), None);
     assert_eq!(report.accused, None);
     assert_eq!(report.location.uncertainty_m, 0.0);
     assert_eq!(report.time.start_ms, report.time.end_ms);
@@ -403,7 +403,7 @@ fn rows_count_blank_lines_and_quoted_newlines() {
     );
     let ingested = parse(InputFormat::Csv, "r.csv", &text);
     assert_eq!(ingested.rows, vec![3]);
-    assert_eq!(ingested.reports[0].text, "two\nlines");
+    assert_eq!(ingested.reports[0].text(), "two\nlines");
     assert_eq!(ingested.rejections[0].row, 6);
 }
 
@@ -501,9 +501,9 @@ fn jsonl_reads_objects_and_skips_blank_lines() {
     let ingested = parse(InputFormat::Jsonl, "r.jsonl", text);
     assert!(ingested.rejections.is_empty(), "{:?}", ingested.rejections);
     assert_eq!(ingested.rows, vec![1, 3]);
-    assert_eq!(ingested.reports[0].actors, vec!["A", "B"]);
+    assert_eq!(ingested.reports[0].actors(), vec!["A", "B"]);
     assert_eq!(ingested.reports[0].casualties.civilian_killed, 2);
-    assert_eq!(ingested.reports[0].place, None);
+    assert_eq!(ingested.reports[0].place(), None);
     assert_eq!(ingested.reports[1].id, "7");
 }
 
@@ -810,11 +810,11 @@ fn acled_maps_types_keywords_and_precision() {
     assert_eq!((r1.location.lon, r1.location.lat), (32.6169, 46.6354));
     assert_eq!(r1.accused, None);
     assert_eq!(
-        r1.actors,
+        r1.actors(),
         vec!["Military Forces of Russia (2000-)", "Civilians (Ukraine)"]
     );
-    assert_eq!(r1.place.as_deref(), Some("Kherson"));
-    assert_eq!(r1.text, "Russian forces shelled a substation in Kherson.");
+    assert_eq!(r1.place(), Some("Kherson"));
+    assert_eq!(r1.text(), "Russian forces shelled a substation in Kherson.");
 
     assert_eq!(r2.action, ActionType::DroneStrike);
     assert_eq!(r2.target, Target::of(TargetKind::Maritime));
@@ -869,7 +869,7 @@ fn acled_old_layout_is_read_by_name() {
     assert_eq!(report.action, ActionType::Mlrs);
     assert_eq!(report.target, Target::of(TargetKind::CivilianResidential));
     assert_eq!(report.casualties.unspecified_killed, 3);
-    assert_eq!(report.actors, vec!["Military Forces of Russia (2000-)"]);
+    assert_eq!(report.actors(), vec!["Military Forces of Russia (2000-)"]);
     assert_eq!(report.location.uncertainty_m, 2_000.0);
 }
 
@@ -959,10 +959,10 @@ fn ucdp_maps_ids_dates_precision_and_keywords() {
     assert_eq!(r1.time.end_ms, ms("2025-03-22T22:00:00Z") - 1);
     assert_eq!(r1.location.uncertainty_m, 10_000.0);
     assert_eq!(
-        r1.actors,
+        r1.actors(),
         vec!["Government of Russia", "Government of Ukraine"]
     );
-    assert_eq!(r1.place.as_deref(), Some("Odesa town"));
+    assert_eq!(r1.place(), Some("Odesa town"));
     let c = r1.casualties;
     assert_eq!(
         (c.military_killed, c.civilian_killed, c.unspecified_killed),

@@ -141,15 +141,18 @@ fn report() -> impl Strategy<Value = Report> {
                     source: source.into(),
                     time,
                     location,
-                    place: place.map(Into::into),
                     action,
                     target,
-                    site: site.map(Into::into),
                     accused: accused.map(Into::into),
-                    actors: actors.into_iter().map(Into::into).collect(),
                     casualties,
-                    text,
-                    evidence,
+                    details: truce_model::ReportDetails {
+                        place: place.map(Into::into),
+                        site: site.map(Into::into),
+                        actors: actors.into_iter().map(Into::into).collect(),
+                        text,
+                        evidence,
+                    }
+                    .into(),
                 }
             },
         )
@@ -234,18 +237,21 @@ fn sample(action: ActionType, target: Target) -> Report {
             lat: 46.6354,
             uncertainty_m: 1_000.0,
         },
-        place: Some("Kherson".into()),
         action,
         target,
-        site: None,
         accused: Some("RU".into()),
-        actors: vec!["Military Forces of Russia (2000-)".into()],
         casualties: Casualties {
             civilian_killed: 2,
             ..Casualties::default()
         },
-        text: "the narrative is not carried".into(),
-        evidence: Vec::new(),
+        details: truce_model::ReportDetails {
+            place: Some("Kherson".into()),
+            site: None,
+            actors: vec!["Military Forces of Russia (2000-)".into()],
+            text: "the narrative is not carried".into(),
+            evidence: Vec::new(),
+        }
+        .into(),
     }
 }
 
@@ -282,8 +288,11 @@ fn acled_recovers_every_action_and_target_it_can_express() {
             written.id
         );
         assert_eq!(read.target, written.target, "{}", written.id);
-        assert_eq!(read.actors, vec!["RU", "Military Forces of Russia (2000-)"]);
-        assert_eq!(read.place.as_deref(), Some("Kherson"));
+        assert_eq!(
+            read.actors(),
+            vec!["RU", "Military Forces of Russia (2000-)"]
+        );
+        assert_eq!(read.place(), Some("Kherson"));
         assert_eq!(read.location.uncertainty_m, 2_000.0);
         // Local day of 20 March 2025 in Kyiv.
         assert_eq!(read.time.width_ms(), 86_400_000 - 1);
@@ -352,7 +361,7 @@ fn acled_refuses_what_it_cannot_contain() {
 #[test]
 fn csv_refuses_list_values_with_the_separator() {
     let mut report = sample(ActionType::Artillery, Target::of(TargetKind::Military));
-    report.actors = vec!["A; B".into()];
+    report.details.make_mut().actors = vec!["A; B".into()];
     let error = write_reports(
         InputFormat::Csv,
         &[report.clone()],

@@ -202,7 +202,7 @@ fn incident_out<'a>(reports: &'a [Report], incident: &'a Incident) -> IncidentOu
                 source_kind: report.source.kind.as_str(),
                 source_party: report.source.party.as_deref(),
                 accused: report.accused.as_deref(),
-                actors: &report.actors,
+                actors: report.actors(),
             })
             .collect(),
     }

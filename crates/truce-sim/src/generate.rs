@@ -959,15 +959,18 @@ impl ReportContext<'_> {
             source: source.into(),
             time,
             location,
-            place,
             action,
             target,
-            site: None,
             accused: accused.map(SmolStr::from),
-            actors: Vec::new(),
             casualties,
-            text: String::new(),
-            evidence,
+            details: truce_model::ReportDetails {
+                place,
+                site: None,
+                actors: Vec::new(),
+                text: String::new(),
+                evidence,
+            }
+            .into(),
         }
     }
 }

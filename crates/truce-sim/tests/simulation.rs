@@ -71,7 +71,9 @@ fn output_is_pinned_across_machines() {
     let digest = fnv1a(&bytes);
     assert_eq!(
         (simulation.reports.len(), format!("{digest:016x}")),
-        (331, "f32333e9f22e1a39".to_string()),
+        // Changed on 2026-11-25 only because a report's JSON now lists place, site, actors,
+        // text and evidence after its casualties (the reports themselves did not change).
+        (331, "92d133f17bafcfef".to_string()),
         "update the pinned digest if the model changed on purpose"
     );
 }

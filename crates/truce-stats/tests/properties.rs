@@ -219,10 +219,11 @@ proptest! {
             (None, None) => prop_assert!(before == 0 && during == 0),
         }
         // The bounds come from inverting the incomplete beta function in its far tail when the
-        // counts are lopsided (77 against 4·10¹⁰ events gives bounds near 10⁻⁹, found to 1.4·10⁻⁸
-        // relative): 10⁻⁷ is far finer than the three figures a report prints.
-        prop_assert!(close(forward.ci95.0, reciprocal(backward.ci95.1), 1e-7), "{forward:?} {backward:?}");
-        prop_assert!(close(forward.ci95.1, reciprocal(backward.ci95.0), 1e-7), "{forward:?} {backward:?}");
+        // counts are lopsided (a few events against 10¹⁰–10¹² give bounds near 10⁻⁹–10⁻¹¹,
+        // found to 10⁻⁸–10⁻⁶ relative, the resolution of `x` near 1): 10⁻⁵ is still far finer
+        // than the three figures a report prints.
+        prop_assert!(close(forward.ci95.0, reciprocal(backward.ci95.1), 1e-5), "{forward:?} {backward:?}");
+        prop_assert!(close(forward.ci95.1, reciprocal(backward.ci95.0), 1e-5), "{forward:?} {backward:?}");
         prop_assert!(
             (forward.p_value - backward.p_value).abs() <= 1e-12 * forward.p_value.max(1e-300),
             "{forward:?} {backward:?}"
@@ -287,13 +288,19 @@ proptest! {
     ) {
         let x = inverse_incomplete_beta(a, b, p);
         prop_assert!((0.0..=1.0).contains(&x));
-        if p <= 0.5 {
-            let back = incomplete_beta(a, b, x);
-            prop_assert!((back - p).abs() <= 1e-9 * p, "a {a} b {b} p {p}: x {x} gives {back}");
+        // Right to 1e-9 of the tail, or as right as a float can be: when the function is so
+        // steep that the neighbouring floats of `x` bracket the target, `x` is the answer.
+        let (function, target): (fn(f64, f64, f64) -> f64, f64) = if p <= 0.5 {
+            (incomplete_beta, p)
         } else {
-            let back = incomplete_beta_complement(a, b, x);
-            let tail = 1.0 - p;
-            prop_assert!((back - tail).abs() <= 1e-9 * tail, "a {a} b {b} p {p}: x {x} gives 1 - {back}");
-        }
+            (incomplete_beta_complement, 1.0 - p)
+        };
+        let back = function(a, b, x);
+        let (below, above) = (function(a, b, x.next_down()), function(a, b, x.next_up()));
+        let bracketed = below.min(above) <= target && target <= below.max(above);
+        prop_assert!(
+            (back - target).abs() <= 1e-9 * target || bracketed,
+            "a {a} b {b} p {p}: x {x} gives {back} for {target}"
+        );
     }
 }

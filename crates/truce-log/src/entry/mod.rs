@@ -604,7 +604,7 @@ impl ReportEntry {
             }
             None => ReportLocation::Clear(exact),
         };
-        let place = match (&report.place, disclosure.place) {
+        let place = match (&report.place(), disclosure.place) {
             (None, _) => None,
             (Some(place), None) => Some(Disclosed::Clear(place.to_string())),
             (Some(place), Some(salt)) => {
@@ -619,7 +619,7 @@ impl ReportEntry {
             }
         };
         let evidence = report
-            .evidence
+            .evidence()
             .iter()
             .map(|reference| ContentHash::from_evidence(reference))
             .collect::<Result<Vec<_>, _>>()?;
@@ -635,11 +635,12 @@ impl ReportEntry {
             place,
             action: report.action,
             target: report.target,
-            site: report.site.as_ref().map(ToString::to_string),
+            site: report.site().map(ToString::to_string),
             accused: report.accused.as_ref().map(ToString::to_string),
-            actors: report.actors.iter().map(ToString::to_string).collect(),
+            actors: report.actors().iter().map(ToString::to_string).collect(),
             casualties: report.casualties,
-            text_sha256: (!report.text.is_empty()).then(|| ContentHash::of(report.text.as_bytes())),
+            text_sha256: (!report.text().is_empty())
+                .then(|| ContentHash::of(report.text().as_bytes())),
             evidence,
         };
         Ok((entry, openings))
@@ -686,15 +687,18 @@ impl ReportEntry {
             }),
             time: self.time,
             location,
-            place: place.map(SmolStr::from),
             action: self.action,
             target: self.target,
-            site: self.site.as_deref().map(SmolStr::new),
             accused: self.accused.as_deref().map(SmolStr::new),
-            actors: self.actors.iter().map(SmolStr::new).collect(),
             casualties: self.casualties,
-            text: String::new(),
-            evidence: self.evidence.iter().map(ContentHash::to_string).collect(),
+            details: truce_model::ReportDetails {
+                place: place.map(SmolStr::from),
+                site: self.site.as_deref().map(SmolStr::new),
+                actors: self.actors.iter().map(SmolStr::new).collect(),
+                text: String::new(),
+                evidence: self.evidence.iter().map(ContentHash::to_string).collect(),
+            }
+            .into(),
         }
     }
 }

@@ -34,18 +34,21 @@ fn report() -> Report {
             lat: 47.8388,
             uncertainty_m: 500.0,
         },
-        place: Some("Zaporizhzhia".into()),
         action: ActionType::DroneStrike,
         target: Target::energy(EnergyKind::PowerTransmission),
-        site: Some("zp-substation-1".into()),
         accused: Some("RU".into()),
-        actors: vec!["Military Forces of Russia".into()],
         casualties: Casualties {
             civilian_injured: 2,
             ..Casualties::default()
         },
-        text: "Substation hit by two drones at night.".into(),
-        evidence: vec![format!("sha256:{}", "ab".repeat(32))],
+        details: truce_model::ReportDetails {
+            place: Some("Zaporizhzhia".into()),
+            site: Some("zp-substation-1".into()),
+            actors: vec!["Military Forces of Russia".into()],
+            text: "Substation hit by two drones at night.".into(),
+            evidence: vec![format!("sha256:{}", "ab".repeat(32))],
+        }
+        .into(),
     }
 }
 
@@ -456,26 +459,26 @@ fn committed_fields_open_and_hide() {
     // With the openings the clear report comes back (text aside); without
     // them the public view shows the coarse location and no names.
     let mut expected = original.clone();
-    expected.text = String::new();
+    expected.details.make_mut().text = String::new();
     assert_eq!(entry.to_report(&openings), expected);
     let public = entry.to_report(&ReportOpenings::default());
     assert_eq!(public.location.uncertainty_m, 20_000.0);
     assert_eq!(public.source.id, "");
-    assert_eq!(public.place, None);
+    assert_eq!(public.place(), None);
     assert_eq!(public.source.party.as_deref(), Some("UA"));
 }
 
 #[test]
 fn evidence_must_be_sha256_references() {
     let mut bad = report();
-    bad.evidence = vec!["md5:abcd".to_owned()];
+    bad.details.make_mut().evidence = vec!["md5:abcd".to_owned()];
     assert_eq!(
         ReportEntry::from_report(&bad, &ReportDisclosure::default()).unwrap_err(),
         EncodeError::Evidence {
             value: "md5:abcd".to_owned()
         }
     );
-    bad.evidence = vec![format!("sha256:{}", "AB".repeat(32))];
+    bad.details.make_mut().evidence = vec![format!("sha256:{}", "AB".repeat(32))];
     let (entry, _) = ReportEntry::from_report(&bad, &ReportDisclosure::default()).unwrap();
     assert_eq!(entry.evidence, vec![h(0xab)]);
 }
@@ -483,13 +486,13 @@ fn evidence_must_be_sha256_references() {
 #[test]
 fn too_long_entries_are_refused() {
     let mut long = report();
-    long.actors = vec!["x".repeat(60_000).into(), "y".repeat(10_000).into()];
+    long.details.make_mut().actors = vec!["x".repeat(60_000).into(), "y".repeat(10_000).into()];
     let (entry, _) = ReportEntry::from_report(&long, &ReportDisclosure::default()).unwrap();
     assert!(matches!(
         Entry::Report(entry).encode(),
         Err(EncodeError::EntryTooLong { .. })
     ));
-    long.actors = vec!["x".repeat(70_000).into()];
+    long.details.make_mut().actors = vec!["x".repeat(70_000).into()];
     let (entry, _) = ReportEntry::from_report(&long, &ReportDisclosure::default()).unwrap();
     assert_eq!(
         Entry::Report(entry).encode(),
@@ -569,12 +572,9 @@ mod properties {
                             lat,
                             uncertainty_m,
                         },
-                        place: place.map(Into::into),
                         action: ActionType::ALL[action],
                         target,
-                        site: site.map(Into::into),
                         accused: accused.map(Into::into),
-                        actors: actors.into_iter().map(Into::into).collect(),
                         casualties: Casualties {
                             civilian_killed: counts[0],
                             civilian_injured: counts[1],
@@ -582,11 +582,17 @@ mod properties {
                             military_injured: counts[3],
                             unspecified_killed: counts[4],
                         },
-                        text,
-                        evidence: evidence
-                            .iter()
-                            .map(|bytes| ContentHash(*bytes).to_string())
-                            .collect(),
+                        details: truce_model::ReportDetails {
+                            place: place.map(Into::into),
+                            site: site.map(Into::into),
+                            actors: actors.into_iter().map(Into::into).collect(),
+                            text,
+                            evidence: evidence
+                                .iter()
+                                .map(|bytes| ContentHash(*bytes).to_string())
+                                .collect(),
+                        }
+                        .into(),
                     }
                 },
             )
@@ -616,7 +622,7 @@ mod properties {
             prop_assert_eq!(decoded.encode().unwrap(), bytes);
             let Entry::Report(decoded) = decoded else { panic!("kind changed") };
             let mut expected = report.clone();
-            expected.text = String::new();
+            expected.details.make_mut().text = String::new();
             if expected.location.lon == 0.0 { expected.location.lon = 0.0; }
             if expected.location.lat == 0.0 { expected.location.lat = 0.0; }
             let back = decoded.to_report(&openings);

@@ -216,15 +216,18 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
         source: acled_source().into(),
         time,
         location,
-        place,
         action,
         target,
-        site: None,
         accused: None,
-        actors,
         casualties,
-        text,
-        evidence: Vec::new(),
+        details: crate::ReportDetails {
+            place,
+            site: None,
+            actors,
+            text,
+            evidence: Vec::new(),
+        }
+        .into(),
     })
 }
 
@@ -562,7 +565,7 @@ pub(crate) fn write(
             "",
             "",
             "",
-            report.place.as_deref().unwrap_or(""),
+            report.place().unwrap_or(""),
             &latitude,
             &longitude,
             &geo_precision,
@@ -586,7 +589,7 @@ pub(crate) fn actor_pair(report: &Report) -> (&str, &str) {
         .iter()
         .chain(
             report
-                .actors
+                .actors()
                 .iter()
                 .filter(|actor| Some(*actor) != report.accused.as_ref()),
         )

@@ -565,15 +565,18 @@ pub(crate) fn build_report<R: RecordFields>(
             lat,
             uncertainty_m,
         },
-        place: place.map(SmolStr::new),
         action,
         target,
-        site: site.map(SmolStr::new),
         accused: accused.map(SmolStr::new),
-        actors: actors.into_iter().map(SmolStr::from).collect(),
         casualties,
-        text,
-        evidence,
+        details: crate::ReportDetails {
+            place: place.map(SmolStr::new),
+            site: site.map(SmolStr::new),
+            actors: actors.into_iter().map(SmolStr::from).collect(),
+            text,
+            evidence,
+        }
+        .into(),
     })
 }
 

@@ -134,8 +134,8 @@ pub(crate) fn write(reports: &[Report], out: &mut dyn Write) -> Result<(), Write
     for report in reports {
         check_writable(InputFormat::Csv, report)?;
         let (time, time_end) = checked_time_strings(InputFormat::Csv, report)?;
-        let actors = join_list(InputFormat::Csv, report, "actors", &report.actors)?;
-        let evidence = join_list(InputFormat::Csv, report, "evidence", &report.evidence)?;
+        let actors = join_list(InputFormat::Csv, report, "actors", report.actors())?;
+        let evidence = join_list(InputFormat::Csv, report, "evidence", report.evidence())?;
         let casualties = report.casualties;
         let record: [Cow<'_, str>; 22] = [
             Cow::Borrowed(report.id.as_str()),
@@ -144,13 +144,13 @@ pub(crate) fn write(reports: &[Report], out: &mut dyn Write) -> Result<(), Write
             Cow::Borrowed(report.source.party.as_deref().unwrap_or("")),
             Cow::Owned(time),
             Cow::Owned(time_end.unwrap_or_default()),
-            Cow::Borrowed(report.place.as_deref().unwrap_or("")),
+            Cow::Borrowed(report.place().unwrap_or("")),
             Cow::Owned(report.location.lon.to_string()),
             Cow::Owned(report.location.lat.to_string()),
             Cow::Owned(report.location.uncertainty_m.to_string()),
             Cow::Borrowed(report.action.as_str()),
             Cow::Owned(report.target.to_string()),
-            Cow::Borrowed(report.site.as_deref().unwrap_or("")),
+            Cow::Borrowed(report.site().unwrap_or("")),
             Cow::Borrowed(report.accused.as_deref().unwrap_or("")),
             Cow::Owned(actors),
             Cow::Owned(casualties.civilian_killed.to_string()),
@@ -158,7 +158,7 @@ pub(crate) fn write(reports: &[Report], out: &mut dyn Write) -> Result<(), Write
             Cow::Owned(casualties.military_killed.to_string()),
             Cow::Owned(casualties.military_injured.to_string()),
             Cow::Owned(casualties.unspecified_killed.to_string()),
-            Cow::Borrowed(report.text.as_str()),
+            Cow::Borrowed(report.text()),
             Cow::Owned(evidence),
         ];
         writer

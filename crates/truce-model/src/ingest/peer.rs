@@ -467,18 +467,14 @@ impl RowContext<'_> {
                 lat,
                 uncertainty_m,
             },
-            place: None,
             action,
             target,
-            site: None,
             accused: accused.map(SmolStr::new),
-            actors: Vec::new(),
             casualties: Casualties {
                 civilian_injured,
                 ..Casualties::default()
             },
-            text: String::new(),
-            evidence: Vec::new(),
+            details: crate::Details::default(),
         })
     }
 
@@ -680,15 +676,11 @@ fn placeholder() -> Report {
             lat: 0.0,
             uncertainty_m: 0.0,
         },
-        place: None,
         action: ActionType::Other,
         target: Target::of(TargetKind::Unknown),
-        site: None,
         accused: None,
-        actors: Vec::new(),
         casualties: Casualties::default(),
-        text: String::new(),
-        evidence: Vec::new(),
+        details: crate::Details::default(),
     }
 }
 

@@ -243,15 +243,18 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
         .into(),
         time,
         location,
-        place,
         action,
         target,
-        site: None,
         accused: None,
-        actors,
         casualties,
-        text,
-        evidence: Vec::new(),
+        details: crate::ReportDetails {
+            place,
+            site: None,
+            actors,
+            text,
+            evidence: Vec::new(),
+        }
+        .into(),
     })
 }
 
@@ -433,7 +436,7 @@ pub(crate) fn write(
             &headline,
             &report.source.id,
             &where_prec,
-            report.place.as_deref().unwrap_or(""),
+            report.place().unwrap_or(""),
             "",
             "",
             "",

@@ -1,0 +1,277 @@
+//! The service's settings, read from a TOML file; the command line layers
+//! flags and environment variables on top.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything `truce serve` needs to know. Every field has a default, so a
+/// TOML file names only what it changes (unknown keys are refused).
+///
+/// ```toml
+/// listen = "0.0.0.0:8443"
+/// data_dir = "/var/lib/truce"
+/// admin_vkey = "mission.example/admin+1a2b3c4d+AT..."
+///
+/// [rate_limit]
+/// per_second = 50.0
+/// burst = 100
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The address to listen on (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// The data directory: `log/`, `log.key`, `blobs/`, `journal.jsonl` and
+    /// `truce.sqlite3` live here.
+    pub data_dir: PathBuf,
+    /// The admin's public key (a `truce-note` verifier key,
+    /// `<name>+<key id>+<base64>`). Required on first start, when it becomes
+    /// the log's first entry; on later starts, if given, it must be the key
+    /// the log names.
+    pub admin_vkey: Option<String>,
+    /// The log's origin line (and the name of its signing key).
+    pub log_origin: String,
+    /// The largest accepted distance between a request's timestamp and the
+    /// server's clock, in milliseconds.
+    pub max_skew_ms: u64,
+    /// Per-key request rate limits.
+    pub rate_limit: RateLimitConfig,
+    /// Request body size limits.
+    pub body_limits: BodyLimits,
+    /// The single writer's queue and batching.
+    pub writer: WriterConfig,
+    /// Requests handled at once; beyond this, requests are answered 503
+    /// with `Retry-After` at once rather than queued.
+    pub max_concurrent_requests: usize,
+    /// The `Retry-After` given with 503 answers, in seconds.
+    pub retry_after_s: u32,
+    /// The grid cell, in degrees, that monitors' positions are coarsened to
+    /// for readers who may not see them exactly.
+    pub coarsen_cell_deg: f64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            data_dir: PathBuf::from("truce-data"),
+            admin_vkey: None,
+            log_origin: "truce.local/log".to_owned(),
+            max_skew_ms: truce_auth::DEFAULT_MAX_SKEW_MS,
+            rate_limit: RateLimitConfig::default(),
+            body_limits: BodyLimits::default(),
+            writer: WriterConfig::default(),
+            max_concurrent_requests: 1024,
+            retry_after_s: 1,
+            coarsen_cell_deg: truce_auth::DEFAULT_CELL_DEG,
+        }
+    }
+}
+
+/// A token bucket per signing key: `per_second` tokens are added each
+/// second up to `burst`; each signed request takes one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second per key.
+    pub per_second: f64,
+    /// Requests a key may make at once after being idle.
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            per_second: 200.0,
+            burst: 400,
+        }
+    }
+}
+
+/// The largest request bodies accepted, in bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BodyLimits {
+    /// One report, review, contest, coverage record, retraction or source.
+    pub single_bytes: usize,
+    /// A batch of reports, or an agreement with its files.
+    pub batch_bytes: usize,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        Self {
+            single_bytes: 1 << 20,
+            batch_bytes: 16 << 20,
+        }
+    }
+}
+
+/// How the single writer groups submissions into durable batches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WriterConfig {
+    /// Submissions waiting for the writer; when full, new ones are answered
+    /// 503 with `Retry-After`.
+    pub queue: usize,
+    /// The most entries appended in one batch (a larger submission is
+    /// appended alone).
+    pub max_batch_entries: usize,
+    /// How long the writer waits for more submissions after the first one of
+    /// a batch, in milliseconds.
+    pub max_batch_latency_ms: u64,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self {
+            queue: 4096,
+            max_batch_entries: 1024,
+            max_batch_latency_ms: 5,
+        }
+    }
+}
+
+/// A configuration that cannot be used, naming the field and the value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The TOML text does not parse or has unknown keys.
+    #[error("configuration is not valid TOML for the server: {source}")]
+    Toml {
+        /// The parser's error (with line and key).
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A field has a value the server cannot run with.
+    #[error("configuration field {field} = {value}: {reason}")]
+    Invalid {
+        /// The field, e.g. `rate_limit.per_second`.
+        field: &'static str,
+        /// The value as given.
+        value: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+impl ServerConfig {
+    /// Reads a configuration from TOML text and checks it.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Toml`] for text that does not parse or names unknown
+    /// keys, [`ConfigError::Invalid`] as [`ServerConfig::validate`].
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|source| ConfigError::Toml { source })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the values that have limits.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the first field out of range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, value: String, reason| {
+            Err(ConfigError::Invalid {
+                field,
+                value,
+                reason,
+            })
+        };
+        if !(self.rate_limit.per_second.is_finite() && self.rate_limit.per_second > 0.0) {
+            return invalid(
+                "rate_limit.per_second",
+                self.rate_limit.per_second.to_string(),
+                "must be a positive number",
+            );
+        }
+        if self.rate_limit.burst == 0 {
+            return invalid("rate_limit.burst", "0".into(), "must be at least 1");
+        }
+        if self.body_limits.single_bytes == 0 {
+            return invalid("body_limits.single_bytes", "0".into(), "must be at least 1");
+        }
+        if self.body_limits.batch_bytes < self.body_limits.single_bytes {
+            return invalid(
+                "body_limits.batch_bytes",
+                self.body_limits.batch_bytes.to_string(),
+                "must be at least body_limits.single_bytes",
+            );
+        }
+        if self.writer.queue == 0 {
+            return invalid("writer.queue", "0".into(), "must be at least 1");
+        }
+        if self.writer.max_batch_entries == 0 {
+            return invalid("writer.max_batch_entries", "0".into(), "must be at least 1");
+        }
+        if self.max_concurrent_requests == 0 {
+            return invalid("max_concurrent_requests", "0".into(), "must be at least 1");
+        }
+        if !(truce_auth::MIN_CELL_DEG..=180.0).contains(&self.coarsen_cell_deg) {
+            return invalid(
+                "coarsen_cell_deg",
+                self.coarsen_cell_deg.to_string(),
+                "must be a number of degrees from 0.000001 to 180",
+            );
+        }
+        if self.log_origin.is_empty() || self.log_origin.contains(char::is_whitespace) {
+            return invalid(
+                "log_origin",
+                format!("{:?}", self.log_origin),
+                "must be non-empty without spaces",
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_the_defaults() {
+        assert_eq!(
+            ServerConfig::from_toml("").unwrap(),
+            ServerConfig::default()
+        );
+    }
+
+    #[test]
+    fn fields_override_defaults_and_round_trip() {
+        let config = ServerConfig::from_toml(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"/srv/truce\"\n[rate_limit]\nper_second = 5.0\nburst = 7\n[writer]\nmax_batch_latency_ms = 2\n",
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 0);
+        assert_eq!(config.rate_limit.burst, 7);
+        assert_eq!(config.writer.max_batch_latency_ms, 2);
+        assert_eq!(config.writer.queue, WriterConfig::default().queue);
+        let text = toml::to_string(&config).unwrap();
+        assert_eq!(ServerConfig::from_toml(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let error = ServerConfig::from_toml("listen_addr = \"x\"").unwrap_err();
+        assert!(error.to_string().contains("listen_addr"), "{error}");
+        let error = ServerConfig::from_toml("[rate_limit]\nper_second = 0.0").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "configuration field rate_limit.per_second = 0: must be a positive number"
+        );
+        let error = ServerConfig::from_toml("[body_limits]\nsingle_bytes = 10\nbatch_bytes = 5")
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("body_limits.batch_bytes = 5"),
+            "{error}"
+        );
+    }
+}

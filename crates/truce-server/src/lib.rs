@@ -1,0 +1,145 @@
+//! The truce service behind `truce serve`: parties and monitors submit signed
+//! reports over HTTP and get receipts from the log; analysts and the public
+//! read; anyone can fetch the log and verify it.
+//!
+//! # Shape
+//!
+//! * One data directory ([`DataDir`]): the log (`log/`, c2sp.org/tlog-tiles,
+//!   signed with `log.key`), the bodies it commits to (`blobs/`), the entry
+//!   journal (`journal.jsonl`) and the SQLite store (`truce.sqlite3`).
+//!   **The log is the source of truth**; the store is its projection.
+//! * Handlers check the signature (truce-auth), the role and the body, build
+//!   log entries, and hand them to **one writer task** over a bounded queue
+//!   (full: 503 with `Retry-After`). The writer commits groups of submissions
+//!   durably (journal, then the log's checkpoint as the commit point, then
+//!   the store in one transaction) before anyone is answered; see
+//!   [`writer`](crate::writer) and [`projection`](crate::projection) for the
+//!   conventions that map format-1 entries to roles, revocations and
+//!   records.
+//! * Reads come from the store and the log; the signature (or its absence:
+//!   the public) decides what is shown ([`views`](crate::views)).
+//! * Errors are RFC 9457 problem documents ([`ApiError`], [`Problem`]) naming
+//!   the field at fault.
+//! * The OpenAPI 3.1 document is generated from the handlers ([`openapi`])
+//!   and served at `/v1/openapi.json`.
+//!
+//! # Endpoints
+//!
+//! | method and path | who | what |
+//! | --- | --- | --- |
+//! | `POST /v1/sources` | admin | register a key: `{vkey, kind, party?, role?}` |
+//! | `POST /v1/sources/{name}/revoke` | admin | revoke a key |
+//! | `GET /v1/sources` | admin, monitor, analyst (all); party (its own) | registered keys |
+//! | `POST /v1/agreements` | admin | an agreement version (TOML, or JSON `{toml, files}`) |
+//! | `GET /v1/agreements`, `GET /v1/agreements/{id}?version=` | anyone | agreement versions, text |
+//! | `POST /v1/reports`, `POST /v1/reports/batch` | admin, monitor, party | reports (JSON Lines shape + `agreement`) |
+//! | `GET /v1/reports/{index}`, `GET /v1/reports?agreement&zone&party&actor&source_kind&from&to&bbox&cursor&limit` | anyone, redacted by role | reports |
+//! | `POST /v1/reviews`, `/v1/contests`, `/v1/coverage`, `/v1/retractions` | per truce-auth's table | annotations |
+//! | `GET /v1/annotations?subject=` | anyone, authors for identity readers | annotations |
+//! | `GET /v1/log/checkpoint`, `/v1/log/tile/{path}`, `/v1/log/entries`, `/v1/log/proof/inclusion`, `/v1/log/proof/consistency` | anyone | the log |
+//! | `GET /healthz`, `GET /readyz`, `GET /v1/openapi.json` | anyone | operations |
+//!
+//! A submission answers 201 with a receipt per entry (index, inclusion proof,
+//! signed checkpoint, and the c2sp.org/tlog-proof text); the same signed
+//! request resent answers 200 with the same receipts (see
+//! [`auth`](crate::auth) for how retries and the replay window interact).
+//!
+//! # Running
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), truce_server::ServerError> {
+//! let config = truce_server::ServerConfig {
+//!     data_dir: "/var/lib/truce".into(),
+//!     admin_vkey: Some("mission.example/admin+1a2b3c4d+AQ...".into()),
+//!     ..truce_server::ServerConfig::default()
+//! };
+//! truce_server::run(config, async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! })
+//! .await
+//! # }
+//! ```
+//!
+//! On shutdown the listener stops accepting, requests in flight (including
+//! submissions waiting for the writer) are answered, the writer drains its
+//! queue, and the store is closed.
+
+mod api;
+mod auth;
+mod config;
+mod data_dir;
+mod error;
+mod journal;
+mod projection;
+mod rate_limit;
+mod registry;
+mod state;
+mod views;
+mod writer;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use api::{app, openapi};
+pub use config::{BodyLimits, ConfigError, RateLimitConfig, ServerConfig, WriterConfig};
+pub use data_dir::{BLOB_DIR, DataDir, JOURNAL_FILE, LOG_DIR, LOG_KEY_FILE};
+pub use error::{ApiError, FieldProblem, PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem, ServerError};
+pub use projection::{REVOKED_KEY, role_for};
+pub use state::{AppState, AppliedEntries, NoAppliedEntries, Service};
+pub use views::{
+    AgreementDetail, AgreementList, AgreementSubmission, AgreementView, AnnotationList,
+    AnnotationView, ConsistencyProofView, Health, InclusionProofView, LocationView, LogEntries,
+    LogEntryView, ReceiptView, ReportPage, ReportView, SourceList, SourceRefView,
+    SourceRegistrationRequest, SourceView, Submitted,
+};
+
+/// Opens the data directory of `config`, listens on `config.listen` and
+/// serves until `shutdown` completes; then answers the requests in flight,
+/// lets the writer finish and closes the store.
+///
+/// # Errors
+///
+/// [`ServerError`] when the service cannot open its data directory or bind
+/// its address, or when serving fails.
+pub async fn run(
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let listen = config.listen;
+    let service = Service::open(config, Arc::new(NoAppliedEntries)).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| ServerError::Listen {
+            address: listen.to_string(),
+            source,
+        })?;
+    serve(service, listener, shutdown).await
+}
+
+/// Serves an opened [`Service`] on `listener` until `shutdown` completes,
+/// then shuts it down gracefully (see [`run`]).
+///
+/// # Errors
+///
+/// [`ServerError::Listen`] when serving fails, [`ServerError::Task`] when
+/// the writer failed.
+pub async fn serve(
+    service: Service,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let address = listener
+        .local_addr()
+        .map_or_else(|_| "the listener".to_owned(), |address| address.to_string());
+    tracing::info!(%address, "serving");
+    let served = axum::serve(listener, app(service.state()))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| ServerError::Listen {
+            address: address.clone(),
+            source,
+        });
+    let stopped = service.shutdown().await;
+    tracing::info!(%address, "stopped");
+    served.and(stopped)
+}

@@ -1,0 +1,376 @@
+//! The shared state of the handlers, opening a data directory, and the hook
+//! for what comes after each applied batch.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use truce_auth::{NonceEntry, NonceWindow, RequestVerifier};
+use truce_log::entry::{Entry, SourceRegistration};
+use truce_log::{BlobStore, Log};
+use truce_model::SourceKind;
+use truce_note::{KeyName, SignatureType, Verifier};
+use truce_store::{SqliteStore, Store};
+
+use crate::config::ServerConfig;
+use crate::data_dir::DataDir;
+use crate::error::{ApiError, ServerError};
+use crate::journal::Journal;
+use crate::rate_limit::RateLimiter;
+use crate::registry::Registry;
+use crate::writer::{Submission, Writer};
+
+/// Called by the writer after each batch of entries is durable in the log
+/// and applied to the store, with the index of the first entry and the
+/// entries in log order (entries that do not decode are left out, and the
+/// call is split around them so that `first_index + i` is always the index
+/// of `entries[i]`).
+///
+/// This is where the live-findings engine plugs in: it sees every entry
+/// exactly once per process, in log order, after the store reflects it (on
+/// start, the entries replayed into the store are handed over too; entries
+/// applied by an earlier run are not: read them from the log). It runs on
+/// the writer's task, so it must return quickly: hand heavy work to a task
+/// or thread of its own.
+pub trait AppliedEntries: Send + Sync {
+    /// Entries `first_index ..` were applied.
+    fn applied(&self, first_index: u64, entries: &[Entry]);
+}
+
+/// The default [`AppliedEntries`]: does nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAppliedEntries;
+
+impl AppliedEntries for NoAppliedEntries {
+    fn applied(&self, _first_index: u64, _entries: &[Entry]) {}
+}
+
+/// The state every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("data_dir", &self.shared.data.root())
+            .field("ready", &self.is_ready())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the handlers share.
+pub(crate) struct Shared {
+    pub config: ServerConfig,
+    pub data: DataDir,
+    pub store: SqliteStore,
+    pub log: Arc<RwLock<Log>>,
+    pub blobs: BlobStore,
+    pub registry: Arc<Registry>,
+    pub verifier: RequestVerifier,
+    pub nonces: Mutex<NonceWindow>,
+    pub limiter: RateLimiter,
+    pub submissions: mpsc::Sender<Submission>,
+    pub ready: Arc<AtomicBool>,
+    pub in_flight: Arc<Semaphore>,
+    pub openapi_json: OnceLock<String>,
+}
+
+impl AppState {
+    /// Whether the store has caught up with the log and the server serves.
+    pub fn is_ready(&self) -> bool {
+        self.shared.ready.load(Ordering::Acquire)
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.shared.config
+    }
+
+    /// The log's size (its latest checkpoint's).
+    pub fn log_size(&self) -> u64 {
+        self.read_log(Log::size)
+    }
+
+    /// The key that verifies the log's checkpoints.
+    pub fn log_verifier(&self) -> Verifier {
+        self.read_log(Log::verifier)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &SqliteStore {
+        &self.shared.store
+    }
+
+    /// Runs `read` on the log under its read lock (a short call: sizes,
+    /// keys, the checkpoint).
+    pub(crate) fn read_log<T>(&self, read: impl FnOnce(&Log) -> T) -> T {
+        let log = self
+            .shared
+            .log
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        read(&log)
+    }
+
+    /// Runs `read` on the log on a blocking thread (tile reads, proofs).
+    pub(crate) async fn with_log<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Log) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let log = Arc::clone(&self.shared.log);
+        tokio::task::spawn_blocking(move || {
+            let log = log.read().unwrap_or_else(PoisonError::into_inner);
+            read(&log)
+        })
+        .await
+        .map_err(|error| ApiError::internal(&error))
+    }
+
+    /// Hands a submission to the writer and waits for its receipts.
+    pub(crate) async fn submit(
+        &self,
+        build: impl FnOnce(oneshot::Sender<crate::writer::Outcome>) -> Submission,
+    ) -> crate::writer::Outcome {
+        let (reply, answer) = oneshot::channel();
+        let retry_after_s = self.shared.config.retry_after_s;
+        match self.shared.submissions.try_send(build(reply)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_) | mpsc::error::TrySendError::Closed(_)) => {
+                return Err(ApiError::Overloaded { retry_after_s });
+            }
+        }
+        answer
+            .await
+            .unwrap_or_else(|error| Err(ApiError::internal(&error)))
+    }
+
+    /// Runs a blob store write on a blocking thread.
+    pub(crate) async fn put_blob(&self, body: Vec<u8>) -> Result<[u8; 32], ApiError> {
+        let blobs = self.shared.blobs.clone();
+        tokio::task::spawn_blocking(move || blobs.put(&body))
+            .await
+            .map_err(|error| ApiError::internal(&error))?
+            .map_err(|error| ApiError::internal(&error))
+    }
+
+    /// Reads a body from the blob store on a blocking thread.
+    pub(crate) async fn get_blob(&self, hash: [u8; 32]) -> Result<Option<Vec<u8>>, ApiError> {
+        let blobs = self.shared.blobs.clone();
+        tokio::task::spawn_blocking(move || blobs.get(&hash))
+            .await
+            .map_err(|error| ApiError::internal(&error))?
+            .map_err(|error| ApiError::internal(&error))
+    }
+}
+
+/// The current time in Unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// A running service: the shared state and the writer task behind it.
+/// Serve [`Service::state`] with [`crate::app`] (or let [`crate::serve`] do
+/// it), then call [`Service::shutdown`].
+pub struct Service {
+    state: AppState,
+    writer: JoinHandle<()>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Opens the data directory of `config` (creating it on first start),
+    /// checks the admin key, and starts the writer, which first catches the
+    /// store up with the log and, on first start, logs the admin's
+    /// registration. The state reports ready ([`AppState::is_ready`]) once
+    /// that is done; submissions made before wait for it.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError`] when the configuration is invalid, the directory's
+    /// files cannot be opened, or the admin key is missing on first start,
+    /// does not parse, or is not the admin the log names.
+    pub async fn open(
+        config: ServerConfig,
+        hook: Arc<dyn AppliedEntries>,
+    ) -> Result<Self, ServerError> {
+        config.validate()?;
+        let data = DataDir::new(&config.data_dir);
+        data.create()?;
+        let signer = data.load_or_create_log_key(&config.log_origin)?;
+        let log_dir = data.log_dir();
+        let origin = config.log_origin.clone();
+        let log = tokio::task::spawn_blocking(move || Log::open(log_dir, signer, &origin))
+            .await
+            .map_err(|error| ServerError::Task(error.to_string()))??;
+        let blobs = BlobStore::open(data.blob_dir())?;
+        let store = SqliteStore::open(data.root()).await?;
+        let admin = check_admin(&config, &log)?;
+        let journal = Journal::open(&data.journal())?;
+
+        let verifier = RequestVerifier::new(config.max_skew_ms);
+        let mut window = verifier.nonce_window();
+        let now = now_ms();
+        let since = now.saturating_sub(i64::try_from(config.max_skew_ms).unwrap_or(i64::MAX));
+        let remembered = store.load_nonces(since).await?;
+        window.restore(remembered.into_iter().filter_map(|seen| {
+            Some(NonceEntry {
+                key: KeyName::new(&seen.key).ok()?,
+                nonce: seen.nonce_hex.parse().ok()?,
+                timestamp_ms: seen.ts_ms,
+            })
+        }));
+        window.prune(now);
+        let registry = Arc::new(Registry::from_sources(&store.sources().await?));
+        let (sender, receiver) = mpsc::channel(config.writer.queue);
+        let (stop, stopped) = oneshot::channel();
+        let ready = Arc::new(AtomicBool::new(false));
+        let log = Arc::new(RwLock::new(log));
+        let writer = Writer::new(
+            config.clone(),
+            data.clone(),
+            store.clone(),
+            Arc::clone(&log),
+            blobs.clone(),
+            Arc::clone(&registry),
+            journal,
+            hook,
+            Arc::clone(&ready),
+            admin,
+        );
+        let writer = tokio::spawn(writer.run(receiver, stopped));
+        let shared = Shared {
+            limiter: RateLimiter::new(&config.rate_limit),
+            in_flight: Arc::new(Semaphore::new(config.max_concurrent_requests)),
+            config,
+            data,
+            store,
+            log,
+            blobs,
+            registry,
+            verifier,
+            nonces: Mutex::new(window),
+            submissions: sender,
+            ready,
+            openapi_json: OnceLock::new(),
+        };
+        Ok(Self {
+            state: AppState {
+                shared: Arc::new(shared),
+            },
+            writer,
+            stop: Some(stop),
+        })
+    }
+
+    /// The state to serve.
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Waits until the store has caught up with the log (or `timeout`
+    /// passes); returns whether it did.
+    pub async fn wait_ready(&self, timeout: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.state.is_ready() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        true
+    }
+
+    /// Stops taking submissions, lets the writer finish every one already
+    /// queued (each is answered), waits for it and closes the store.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::Task`] when the writer task panicked.
+    pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        if let Some(stop) = self.stop.take() {
+            // The writer may already have stopped; then there is nothing to tell it.
+            let _ = stop.send(());
+        }
+        let result = (&mut self.writer)
+            .await
+            .map_err(|error| ServerError::Task(error.to_string()));
+        self.state.shared.store.close().await;
+        result
+    }
+}
+
+/// The admin registration to write on first start, after checking the
+/// configured key against the log.
+fn check_admin(config: &ServerConfig, log: &Log) -> Result<Option<Entry>, ServerError> {
+    let parsed = config
+        .admin_vkey
+        .as_deref()
+        .map(|vkey| {
+            let verifier =
+                Verifier::from_vkey(vkey.trim()).map_err(|error| ServerError::AdminKey {
+                    reason: format!("{vkey:?} is not a verifier key: {error}"),
+                })?;
+            if verifier.signature_type() != SignatureType::Ed25519 {
+                return Err(ServerError::AdminKey {
+                    reason: format!("{vkey:?} is not an Ed25519 (type 0x01) key"),
+                });
+            }
+            Ok(verifier)
+        })
+        .transpose()?;
+    if log.size() == 0 {
+        let Some(verifier) = parsed else {
+            return Err(ServerError::AdminKey {
+                reason: "the data directory is new: give the admin's public key (admin_vkey)"
+                    .into(),
+            });
+        };
+        return Ok(Some(Entry::SourceRegistration(SourceRegistration {
+            source_id: verifier.name().as_str().to_owned(),
+            kind: SourceKind::Monitor,
+            party: None,
+            public_key: *verifier.public_key(),
+        })));
+    }
+    if let Some(verifier) = parsed {
+        let first = log.entry(0)?;
+        let named = match Entry::decode(&first) {
+            Ok(Entry::SourceRegistration(registration)) => Some(registration),
+            _ => None,
+        };
+        let matches = named.as_ref().is_some_and(|registration| {
+            registration.source_id == verifier.name().as_str()
+                && registration.public_key == *verifier.public_key()
+        });
+        if !matches {
+            return Err(ServerError::AdminKey {
+                reason: format!(
+                    "the log's admin is {}, not the configured key {}",
+                    named.map_or_else(
+                        || "not a source registration".to_owned(),
+                        |r| format!("{:?}", r.source_id)
+                    ),
+                    verifier.to_vkey()
+                ),
+            });
+        }
+    }
+    Ok(None)
+}

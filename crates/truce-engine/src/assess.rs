@@ -54,6 +54,17 @@ impl Tally {
         }
     }
 
+    /// Adds another tally's counts to this one.
+    fn absorb(&mut self, other: Tally) {
+        self.violation += other.violation;
+        self.alleged += other.alleged;
+        self.disputed += other.disputed;
+        self.undetermined += other.undetermined;
+        for (reason, count) in other.no_violation {
+            *self.no_violation.entry(reason).or_default() += count;
+        }
+    }
+
     /// All findings counted.
     pub fn total(&self) -> u64 {
         self.violation
@@ -103,6 +114,29 @@ impl Summary {
         }
         for party in &finding.parties {
             self.party(party).add(finding);
+        }
+    }
+
+    /// Counts many findings, in parallel (the counts do not depend on the thread count).
+    pub fn count_all(&mut self, findings: &[Finding]) {
+        let counted = findings
+            .par_iter()
+            .fold(Summary::default, |mut summary, finding| {
+                summary.count(finding);
+                summary
+            })
+            .reduce(Summary::default, |mut a, b| {
+                a.absorb(b);
+                a
+            });
+        self.absorb(counted);
+    }
+
+    /// Adds another summary's counts to this one.
+    fn absorb(&mut self, other: Summary) {
+        self.total.absorb(other.total);
+        for (party, tally) in other.parties {
+            self.parties.entry(party).or_default().absorb(tally);
         }
     }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use truce_engine::assess::assess;
+use truce_engine::assess::{Summary, assess};
 use truce_engine::corroborate::{CorroborationParams, corroborate};
 use truce_engine::intake::{Origin, merge};
 use truce_engine::live::{Insertion, Live, LiveSnapshot};
@@ -298,6 +298,13 @@ fn a_simulated_front_line_month_fed_in_random_batches_equals_the_batch_job() {
         "the simulation corroborates some reports"
     );
     assert_same(&snapshot, &expected);
+    // Counting in parallel gives the counts one by one gives.
+    for (agreement, findings) in agreements.iter().zip(&expected.findings) {
+        let mut parallel = Summary::new(agreement);
+        parallel.count_all(findings);
+        assert_eq!(parallel, Summary::of(agreement, findings));
+        assert_eq!(parallel.total.total(), findings.len() as u64);
+    }
 }
 
 #[test]

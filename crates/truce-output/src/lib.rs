@@ -331,9 +331,10 @@ fn render_json(run: &Run<'_>, out: &mut dyn Write) -> Result<(), OutputError> {
         let mut summary = Summary::new(agreement);
         json.array(3, |item| {
             for range in chunks(assessor.len()) {
-                for finding in assessor.findings(range) {
-                    summary.count(&finding);
-                    item(&finding)?;
+                let findings = assessor.findings(range);
+                summary.count_all(&findings);
+                for finding in &findings {
+                    item(finding)?;
                 }
             }
             Ok(())
@@ -569,8 +570,8 @@ pub fn render_markdown(run: &Run<'_>) -> String {
         let mut n_notable = 0usize;
         for range in chunks(run.incidents.len()) {
             let findings = assessor.findings(range.clone());
+            summary.count_all(&findings);
             for (incident, finding) in run.incidents[range].iter().zip(findings) {
-                summary.count(&finding);
                 if matches!(
                     finding.verdict,
                     truce_engine::adjudicate::Verdict::Violation

@@ -1,23 +1,20 @@
 //! `truce assess AGREEMENT REPORTS...`
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use truce_engine::assess::Assessor;
 use truce_engine::corroborate::{CorroborationParams, corroborate};
-use truce_engine::intake::{Origin, merge};
-use truce_model::agreement::{self, Agreement};
-use truce_model::ingest::{IngestOptions, InputFormat, detect_format, parse_reports};
 use truce_output::{InputFile, Inputs, OutputFormat, Run, render, write_rejections};
 
-use crate::files::{DiskFiles, hex, write_output};
+use crate::files::write_output;
+use crate::inputs::{LoadedAgreement, ReadReports, ingest_settings, read_reports, stage_done};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FormatArg {
@@ -72,28 +69,6 @@ fn progress(len: u64, message: &'static str) -> ProgressBar {
     bar
 }
 
-/// Logs a stage's wall time and the process's peak resident memory so far (where the system
-/// reports it), for `TRUCE_LOG=info` runs and the benchmarks.
-fn stage_done(stage: &str, started: std::time::Instant) {
-    let elapsed_ms = started.elapsed().as_millis() as u64;
-    match peak_rss_mib() {
-        Some(peak_rss_mib) => tracing::info!(elapsed_ms, peak_rss_mib, "stage: {stage}"),
-        None => tracing::info!(elapsed_ms, "stage: {stage}"),
-    }
-}
-
-/// `VmHWM` of `/proc/self/status` in MiB (Linux); `None` elsewhere.
-fn peak_rss_mib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024)
-}
-
-fn display(path: &Path) -> String {
-    path.display().to_string()
-}
-
 pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     let output_format = match args.format {
         FormatArg::Json => OutputFormat::Json,
@@ -101,113 +76,40 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
         FormatArg::Geojson => OutputFormat::Geojson,
         FormatArg::Markdown => OutputFormat::Markdown,
     };
-    let forced: Option<InputFormat> = match &args.input_format {
-        Some(name) => Some(name.parse().map_err(anyhow::Error::msg)?),
-        None => None,
-    };
-    let local_zone = jiff::tz::TimeZone::get(&args.local_zone)
-        .with_context(|| format!("--local-zone: unknown time zone `{}`", args.local_zone))?;
-    let options = IngestOptions { local_zone };
+    let (forced, options) = ingest_settings(args.input_format.as_deref(), &args.local_zone)?;
 
     // The agreement.
     let clock = std::time::Instant::now();
-    let agreement_name = display(&args.agreement);
-    let agreement_bytes = std::fs::read(&args.agreement)
-        .with_context(|| format!("reading the agreement {agreement_name}"))?;
-    let agreement_text = std::str::from_utf8(&agreement_bytes)
-        .map_err(|e| anyhow::anyhow!("{agreement_name}: not UTF-8 (byte {})", e.valid_up_to()))?;
-    let files = DiskFiles::new(&args.agreement);
-    let agreements = agreement::load(&agreement_name, agreement_text, &files)
-        .map_err(|e| anyhow::anyhow!("the agreement is not valid:\n{e}"))?;
-    let agreement_sha256 = files.digest(&agreement_bytes);
+    let agreement = LoadedAgreement::load(&args.agreement)?;
+    let selected = agreement.select(&args.interpretation)?;
     stage_done("load the agreement", clock);
-    let selected: Vec<&Agreement> = match args.interpretation.as_str() {
-        "all" => agreements.iter().collect(),
-        name => {
-            let found: Vec<&Agreement> = agreements
-                .iter()
-                .filter(|a| a.interpretation == name)
-                .collect();
-            if found.is_empty() {
-                let known: Vec<&str> = agreements
-                    .iter()
-                    .map(|a| a.interpretation.as_str())
-                    .collect();
-                bail!(
-                    "--interpretation: `{name}` is not one of {} (or `all`)",
-                    known.join(", ")
-                );
-            }
-            found
-        }
-    };
 
-    // The reports.
-    let clock = std::time::Instant::now();
-    // One bar for the whole run: a step per file, then merge, digest, corroborate, and a step
-    // per interpretation.
+    // The reports. One bar for the whole run: a step per file, then merge, digest,
+    // corroborate, and a step per interpretation.
     let bar = progress(
         args.reports.len() as u64 + 3 + selected.len() as u64,
         "reading reports",
     );
-    let mut all = Vec::new();
-    let mut origins = Vec::new();
-    let mut rejections = Vec::new();
-    let mut input_files = Vec::new();
-    for path in &args.reports {
-        let name = display(path);
-        let bytes = std::fs::read(path).with_context(|| format!("reading {name}"))?;
-        let format = match forced {
-            Some(f) => f,
-            None => detect_format(&name, &bytes[..bytes.len().min(4096)]).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{name}: cannot tell the input format from the name or the header; pass --input-format"
-                )
-            })?,
-        };
-        let ingested = parse_reports(format, &name, &bytes, &options)?;
-        tracing::info!(file = %name, %format, accepted = ingested.reports.len(), rejected = ingested.rejections.len(), "read reports");
-        input_files.push(InputFile {
-            file: name.clone(),
-            format: format.to_string(),
-            accepted: ingested.reports.len() as u64,
-            rejected: ingested.rejections.len() as u64,
-        });
-        rejections.extend(ingested.rejections);
-        let shared: std::sync::Arc<str> = std::sync::Arc::from(name.as_str());
-        origins.extend(ingested.rows.iter().map(|&row| Origin {
-            file: shared.clone(),
-            row,
-        }));
-        if all.is_empty() {
-            all = ingested.reports;
-        } else {
-            all.extend(ingested.reports);
-        }
-        bar.inc(1);
-    }
-    stage_done("read and parse", clock);
-    bar.set_message("merging, checking duplicate ids");
-    let clock = std::time::Instant::now();
-    let (reports, duplicates) = merge(all, origins);
-    stage_done("merge", clock);
-    bar.inc(1);
-    bar.set_message("computing the digest of the reports");
-    let clock = std::time::Instant::now();
-    rejections.extend(duplicates);
-
-    // SHA-256 over the canonical encoding of the accepted reports in canonical order: the same
-    // set of reports gives the same digest whatever the files and their row order.
-    let mut reports_hasher = Sha256::new();
-    truce_model::report::canonical::encode_set(&reports, |piece| reports_hasher.update(piece));
-    stage_done("digest", clock);
-    bar.inc(1);
+    let ReadReports {
+        reports,
+        rejections,
+        files,
+        reports_sha256,
+    } = read_reports(&args.reports, forced, &options, false, &bar)?;
     bar.set_message("corroborating reports into incidents");
     let inputs = Inputs {
-        agreement_file: agreement_name,
-        agreement_sha256,
-        reports: input_files,
-        reports_sha256: hex(&reports_hasher.finalize()),
+        agreement_file: agreement.name.clone(),
+        agreement_sha256: agreement.sha256.clone(),
+        reports: files
+            .iter()
+            .map(|file| InputFile {
+                file: file.file.clone(),
+                format: file.format.to_string(),
+                accepted: file.accepted,
+                rejected: file.rejected,
+            })
+            .collect(),
+        reports_sha256,
     };
 
     if args.strict && !rejections.is_empty() {
@@ -226,7 +128,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     }
 
     // Incidents and findings.
-    let params = CorroborationParams::from(&agreements[0].corroboration);
+    let params = CorroborationParams::from(&agreement.readings[0].corroboration);
     let clock = std::time::Instant::now();
     let incidents = corroborate(&reports, &params);
     tracing::info!(incidents = incidents.len(), "incidents");

@@ -2,7 +2,9 @@
 
 mod assess_cmd;
 mod files;
+mod inputs;
 mod log_cmd;
+mod report_cmd;
 mod simulate_cmd;
 
 use std::process::ExitCode;
@@ -25,6 +27,8 @@ enum Command {
     Simulate(simulate_cmd::SimulateArgs),
     /// Keep, prove, witness, verify and mirror the verifiable record (a transparency log).
     Log(log_cmd::LogArgs),
+    /// The compliance report: the truce test, trends, toll, map; as HTML, Markdown or JSON.
+    Report(report_cmd::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Command::Assess(args) => assess_cmd::run(args),
         Command::Simulate(args) => simulate_cmd::run(args),
         Command::Log(args) => log_cmd::run(args),
+        Command::Report(args) => report_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,207 @@
+//! Reading what `assess` and `report` start from: agreement files with their readings, and
+//! report files merged into one set in canonical order with its digest.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use indicatif::ProgressBar;
+use sha2::{Digest, Sha256};
+use truce_engine::intake::{Origin, merge};
+use truce_model::Report;
+use truce_model::agreement::{self, Agreement};
+use truce_model::ingest::{IngestOptions, InputFormat, Rejection, detect_format, parse_reports};
+
+use crate::files::{DiskFiles, hex};
+
+/// The name a path is shown by in messages and outputs.
+pub fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Logs a stage's wall time and the process's peak resident memory so far (where the system
+/// reports it), for `TRUCE_LOG=info` runs and the benchmarks.
+pub fn stage_done(stage: &str, started: Instant) {
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    match peak_rss_mib() {
+        Some(peak_rss_mib) => tracing::info!(elapsed_ms, peak_rss_mib, "stage: {stage}"),
+        None => tracing::info!(elapsed_ms, "stage: {stage}"),
+    }
+}
+
+/// `VmHWM` of `/proc/self/status` in MiB (Linux); `None` elsewhere.
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+/// `--input-format` and `--local-zone` as the parsers take them.
+pub fn ingest_settings(
+    input_format: Option<&str>,
+    local_zone: &str,
+) -> anyhow::Result<(Option<InputFormat>, IngestOptions)> {
+    let forced = match input_format {
+        Some(name) => Some(name.parse().map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let local_zone = jiff::tz::TimeZone::get(local_zone)
+        .with_context(|| format!("--local-zone: unknown time zone `{local_zone}`"))?;
+    Ok((forced, IngestOptions { local_zone }))
+}
+
+/// One agreement file: its readings (one per interpretation) and its digest.
+#[derive(Debug)]
+pub struct LoadedAgreement {
+    /// The file as named on the command line.
+    pub name: String,
+    /// The common reading and each party's.
+    pub readings: Vec<Agreement>,
+    /// SHA-256 of the file and every file it references, hex.
+    pub sha256: String,
+}
+
+impl LoadedAgreement {
+    /// Reads and validates the agreement at `path`.
+    pub fn load(path: &Path) -> anyhow::Result<LoadedAgreement> {
+        let name = display(path);
+        let bytes = std::fs::read(path).with_context(|| format!("reading the agreement {name}"))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| anyhow::anyhow!("{name}: not UTF-8 (byte {})", e.valid_up_to()))?;
+        let files = DiskFiles::new(path);
+        let readings = agreement::load(&name, text, &files)
+            .map_err(|e| anyhow::anyhow!("the agreement {name} is not valid:\n{e}"))?;
+        let sha256 = files.digest(&bytes);
+        Ok(LoadedAgreement {
+            name,
+            readings,
+            sha256,
+        })
+    }
+
+    /// The readings `--interpretation` asks for: `all`, or the one with that name.
+    pub fn select(&self, interpretation: &str) -> anyhow::Result<Vec<&Agreement>> {
+        let found: Vec<&Agreement> = match interpretation {
+            "all" => self.readings.iter().collect(),
+            name => self
+                .readings
+                .iter()
+                .filter(|a| a.interpretation == name)
+                .collect(),
+        };
+        if found.is_empty() {
+            let known: Vec<&str> = self
+                .readings
+                .iter()
+                .map(|a| a.interpretation.as_str())
+                .collect();
+            bail!(
+                "--interpretation: `{interpretation}` is not one of {} in {} (or `all`)",
+                known.join(", "),
+                self.name
+            );
+        }
+        Ok(found)
+    }
+}
+
+/// One report file as it was read.
+#[derive(Debug, Clone)]
+pub struct ReadFile {
+    /// The name as given.
+    pub file: String,
+    /// The format it was read as.
+    pub format: InputFormat,
+    /// SHA-256 of its bytes, hex (when asked for).
+    pub sha256: Option<String>,
+    /// Reports accepted from it.
+    pub accepted: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+}
+
+/// Every report file read, merged into one set.
+#[derive(Debug)]
+pub struct ReadReports {
+    /// The accepted reports in canonical order (by id), duplicates resolved.
+    pub reports: Vec<Report>,
+    /// Rejected rows of every file, and differing copies of one id.
+    pub rejections: Vec<Rejection>,
+    /// Per file, in the order given.
+    pub files: Vec<ReadFile>,
+    /// SHA-256 of the reports' canonical encoding in canonical order, hex: the same set of
+    /// reports gives the same digest whatever the files and their row order.
+    pub reports_sha256: String,
+}
+
+/// Reads, parses and merges the report files; one step of `bar` per file, then one for the
+/// merge and one for the digest. `file_digests` also hashes each file's bytes.
+pub fn read_reports(
+    paths: &[impl AsRef<Path>],
+    forced: Option<InputFormat>,
+    options: &IngestOptions,
+    file_digests: bool,
+    bar: &ProgressBar,
+) -> anyhow::Result<ReadReports> {
+    let clock = Instant::now();
+    let mut all = Vec::new();
+    let mut origins = Vec::new();
+    let mut rejections = Vec::new();
+    let mut files = Vec::new();
+    for path in paths {
+        let name = display(path.as_ref());
+        let bytes = std::fs::read(path).with_context(|| format!("reading {name}"))?;
+        let format = match forced {
+            Some(format) => format,
+            None => detect_format(&name, &bytes[..bytes.len().min(4096)]).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{name}: cannot tell the input format from the name or the header; pass --input-format"
+                )
+            })?,
+        };
+        let ingested = parse_reports(format, &name, &bytes, options)?;
+        tracing::info!(file = %name, %format, accepted = ingested.reports.len(), rejected = ingested.rejections.len(), "read reports");
+        files.push(ReadFile {
+            file: name.clone(),
+            format,
+            sha256: file_digests.then(|| hex(&Sha256::digest(&bytes))),
+            accepted: ingested.reports.len() as u64,
+            rejected: ingested.rejections.len() as u64,
+        });
+        rejections.extend(ingested.rejections);
+        let shared: Arc<str> = Arc::from(name.as_str());
+        origins.extend(ingested.rows.iter().map(|&row| Origin {
+            file: shared.clone(),
+            row,
+        }));
+        if all.is_empty() {
+            all = ingested.reports;
+        } else {
+            all.extend(ingested.reports);
+        }
+        bar.inc(1);
+    }
+    stage_done("read and parse", clock);
+
+    bar.set_message("merging, checking duplicate ids");
+    let clock = Instant::now();
+    let (reports, duplicates) = merge(all, origins);
+    rejections.extend(duplicates);
+    stage_done("merge", clock);
+    bar.inc(1);
+
+    bar.set_message("computing the digest of the reports");
+    let clock = Instant::now();
+    let mut hasher = Sha256::new();
+    truce_model::report::canonical::encode_set(&reports, |piece| hasher.update(piece));
+    stage_done("digest", clock);
+    bar.inc(1);
+    Ok(ReadReports {
+        reports,
+        rejections,
+        files,
+        reports_sha256: hex(&hasher.finalize()),
+    })
+}

@@ -18,6 +18,10 @@
 //!   records.
 //! * Reads come from the store and the log; the signature (or its absence:
 //!   the public) decides what is shown ([`views`](crate::views)).
+//! * Incidents and findings are kept live ([`live`](crate::live)): one
+//!   incremental engine state per agreement version, fed each applied batch
+//!   before its submitters are answered, rebuilt from the store and the log
+//!   on start; they equal a batch `truce assess` over the same reports.
 //! * Errors are RFC 9457 problem documents ([`ApiError`], [`Problem`]) naming
 //!   the field at fault.
 //! * The OpenAPI 3.1 document is generated from the handlers ([`openapi`])
@@ -33,7 +37,10 @@
 //! | `POST /v1/agreements` | admin | an agreement version (TOML, or JSON `{toml, files}`) |
 //! | `GET /v1/agreements`, `GET /v1/agreements/{id}?version=` | anyone | agreement versions, text |
 //! | `POST /v1/reports`, `POST /v1/reports/batch` | admin, monitor, party | reports (JSON Lines shape + `agreement`) |
-//! | `GET /v1/reports/{index}`, `GET /v1/reports?agreement&zone&party&actor&source_kind&from&to&bbox&cursor&limit` | anyone, redacted by role | reports |
+//! | `GET /v1/reports/{index}`, `GET /v1/reports?agreement&zone&party&actor&source_kind&from&to&bbox&verdict&interpretation&cursor&limit` | anyone, redacted by role | reports |
+//! | `GET /v1/agreements/{id}/incidents?version&interpretation&verdict&party&zone&from&to&bbox&cursor&limit` | anyone, redacted by role | live incidents with their findings |
+//! | `GET /v1/agreements/{id}/incidents/{incident_id}?version` | anyone, redacted by role | an incident, its findings (reasons in words) and member reports |
+//! | `GET /v1/agreements/{id}/statistics?version&interpretation&group_by=party,verdict,day,zone` | anyone | counts of findings |
 //! | `POST /v1/reviews`, `/v1/contests`, `/v1/coverage`, `/v1/retractions` | per truce-auth's table | annotations |
 //! | `GET /v1/annotations?subject=` | anyone, authors for identity readers | annotations |
 //! | `GET /v1/log/checkpoint`, `/v1/log/tile/{path}`, `/v1/log/entries`, `/v1/log/proof/inclusion`, `/v1/log/proof/consistency` | anyone | the log |
@@ -70,6 +77,7 @@ mod config;
 mod data_dir;
 mod error;
 mod journal;
+mod live;
 mod projection;
 mod rate_limit;
 mod registry;
@@ -88,9 +96,10 @@ pub use projection::{REVOKED_KEY, role_for};
 pub use state::{AppState, AppliedEntries, NoAppliedEntries, Service};
 pub use views::{
     AgreementDetail, AgreementList, AgreementSubmission, AgreementView, AnnotationList,
-    AnnotationView, ConsistencyProofView, Health, InclusionProofView, LocationView, LogEntries,
-    LogEntryView, ReceiptView, ReportPage, ReportView, SourceList, SourceRefView,
-    SourceRegistrationRequest, SourceView, Submitted,
+    AnnotationView, CasualtiesView, ConsistencyProofView, FindingView, Health, IncidentDetail,
+    IncidentPage, IncidentView, InclusionProofView, LocationView, LogEntries, LogEntryView,
+    ReceiptView, ReportPage, ReportView, SourceList, SourceRefView, SourceRegistrationRequest,
+    SourceView, StatisticsRow, StatisticsView, Submitted,
 };
 
 /// Opens the data directory of `config`, listens on `config.listen` and

@@ -19,6 +19,7 @@ use crate::config::ServerConfig;
 use crate::data_dir::DataDir;
 use crate::error::{ApiError, ServerError};
 use crate::journal::Journal;
+use crate::live::LiveFindings;
 use crate::rate_limit::RateLimiter;
 use crate::registry::Registry;
 use crate::writer::{Submission, Writer};
@@ -29,7 +30,10 @@ use crate::writer::{Submission, Writer};
 /// call is split around them so that `first_index + i` is always the index
 /// of `entries[i]`).
 ///
-/// This is where the live-findings engine plugs in: it sees every entry
+/// The service's own live findings ([`crate::live`]) are fed by the writer
+/// directly, from the store's projection of each batch (a format-1 entry
+/// does not say which agreement a report belongs to, nor hold its clear
+/// values); this hook is for other consumers. It sees every entry
 /// exactly once per process, in log order, after the store reflects it (on
 /// start, the entries replayed into the store are handed over too; entries
 /// applied by an earlier run are not: read them from the log). It runs on
@@ -78,6 +82,7 @@ pub(crate) struct Shared {
     pub ready: Arc<AtomicBool>,
     pub in_flight: Arc<Semaphore>,
     pub openapi_json: OnceLock<String>,
+    pub live: Arc<LiveFindings>,
 }
 
 impl AppState {
@@ -242,6 +247,7 @@ impl Service {
         let (stop, stopped) = oneshot::channel();
         let ready = Arc::new(AtomicBool::new(false));
         let log = Arc::new(RwLock::new(log));
+        let live = Arc::new(LiveFindings::new(blobs.clone()));
         let writer = Writer::new(
             config.clone(),
             data.clone(),
@@ -251,6 +257,7 @@ impl Service {
             Arc::clone(&registry),
             journal,
             hook,
+            Arc::clone(&live),
             Arc::clone(&ready),
             admin,
         );
@@ -269,6 +276,7 @@ impl Service {
             submissions: sender,
             ready,
             openapi_json: OnceLock::new(),
+            live,
         };
         Ok(Self {
             state: AppState {

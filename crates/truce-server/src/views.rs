@@ -23,6 +23,13 @@ use truce_model::Location;
 use truce_store::{AgreementRecord, AnnotationRecord, ReportRecord, SourceRecord};
 use utoipa::ToSchema;
 
+mod incidents;
+
+pub use incidents::{
+    CasualtiesView, FindingView, IncidentDetail, IncidentPage, IncidentView, StatisticsRow,
+    StatisticsView,
+};
+
 /// Metres per degree of latitude (and of longitude at the equator), rounded up.
 const METRES_PER_DEGREE: f64 = 111_320.0;
 

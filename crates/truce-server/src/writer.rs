@@ -13,8 +13,10 @@
 //! 4. projects the entries and applies them to the store in one transaction
 //!    together with a [`truce_store::Projected::Receipt`] per submission, so that a
 //!    retried submission gets its original receipts back;
-//! 5. updates the key registry, calls the [`AppliedEntries`] hook, and
-//!    answers each waiting handler with its receipts;
+//! 5. updates the key registry, feeds the [live findings](crate::live) the
+//!    batch's reports and agreement versions, calls the [`AppliedEntries`]
+//!    hook, and answers each waiting handler with its receipts (so a
+//!    receipt means the report is already in the incidents and findings);
 //! 6. remembers the group's request nonces in the store (for the replay
 //!    window after a restart).
 //!
@@ -24,7 +26,8 @@
 //! failed after staging its checkpoint is published on recovery). On start
 //! the same catch-up runs before anything else: entries in the log beyond
 //! the store's applied size are projected from the log and the journal and
-//! applied, and only then does the server report ready.
+//! applied, and only then does the server report ready. Before that the
+//! live findings are rebuilt from what the store already held.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,6 +44,7 @@ use crate::config::ServerConfig;
 use crate::data_dir::DataDir;
 use crate::error::{ApiError, FieldProblem, ServerError};
 use crate::journal::{self, EntryMeta, Journal, JournalLine, Openings};
+use crate::live::{LiveFindings, items_of};
 use crate::projection::{Projector, REVOKED_KEY};
 use crate::registry::Registry;
 use crate::state::{AppliedEntries, now_ms};
@@ -111,6 +115,7 @@ pub(crate) struct Writer {
     registry: Arc<Registry>,
     journal: Arc<Mutex<Journal>>,
     hook: Arc<dyn AppliedEntries>,
+    live: Arc<LiveFindings>,
     ready: Arc<AtomicBool>,
     /// The admin's registration, until it is logged.
     admin: Option<Entry>,
@@ -133,6 +138,7 @@ impl Writer {
         registry: Arc<Registry>,
         journal: Journal,
         hook: Arc<dyn AppliedEntries>,
+        live: Arc<LiveFindings>,
         ready: Arc<AtomicBool>,
         admin: Option<Entry>,
     ) -> Self {
@@ -145,6 +151,7 @@ impl Writer {
             registry,
             journal: Arc::new(Mutex::new(journal)),
             hook,
+            live,
             ready,
             admin,
             projector: None,
@@ -271,6 +278,9 @@ impl Writer {
         self.registry.replace(&self.store.sources().await?);
         let applied = self.store.applied_size().await?;
         let size = self.log_size();
+        if !self.live.is_built() {
+            self.live.rebuild(&self.store, &self.log).await?;
+        }
         if applied > size {
             return Err(ServerError::StoreAhead {
                 applied,
@@ -321,6 +331,11 @@ impl Writer {
                 }
                 self.store.apply(start..end, &projected).await?;
                 self.registry.apply(&projected);
+                let batch: Vec<(u64, &Entry)> = decoded
+                    .iter()
+                    .map(|(index, entry)| (*index, entry))
+                    .collect();
+                self.update_live(items_of(&batch, &projected)).await?;
                 self.call_hook(&decoded);
                 start = end;
             }
@@ -328,6 +343,23 @@ impl Writer {
         }
         self.projector = Some(projector);
         Ok(())
+    }
+
+    /// Feeds the live findings a batch's reports and agreement versions (on
+    /// the blocking pool: grouping and judging are CPU work). Submitters are
+    /// answered after this, so a receipt means the findings include the
+    /// report.
+    async fn update_live(&self, items: Vec<crate::live::LiveItem>) -> Result<(), ServerError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let live = Arc::clone(&self.live);
+        let applied = blocking(move || live.apply(items)).await;
+        if applied.is_err() {
+            // Part of the batch may be missing: rebuild on the next catch-up.
+            self.live.mark_stale();
+        }
+        applied
     }
 
     /// Hands applied entries to the hook, in runs of consecutive indexes.
@@ -619,6 +651,11 @@ impl Writer {
             return Err(self.fail(&error));
         }
         self.registry.apply(&projected);
+        let batch: Vec<(u64, &Entry)> = (first..).zip(&entries).collect();
+        let items = items_of(&batch, &projected);
+        if let Err(error) = self.update_live(items).await {
+            return Err(self.fail(&error));
+        }
         self.hook.applied(first, &entries);
         tracing::debug!(
             first,

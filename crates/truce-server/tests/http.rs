@@ -18,13 +18,16 @@ use truce_server::{NoAppliedEntries, Service};
 use truce_store::Store;
 
 /// Every route the router serves, as (method, template).
-const ROUTES: [(&str, &str); 23] = [
+const ROUTES: [(&str, &str); 26] = [
     ("post", "/v1/sources"),
     ("get", "/v1/sources"),
     ("post", "/v1/sources/{name}/revoke"),
     ("post", "/v1/agreements"),
     ("get", "/v1/agreements"),
     ("get", "/v1/agreements/{id}"),
+    ("get", "/v1/agreements/{id}/incidents"),
+    ("get", "/v1/agreements/{id}/incidents/{incident_id}"),
+    ("get", "/v1/agreements/{id}/statistics"),
     ("post", "/v1/reports"),
     ("get", "/v1/reports"),
     ("post", "/v1/reports/batch"),
@@ -83,6 +86,7 @@ fn concrete(template: &str) -> String {
         .replace("{name}", "nobody")
         .replace("{id}", "no-such-agreement")
         .replace("{index}", "0")
+        .replace("{incident_id}", "inc-r1")
         .replace("{path}", "entries/000.p/1");
     let query = match template {
         "/v1/log/entries" => "?start=0&end=1",

@@ -6,6 +6,7 @@
 pub(crate) mod agreements;
 pub(crate) mod annotations;
 pub(crate) mod health;
+pub(crate) mod incidents;
 pub(crate) mod log;
 pub(crate) mod reports;
 pub(crate) mod sources;
@@ -56,6 +57,9 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sources::revoke))
         .routes(routes!(agreements::submit, agreements::list))
         .routes(routes!(agreements::get_one))
+        .routes(routes!(incidents::list))
+        .routes(routes!(incidents::get_one))
+        .routes(routes!(incidents::statistics))
         .routes(routes!(reports::submit_one, reports::list))
         .routes(routes!(reports::submit_batch))
         .routes(routes!(reports::get_one))

@@ -426,13 +426,59 @@ pub(crate) struct ReportQuery {
     to: Option<String>,
     /// `minlon,minlat,maxlon,maxlat` in degrees.
     bbox: Option<String>,
+    /// In an incident whose finding (under `interpretation`, by the
+    /// agreement's newest version) has this verdict: `violation`,
+    /// `alleged`, `disputed`, `no_violation`, `undetermined`.
+    verdict: Option<String>,
+    /// The interpretation `verdict` refers to (`common` when absent).
+    interpretation: Option<String>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     limit: Option<String>,
 }
 
-fn parse_instant(parameter: &'static str, text: &str) -> Result<i64, ApiError> {
+/// The log indexes of the reports whose incident's finding has `verdict`
+/// under `interpretation`, in the newest version of `agreement` (of every
+/// agreement when `None`; an agreement without that interpretation then
+/// contributes nothing).
+async fn with_verdict(
+    state: &AppState,
+    agreement: Option<&str>,
+    verdict: &str,
+    interpretation: Option<&str>,
+) -> Result<BTreeSet<u64>, ApiError> {
+    let verdict = crate::live::parse_verdict(verdict).ok_or_else(|| {
+        ApiError::BadParameter(FieldProblem::parameter(
+            "verdict",
+            format!(
+                "{verdict:?} is not one of violation, alleged, disputed, no_violation, undetermined"
+            ),
+        ))
+    })?;
+    let mut indexes = BTreeSet::new();
+    let Some(agreement) = agreement else {
+        for live in state.shared.live.latest_versions() {
+            let published = tokio::task::spawn_blocking(move || live.published())
+                .await
+                .map_err(|error| ApiError::internal(&error))?;
+            if let Ok(position) = crate::api::incidents::interpretation(&published, interpretation)
+            {
+                indexes.extend(published.log_indexes_with_verdict(position, verdict));
+            }
+        }
+        return Ok(indexes);
+    };
+    if state.shared.live.version(agreement, None).is_none() {
+        return Ok(indexes);
+    }
+    let published = crate::api::incidents::published(state, agreement, None).await?;
+    let position = crate::api::incidents::interpretation(&published, interpretation)?;
+    indexes.extend(published.log_indexes_with_verdict(position, verdict));
+    Ok(indexes)
+}
+
+pub(crate) fn parse_instant(parameter: &'static str, text: &str) -> Result<i64, ApiError> {
     jiff::Timestamp::from_str(text)
         .map(|instant| instant.as_millisecond())
         .map_err(|error| {
@@ -443,7 +489,7 @@ fn parse_instant(parameter: &'static str, text: &str) -> Result<i64, ApiError> {
         })
 }
 
-fn parse_bbox(text: &str) -> Result<BoundingBox, ApiError> {
+pub(crate) fn parse_bbox(text: &str) -> Result<BoundingBox, ApiError> {
     let bad = |reason: &str| {
         ApiError::BadParameter(FieldProblem::parameter(
             "bbox",
@@ -477,7 +523,8 @@ fn parse_bbox(text: &str) -> Result<BoundingBox, ApiError> {
 }
 
 /// Reports matching the filters, a page at a time, as the reader may see
-/// them. A bounding box is applied to the position the reader sees (the
+/// them. `verdict` keeps the reports of incidents whose live finding has
+/// that verdict (see `/v1/agreements/{id}/incidents`). A bounding box is applied to the position the reader sees (the
 /// coarsened one for monitors' reports, for readers who see no exact
 /// monitor positions), so it reveals nothing finer than the view.
 #[utoipa::path(
@@ -550,6 +597,24 @@ pub(crate) async fn list(
             bbox
         }
     });
+    let log_indexes = match query.verdict.as_deref() {
+        Some(verdict) => Some(
+            with_verdict(
+                &state,
+                query.agreement.as_deref(),
+                verdict,
+                query.interpretation.as_deref(),
+            )
+            .await?,
+        ),
+        None if query.interpretation.is_some() => {
+            return Err(ApiError::BadParameter(FieldProblem::parameter(
+                "interpretation",
+                "interpretation is only used with verdict",
+            )));
+        }
+        None => None,
+    };
     let filter = ReportFilter {
         agreement_id: query.agreement,
         zone_id: query.zone,
@@ -558,7 +623,7 @@ pub(crate) async fn list(
         source_kind: query.source_kind,
         time,
         bbox: store_bbox,
-        log_indexes: None,
+        log_indexes,
     };
     filter.validate().map_err(store_read_error)?;
     let page = state

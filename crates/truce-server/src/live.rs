@@ -1,0 +1,1076 @@
+//! Live incidents and findings: one [`Live`] per agreement *version*, fed
+//! every report filed under that agreement, kept up to date as batches are
+//! applied, so reads never re-run the whole assessment.
+//!
+//! # What is fed
+//!
+//! A version's [`Live`] judges by all its interpretations (in the order the
+//! agreement loader gives them) and groups by the corroboration policy of
+//! the agreement. It is fed the *clear* report of every report record the
+//! store holds for the agreement: the log entry's fields with the exact
+//! position and the real source id the store keeps (the log shows a
+//! monitor's position coarsened and every source id committed), so the live
+//! state judges what a batch `truce assess` over the submitted reports
+//! judges. The report's text, place name and evidence are not fed: the
+//! engine does not read them.
+//!
+//! A report belongs to an agreement, not to a version: a new version of an
+//! agreement starts a new [`Live`] fed every report of the agreement so far
+//! (taken from the newest version already live), and every later report
+//! feeds every version.
+//!
+//! # When
+//!
+//! The writer calls [`LiveFindings::apply`] after each batch is durable in
+//! the log and applied to the store, and *before* it answers the batch's
+//! submitters: a receipt means the report is in the incidents and findings
+//! (read-your-writes). The update is the engine's incremental one: only the
+//! link-graph component a report joins is grouped and judged again. On
+//! start, [`LiveFindings::rebuild`] feeds every report the store already
+//! holds (reading the log and the store once) before the server says it is
+//! ready; entries the store catches up with afterwards come through
+//! [`LiveFindings::apply`] like new ones.
+//!
+//! # Reads
+//!
+//! The engine's [`Live`] answers in the batch job's terms through
+//! [`Live::snapshot`] (it has no ordered iteration and reports no changes),
+//! so each version keeps a [`Published`] copy: made by the first read after
+//! a batch, then shared by every read until the next batch. A read holds no
+//! lock while it filters or renders, and the writer waits for a read only
+//! while that read copies the state.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use truce_engine::adjudicate::{Finding, Verdict};
+use truce_engine::corroborate::CorroborationParams;
+use truce_engine::live::{Live, LiveSnapshot};
+use truce_log::entry::{AgreementVersion, Entry, ReportEntry, ReportOpenings};
+use truce_log::{BlobStore, Log};
+use truce_model::agreement::Agreement;
+use truce_model::{Location, Report, SmolStr, Source, SourceKind};
+use truce_store::{PageRequest, Projected, ReportFilter, ReportRecord, SqliteStore, Store};
+
+use crate::error::ServerError;
+use crate::projection::load_from_blobs;
+
+/// Reports read from the store per page while rebuilding.
+const REBUILD_PAGE: u32 = 1000;
+
+/// One thing for the live state to take in, in log order.
+#[derive(Debug, Clone)]
+pub(crate) enum LiveItem {
+    /// An agreement version was logged (once per version, whatever the
+    /// number of its interpretations).
+    Version(AgreementVersion),
+    /// A report was filed under `agreement`.
+    Report {
+        /// The agreement it was submitted under.
+        agreement: String,
+        /// Its log index.
+        log_index: u64,
+        /// The clear report.
+        report: Report,
+    },
+}
+
+/// The clear report behind a report entry: the entry's fields, with the
+/// source id and the exact position from the store's record (which holds
+/// the opened values).
+pub(crate) fn clear_report(entry: &ReportEntry, record: &ReportRecord) -> Report {
+    let mut report = entry.to_report(&ReportOpenings::default());
+    if !record.source_name.is_empty() {
+        report.source = Arc::new(Source {
+            id: SmolStr::new(&record.source_name),
+            kind: report.source.kind,
+            party: report.source.party.clone(),
+        });
+    }
+    report.location = Location {
+        lon: record.lon,
+        lat: record.lat,
+        uncertainty_m: record.radius_m,
+    };
+    report
+}
+
+/// The live items of a batch: `entries` are the batch's decoded entries by
+/// log index (ascending), `projected` what the store applied for them.
+/// Only what the store took in is fed (a report refused by the projection
+/// is not in the store, so not in the findings either).
+pub(crate) fn items_of(entries: &[(u64, &Entry)], projected: &[Projected]) -> Vec<LiveItem> {
+    let entry_at = |index: u64| {
+        entries
+            .binary_search_by_key(&index, |(at, _)| *at)
+            .ok()
+            .map(|position| entries[position].1)
+    };
+    let mut items = Vec::new();
+    let mut versions = BTreeSet::new();
+    for item in projected {
+        match item {
+            Projected::Agreement(record) => {
+                if let Some(Entry::AgreementVersion(version)) = entry_at(record.log_index)
+                    && versions.insert((version.agreement_id.clone(), version.version))
+                {
+                    items.push((record.log_index, LiveItem::Version(version.clone())));
+                }
+            }
+            Projected::Report(record) => {
+                if let Some(Entry::Report(entry)) = entry_at(record.log_index) {
+                    items.push((
+                        record.log_index,
+                        LiveItem::Report {
+                            agreement: record.agreement_id.clone(),
+                            log_index: record.log_index,
+                            report: clear_report(entry, record),
+                        },
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    items.sort_by_key(|(index, _)| *index);
+    items.into_iter().map(|(_, item)| item).collect()
+}
+
+/// What a version's live state is fed, and the log index of each report.
+#[derive(Debug)]
+struct Fed {
+    live: Live,
+    log_index_of: HashMap<SmolStr, u64>,
+}
+
+/// One agreement version's live state.
+#[derive(Debug)]
+pub(crate) struct VersionLive {
+    agreement_id: String,
+    version: u32,
+    interpretations: Vec<String>,
+    time_zone: TimeZone,
+    fed: RwLock<Fed>,
+    /// The copy reads share; `None` after a batch until the next read.
+    published: Mutex<Option<Arc<Published>>>,
+}
+
+impl VersionLive {
+    fn new(agreement_id: &str, version: u32, agreements: Vec<Agreement>) -> Option<Self> {
+        let first = agreements.first()?;
+        let params = CorroborationParams::from(&first.corroboration);
+        let time_zone = TimeZone::get(&first.window.time_zone).unwrap_or_else(|error| {
+            tracing::warn!(agreement = %agreement_id, version, time_zone = %first.window.time_zone, %error, "unknown time zone; days are counted in UTC");
+            TimeZone::UTC
+        });
+        let interpretations = agreements
+            .iter()
+            .map(|agreement| agreement.interpretation.clone())
+            .collect();
+        let live = match Live::new(agreements.into_iter().map(Arc::new).collect(), params) {
+            Ok(live) => live,
+            Err(error) => {
+                tracing::warn!(agreement = %agreement_id, version, %error, "agreement cannot be judged live");
+                return None;
+            }
+        };
+        Some(Self {
+            agreement_id: agreement_id.to_owned(),
+            version,
+            interpretations,
+            time_zone,
+            fed: RwLock::new(Fed {
+                live,
+                log_index_of: HashMap::new(),
+            }),
+            published: Mutex::new(None),
+        })
+    }
+
+    /// Takes in reports (with their log indexes).
+    fn feed(&self, reports: Vec<(u64, Report)>) {
+        if reports.is_empty() {
+            return;
+        }
+        {
+            let mut fed = self.fed.write().unwrap_or_else(PoisonError::into_inner);
+            for (log_index, report) in &reports {
+                fed.log_index_of.insert(report.id.clone(), *log_index);
+            }
+            fed.live
+                .insert_batch(reports.into_iter().map(|(_, report)| report).collect());
+        }
+        *self
+            .published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Every report held, with its log index.
+    fn reports(&self) -> Vec<(u64, Report)> {
+        let fed = self.fed.read().unwrap_or_else(PoisonError::into_inner);
+        fed.live
+            .snapshot()
+            .reports
+            .into_iter()
+            .filter_map(|report| Some((*fed.log_index_of.get(&report.id)?, report)))
+            .collect()
+    }
+
+    /// The state as of the last batch applied.
+    pub fn published(&self) -> Arc<Published> {
+        let mut published = self
+            .published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(current) = published.as_ref() {
+            return Arc::clone(current);
+        }
+        let (snapshot, log_indexes) = {
+            let fed = self.fed.read().unwrap_or_else(PoisonError::into_inner);
+            let snapshot = fed.live.snapshot();
+            let log_indexes = snapshot
+                .reports
+                .iter()
+                .map(|report| {
+                    fed.log_index_of
+                        .get(&report.id)
+                        .copied()
+                        .unwrap_or(u64::MAX)
+                })
+                .collect();
+            (snapshot, log_indexes)
+        };
+        let fresh = Arc::new(Published {
+            agreement_id: self.agreement_id.clone(),
+            version: self.version,
+            interpretations: self.interpretations.clone(),
+            time_zone: self.time_zone.clone(),
+            snapshot,
+            log_indexes,
+        });
+        *published = Some(Arc::clone(&fresh));
+        fresh
+    }
+}
+
+/// The live incidents and findings of every agreement version.
+#[derive(Debug)]
+pub(crate) struct LiveFindings {
+    blobs: BlobStore,
+    /// By agreement id, then version.
+    versions: RwLock<BTreeMap<String, BTreeMap<u32, Arc<VersionLive>>>>,
+    /// Whether [`LiveFindings::rebuild`] has run.
+    built: std::sync::atomic::AtomicBool,
+}
+
+impl LiveFindings {
+    /// An empty state; agreement files are read from `blobs`.
+    pub fn new(blobs: BlobStore) -> Self {
+        Self {
+            blobs,
+            versions: RwLock::new(BTreeMap::new()),
+            built: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the state has been rebuilt from the store since start.
+    pub fn is_built(&self) -> bool {
+        self.built.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Marks the state as missing part of the log: the next catch-up
+    /// rebuilds it.
+    pub fn mark_stale(&self) {
+        self.built
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The live state of `agreement_id` at `version` (the highest when
+    /// `None`).
+    pub fn version(&self, agreement_id: &str, version: Option<u32>) -> Option<Arc<VersionLive>> {
+        let versions = self.versions.read().unwrap_or_else(PoisonError::into_inner);
+        let by_version = versions.get(agreement_id)?;
+        match version {
+            Some(version) => by_version.get(&version).cloned(),
+            None => by_version.values().next_back().cloned(),
+        }
+    }
+
+    /// The newest live version of every agreement.
+    pub fn latest_versions(&self) -> Vec<Arc<VersionLive>> {
+        let versions = self.versions.read().unwrap_or_else(PoisonError::into_inner);
+        versions
+            .values()
+            .filter_map(|by_version| by_version.values().next_back().cloned())
+            .collect()
+    }
+
+    /// Takes in a batch's items, in log order.
+    pub fn apply(&self, items: Vec<LiveItem>) {
+        let mut pending: BTreeMap<String, Vec<(u64, Report)>> = BTreeMap::new();
+        for item in items {
+            match item {
+                LiveItem::Version(version) => {
+                    self.feed(std::mem::take(&mut pending));
+                    self.add_version(&version);
+                }
+                LiveItem::Report {
+                    agreement,
+                    log_index,
+                    report,
+                } => pending
+                    .entry(agreement)
+                    .or_default()
+                    .push((log_index, report)),
+            }
+        }
+        self.feed(pending);
+    }
+
+    fn feed(&self, pending: BTreeMap<String, Vec<(u64, Report)>>) {
+        for (agreement, reports) in pending {
+            let targets: Vec<Arc<VersionLive>> = self
+                .versions
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&agreement)
+                .map(|by_version| by_version.values().cloned().collect())
+                .unwrap_or_default();
+            if targets.is_empty() {
+                tracing::warn!(agreement = %agreement, reports = reports.len(), "reports of an agreement with no live version; not judged live");
+            }
+            for target in targets {
+                target.feed(reports.clone());
+            }
+        }
+    }
+
+    /// Starts the live state of a new version, fed every report of its
+    /// agreement so far.
+    fn add_version(&self, version: &AgreementVersion) {
+        let id = &version.agreement_id;
+        if self.version(id, Some(version.version)).is_some() {
+            return;
+        }
+        let agreements = match load_from_blobs(&self.blobs, version) {
+            Ok(agreements) => agreements,
+            Err(reason) => {
+                tracing::warn!(agreement = %id, version = version.version, %reason, "agreement files not usable; no live findings for this version");
+                return;
+            }
+        };
+        let Some(fresh) = VersionLive::new(id, version.version, agreements) else {
+            return;
+        };
+        if let Some(earlier) = self.version(id, None) {
+            fresh.feed(earlier.reports());
+        }
+        self.versions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(id.clone())
+            .or_default()
+            .insert(version.version, Arc::new(fresh));
+    }
+
+    /// Rebuilds the state from what the store has applied: every agreement
+    /// version it holds, then every report, read a page at a time with its
+    /// entry from the log. Marks the state built.
+    pub async fn rebuild(
+        self: &Arc<Self>,
+        store: &SqliteStore,
+        log: &Arc<RwLock<Log>>,
+    ) -> Result<(), ServerError> {
+        self.versions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        let mut seen = BTreeSet::new();
+        let mut version_indexes = Vec::new();
+        for record in store.agreements().await? {
+            if seen.insert((record.id.clone(), record.version)) {
+                version_indexes.push(record.log_index);
+            }
+        }
+        let (live, reader) = (Arc::clone(self), Arc::clone(log));
+        blocking(move || {
+            let mut items = Vec::new();
+            for index in version_indexes {
+                let bytes = reader
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry(index)?;
+                if let Ok(Entry::AgreementVersion(version)) = Entry::decode(&bytes) {
+                    items.push(LiveItem::Version(version));
+                }
+            }
+            live.apply(items);
+            Ok::<(), ServerError>(())
+        })
+        .await??;
+        let mut cursor = None;
+        let mut n_reports = 0usize;
+        loop {
+            let page = store
+                .reports(
+                    &ReportFilter::default(),
+                    PageRequest {
+                        cursor: cursor.take(),
+                        limit: Some(REBUILD_PAGE),
+                    },
+                )
+                .await?;
+            let (Some(first), Some(last)) = (page.items.first(), page.items.last()) else {
+                break;
+            };
+            let (start, end) = (first.log_index, last.log_index + 1);
+            let records = page.items;
+            n_reports += records.len();
+            let (live, reader) = (Arc::clone(self), Arc::clone(log));
+            blocking(move || {
+                let raw = reader
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entries(start, end)?;
+                let mut items = Vec::with_capacity(records.len());
+                for record in &records {
+                    let offset = usize::try_from(record.log_index - start).unwrap_or(usize::MAX);
+                    let Some(bytes) = raw.get(offset) else {
+                        continue;
+                    };
+                    if let Ok(Entry::Report(entry)) = Entry::decode(bytes) {
+                        items.push(LiveItem::Report {
+                            agreement: record.agreement_id.clone(),
+                            log_index: record.log_index,
+                            report: clear_report(&entry, record),
+                        });
+                    }
+                }
+                live.apply(items);
+                Ok::<(), ServerError>(())
+            })
+            .await??;
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        self.built.store(true, std::sync::atomic::Ordering::Release);
+        tracing::info!(reports = n_reports, "live findings rebuilt from the store");
+        Ok(())
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ServerError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| ServerError::Task(error.to_string()))
+}
+
+/// A dimension statistics are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Dimension {
+    /// A party the finding concerns (a finding concerning several counts
+    /// under each; one concerning none under no party).
+    Party,
+    /// The verdict.
+    Verdict,
+    /// The day the incident starts, in the agreement's time zone.
+    Day,
+    /// A zone the act is (or may be) in (several: under each; none: under
+    /// no zone).
+    Zone,
+}
+
+impl Dimension {
+    /// Every dimension, in output order.
+    pub const ALL: [Dimension; 4] = [
+        Dimension::Party,
+        Dimension::Verdict,
+        Dimension::Day,
+        Dimension::Zone,
+    ];
+
+    /// The name used in `group_by`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Party => "party",
+            Dimension::Verdict => "verdict",
+            Dimension::Day => "day",
+            Dimension::Zone => "zone",
+        }
+    }
+
+    /// The dimension named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|dimension| dimension.as_str() == name)
+    }
+}
+
+/// The verdict spelled `name`.
+pub(crate) fn parse_verdict(name: &str) -> Option<Verdict> {
+    Verdict::ALL
+        .into_iter()
+        .find(|verdict| verdict.as_str() == name)
+}
+
+/// One group of a statistics answer: the value of each grouped dimension
+/// (`None`: no party, no zone), in [`Dimension::ALL`] order.
+pub(crate) type Group = Vec<(Dimension, Option<String>)>;
+
+/// Which incidents a listing wants, under one interpretation.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IncidentSelection {
+    /// The interpretation's position.
+    pub interpretation: usize,
+    /// The finding has this verdict.
+    pub verdict: Option<Verdict>,
+    /// The finding concerns this party.
+    pub party: Option<String>,
+    /// The finding places the act in this zone.
+    pub zone: Option<String>,
+    /// The incident's time overlaps `[from, to]` (Unix milliseconds).
+    pub time: Option<(i64, i64)>,
+}
+
+/// A version's incidents and findings as of one batch, in the batch job's
+/// terms, shared by reads.
+#[derive(Debug)]
+pub(crate) struct Published {
+    /// The agreement.
+    pub agreement_id: String,
+    /// Its version.
+    pub version: u32,
+    /// Interpretation names, parallel to `snapshot.findings`.
+    pub interpretations: Vec<String>,
+    /// The agreement's time zone, for days.
+    pub time_zone: TimeZone,
+    /// Reports (by id), incidents (by id) and findings.
+    pub snapshot: LiveSnapshot,
+    /// Log index of each report, parallel to `snapshot.reports`.
+    pub log_indexes: Vec<u64>,
+}
+
+impl Published {
+    /// The position of an interpretation.
+    pub fn interpretation(&self, name: &str) -> Option<usize> {
+        self.interpretations.iter().position(|known| known == name)
+    }
+
+    /// The position of an incident.
+    pub fn incident(&self, id: &str) -> Option<usize> {
+        self.snapshot
+            .incidents
+            .binary_search_by(|incident| incident.id.as_str().cmp(id))
+            .ok()
+    }
+
+    /// The findings of incident `position`, one per interpretation.
+    pub fn findings(&self, position: usize) -> Vec<(&str, &Finding)> {
+        self.interpretations
+            .iter()
+            .zip(&self.snapshot.findings)
+            .filter_map(|(name, findings)| Some((name.as_str(), findings.get(position)?)))
+            .collect()
+    }
+
+    /// The member reports of incident `position`.
+    pub fn members(&self, position: usize) -> Vec<(&Report, u64)> {
+        self.snapshot.incidents[position]
+            .members
+            .iter()
+            .filter_map(|&member| {
+                let member = member as usize;
+                Some((
+                    self.snapshot.reports.get(member)?,
+                    *self.log_indexes.get(member)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Whether a member of incident `position` is a monitor's report (its
+    /// exact position is not for every reader).
+    pub fn has_monitor_member(&self, position: usize) -> bool {
+        self.members(position)
+            .iter()
+            .any(|(report, _)| report.source.kind == SourceKind::Monitor)
+    }
+
+    /// Whether incident `position` passes `selection`.
+    pub fn selects(&self, position: usize, selection: &IncidentSelection) -> bool {
+        let incident = &self.snapshot.incidents[position];
+        let Some(finding) = self
+            .snapshot
+            .findings
+            .get(selection.interpretation)
+            .and_then(|findings| findings.get(position))
+        else {
+            return false;
+        };
+        selection
+            .verdict
+            .is_none_or(|verdict| finding.verdict == verdict)
+            && selection
+                .party
+                .as_deref()
+                .is_none_or(|party| finding.parties.iter().any(|named| named == party))
+            && selection
+                .zone
+                .as_deref()
+                .is_none_or(|zone| finding.zones.iter().any(|named| named == zone))
+            && selection.time.is_none_or(|(from, to)| {
+                let (start, end) = (
+                    incident.time.start_ms.min(incident.time.end_ms),
+                    incident.time.start_ms.max(incident.time.end_ms),
+                );
+                start <= to && end >= from
+            })
+    }
+
+    /// The positions of the incidents after the one with id `after` (from
+    /// the first when `None`), in id order, that pass `keep`: at most
+    /// `limit`, and whether more follow.
+    pub fn page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        mut keep: impl FnMut(usize) -> bool,
+    ) -> (Vec<usize>, bool) {
+        let start = after.map_or(0, |after| {
+            self.snapshot
+                .incidents
+                .partition_point(|incident| incident.id.as_str() <= after)
+        });
+        let mut chosen = Vec::new();
+        for position in start..self.snapshot.incidents.len() {
+            if keep(position) {
+                if chosen.len() == limit {
+                    return (chosen, true);
+                }
+                chosen.push(position);
+            }
+        }
+        (chosen, false)
+    }
+
+    /// The day (`YYYY-MM-DD`, in the agreement's time zone) of an instant.
+    pub fn day(&self, ms: i64) -> String {
+        Timestamp::from_millisecond(ms).map_or_else(
+            |_| ms.to_string(),
+            |instant| self.time_zone.to_datetime(instant).date().to_string(),
+        )
+    }
+
+    /// The log indexes of the reports whose incident's finding under
+    /// `interpretation` has `verdict`.
+    pub fn log_indexes_with_verdict(&self, interpretation: usize, verdict: Verdict) -> Vec<u64> {
+        let Some(findings) = self.snapshot.findings.get(interpretation) else {
+            return Vec::new();
+        };
+        self.snapshot
+            .incidents
+            .iter()
+            .zip(findings)
+            .filter(|(_, finding)| finding.verdict == verdict)
+            .flat_map(|(incident, _)| incident.members.iter())
+            .filter_map(|&member| self.log_indexes.get(member as usize).copied())
+            .collect()
+    }
+
+    /// Counts of the findings under `interpretation` grouped by `group_by`
+    /// (each dimension at most once), in group order.
+    pub fn statistics(&self, interpretation: usize, group_by: &[Dimension]) -> Vec<(Group, u64)> {
+        let mut dimensions: Vec<Dimension> = group_by.to_vec();
+        dimensions.sort_unstable();
+        dimensions.dedup();
+        let mut counts: BTreeMap<Group, u64> = BTreeMap::new();
+        let Some(findings) = self.snapshot.findings.get(interpretation) else {
+            return Vec::new();
+        };
+        for (incident, finding) in self.snapshot.incidents.iter().zip(findings) {
+            let mut groups: Vec<Group> = vec![Vec::new()];
+            for &dimension in &dimensions {
+                let values: BTreeSet<Option<String>> = match dimension {
+                    Dimension::Party => finding
+                        .parties
+                        .iter()
+                        .map(|party| Some(party.to_string()))
+                        .collect(),
+                    Dimension::Verdict => [Some(finding.verdict.as_str().to_owned())].into(),
+                    Dimension::Day => [Some(self.day(incident.time.start_ms))].into(),
+                    Dimension::Zone => finding
+                        .zones
+                        .iter()
+                        .map(|zone| Some(zone.to_string()))
+                        .collect(),
+                };
+                let values = if values.is_empty() {
+                    [None].into()
+                } else {
+                    values
+                };
+                groups = groups
+                    .into_iter()
+                    .flat_map(|group| {
+                        values.iter().map(move |value| {
+                            let mut group = group.clone();
+                            group.push((dimension, value.clone()));
+                            group
+                        })
+                    })
+                    .collect();
+            }
+            for group in groups {
+                *counts.entry(group).or_default() += 1;
+            }
+        }
+        counts.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use truce_model::agreement::{MemoryFiles, load};
+    use truce_model::{ActionType, Casualties, Target, TargetKind, TimeSpan};
+
+    use super::*;
+
+    const AGREEMENT: &str = r#"
+id = "t"
+version = 1
+title = "Test"
+
+[[parties]]
+id = "RU"
+name = "Russia"
+
+[[parties]]
+id = "UA"
+name = "Ukraine"
+
+[window]
+time_zone = "Europe/Kyiv"
+start = "2025-03-25T00:00:00"
+
+[[zones]]
+id = "front"
+name = "Front"
+geometry = { type = "Polygon", coordinates = [[[37.0, 47.5], [38.0, 47.5], [38.0, 48.5], [37.0, 48.5], [37.0, 47.5]]] }
+
+[[rules]]
+id = "R1"
+text = "No fire in the front zone"
+actions = ["*"]
+targets = ["*"]
+zones = ["front"]
+
+[interpretations.UA]
+note = "Ukraine's reading."
+"#;
+
+    fn version_live() -> VersionLive {
+        let agreements = load("t.toml", AGREEMENT, &MemoryFiles::default()).unwrap();
+        VersionLive::new("t", 1, agreements).unwrap()
+    }
+
+    fn report(id: &str, source: (&str, SourceKind, Option<&str>), lon: f64, ms: i64) -> Report {
+        Report {
+            id: id.into(),
+            source: Arc::new(Source {
+                id: source.0.into(),
+                kind: source.1,
+                party: source.2.map(Into::into),
+            }),
+            time: TimeSpan::instant(ms),
+            location: Location {
+                lon,
+                lat: 48.0,
+                uncertainty_m: 100.0,
+            },
+            action: ActionType::Artillery,
+            target: Target::of(TargetKind::Military),
+            accused: Some("RU".into()),
+            casualties: Casualties::default(),
+            details: truce_model::Details::default(),
+        }
+    }
+
+    /// 1 April 2025 21:30 UTC: already 2 April in Kyiv.
+    const LATE_EVENING: i64 = 1_743_543_000_000;
+
+    fn fed() -> VersionLive {
+        let live = version_live();
+        live.feed(vec![
+            (
+                10,
+                report("a", ("osce", SourceKind::Monitor, None), 37.5, LATE_EVENING),
+            ),
+            (
+                11,
+                report(
+                    "b",
+                    ("ua", SourceKind::Party, Some("UA")),
+                    37.5,
+                    LATE_EVENING,
+                ),
+            ),
+            (
+                12,
+                report(
+                    "c",
+                    ("ua", SourceKind::Party, Some("UA")),
+                    30.0,
+                    LATE_EVENING + 86_400_000,
+                ),
+            ),
+        ]);
+        live
+    }
+
+    #[test]
+    fn a_batch_is_published_on_the_next_read_only() {
+        let live = version_live();
+        assert!(live.published().snapshot.incidents.is_empty());
+        let before = live.published();
+        assert!(
+            Arc::ptr_eq(&before, &live.published()),
+            "shared until a batch"
+        );
+        live.feed(vec![(
+            4,
+            report("a", ("osce", SourceKind::Monitor, None), 37.5, LATE_EVENING),
+        )]);
+        let after = live.published();
+        assert_eq!(after.snapshot.incidents.len(), 1);
+        assert_eq!(after.log_indexes, [4]);
+        assert!(
+            before.snapshot.incidents.is_empty(),
+            "a published copy never changes"
+        );
+    }
+
+    #[test]
+    fn incidents_are_found_paged_and_selected() {
+        let published = fed().published();
+        let ids: Vec<&str> = published
+            .snapshot
+            .incidents
+            .iter()
+            .map(|incident| incident.id.as_str())
+            .collect();
+        assert_eq!(ids, ["inc-a", "inc-c"], "a and b corroborate");
+        assert_eq!(published.incident("inc-c"), Some(1));
+        assert_eq!(published.incident("inc-b"), None);
+        let members: Vec<u64> = published.members(0).iter().map(|(_, at)| *at).collect();
+        assert_eq!(members, [10, 11]);
+        assert!(published.has_monitor_member(0));
+        assert!(!published.has_monitor_member(1));
+        assert_eq!(published.page(None, 1, |_| true), (vec![0], true));
+        assert_eq!(published.page(Some("inc-a"), 1, |_| true), (vec![1], false));
+        assert_eq!(published.page(Some("inc-b"), 5, |_| true), (vec![1], false));
+        assert_eq!(published.page(None, 5, |p| p == 1), (vec![1], false));
+        let common = published.interpretation("common").unwrap();
+        let violation = IncidentSelection {
+            interpretation: common,
+            verdict: Some(Verdict::Violation),
+            ..IncidentSelection::default()
+        };
+        assert!(
+            published.selects(0, &violation),
+            "{:?}",
+            published.findings(0)
+        );
+        assert!(!published.selects(1, &violation));
+        let in_zone = IncidentSelection {
+            interpretation: common,
+            zone: Some("front".into()),
+            party: Some("RU".into()),
+            time: Some((LATE_EVENING - 1, LATE_EVENING)),
+            ..IncidentSelection::default()
+        };
+        assert!(published.selects(0, &in_zone));
+        let later = IncidentSelection {
+            time: Some((LATE_EVENING + 1, i64::MAX)),
+            ..in_zone
+        };
+        assert!(!published.selects(0, &later));
+        let mut indexes = published.log_indexes_with_verdict(common, Verdict::Violation);
+        indexes.sort_unstable();
+        assert_eq!(indexes, [10, 11]);
+    }
+
+    #[test]
+    fn statistics_count_by_day_in_the_agreement_time_zone() {
+        let published = fed().published();
+        let common = published.interpretation("common").unwrap();
+        assert_eq!(published.day(LATE_EVENING), "2025-04-02");
+        let by_day = published.statistics(common, &[Dimension::Day, Dimension::Day]);
+        assert_eq!(
+            by_day,
+            vec![
+                (vec![(Dimension::Day, Some("2025-04-02".to_owned()))], 1),
+                (vec![(Dimension::Day, Some("2025-04-03".to_owned()))], 1),
+            ]
+        );
+        let total = published.statistics(common, &[]);
+        assert_eq!(total, vec![(Vec::new(), 2)]);
+        let by_zone = published.statistics(common, &[Dimension::Zone, Dimension::Verdict]);
+        let zones: Vec<Option<&str>> = by_zone
+            .iter()
+            .map(|(group, _)| group[1].1.as_deref())
+            .collect();
+        assert!(zones.contains(&Some("front")), "{by_zone:?}");
+        assert_eq!(
+            by_zone.iter().map(|(_, count)| count).sum::<u64>(),
+            2,
+            "one zone per finding here"
+        );
+        assert_eq!(Dimension::parse("day"), Some(Dimension::Day));
+        assert_eq!(Dimension::parse("week"), None);
+        assert_eq!(parse_verdict("no_violation"), Some(Verdict::NoViolation));
+    }
+
+    /// A store holding the test agreement's text, and its version entry.
+    fn stored_agreement(dir: &std::path::Path, version: u32) -> (BlobStore, AgreementVersion) {
+        let blobs = BlobStore::open(dir).unwrap();
+        let text = AGREEMENT.replace("version = 1", &format!("version = {version}"));
+        let hash = blobs.put(text.as_bytes()).unwrap();
+        let entry = AgreementVersion {
+            agreement_id: "t".into(),
+            version,
+            interpretation: "common".into(),
+            text_sha256: truce_log::entry::ContentHash(hash),
+            files: Vec::new(),
+        };
+        (blobs, entry)
+    }
+
+    fn report_item(log_index: u64, report: Report) -> LiveItem {
+        LiveItem::Report {
+            agreement: "t".into(),
+            log_index,
+            report,
+        }
+    }
+
+    #[test]
+    fn a_new_version_starts_with_every_report_so_far() {
+        let temp = tempfile::tempdir().unwrap();
+        let (blobs, first) = stored_agreement(temp.path(), 1);
+        let (_, second) = stored_agreement(temp.path(), 2);
+        let findings = LiveFindings::new(blobs);
+        let monitor = ("osce", SourceKind::Monitor, None);
+        findings.apply(vec![
+            LiveItem::Version(first.clone()),
+            report_item(3, report("a", monitor, 37.5, LATE_EVENING)),
+            LiveItem::Version(first),
+            report_item(5, report("b", monitor, 30.0, LATE_EVENING)),
+        ]);
+        findings.apply(vec![
+            report_item(6, report("c", monitor, 37.6, LATE_EVENING)),
+            LiveItem::Version(second),
+            report_item(8, report("d", monitor, 37.7, LATE_EVENING)),
+            report_item(9, report("e", ("x", SourceKind::Osint, None), 0.0, 0)),
+        ]);
+        // Reports of an agreement with no live version are not judged.
+        findings.apply(vec![LiveItem::Report {
+            agreement: "unknown".into(),
+            log_index: 10,
+            report: report("f", monitor, 37.5, LATE_EVENING),
+        }]);
+        let (one, two) = (
+            findings.version("t", Some(1)).unwrap().published(),
+            findings.version("t", None).unwrap().published(),
+        );
+        assert_eq!(two.version, 2);
+        assert_eq!(
+            one.snapshot, two.snapshot,
+            "every version sees every report"
+        );
+        assert_eq!(two.log_indexes, [3, 5, 6, 8, 9]);
+        assert!(findings.version("t", Some(3)).is_none());
+        assert!(findings.version("unknown", None).is_none());
+        assert_eq!(findings.latest_versions().len(), 1);
+    }
+
+    /// The work the writer adds to each batch, on a simulated month of a
+    /// few thousand reports fed 50 at a time (the median is printed; run
+    /// with `--nocapture`); the result still equals the batch job.
+    #[test]
+    fn the_live_update_per_batch_is_timed_on_a_few_thousand_reports() {
+        use std::time::{Duration, Instant};
+        use truce_engine::assess::assess;
+        use truce_engine::corroborate::corroborate;
+        use truce_engine::intake::{Origin, merge};
+
+        let temp = tempfile::tempdir().unwrap();
+        let (blobs, version) = stored_agreement(temp.path(), 1);
+        let findings = LiveFindings::new(blobs);
+        findings.apply(vec![LiveItem::Version(version)]);
+        let scenario = truce_sim::Scenario::default_scenario(7).scaled_to(3_000);
+        let reports = truce_sim::simulate(&scenario).unwrap().reports;
+        assert!(reports.len() >= 2_500, "{}", reports.len());
+        let mut updates = Vec::new();
+        let mut reads = Vec::new();
+        for (batch_number, batch) in reports.chunks(50).enumerate() {
+            let items = batch
+                .iter()
+                .enumerate()
+                .map(|(i, report)| report_item((batch_number * 50 + i) as u64, report.clone()))
+                .collect();
+            let started = Instant::now();
+            findings.apply(items);
+            updates.push(started.elapsed());
+            let started = Instant::now();
+            let _ = findings.version("t", None).unwrap().published();
+            reads.push(started.elapsed());
+        }
+        let median = |times: &mut Vec<Duration>| {
+            times.sort_unstable();
+            times[times.len() / 2]
+        };
+        eprintln!(
+            "live update per batch of 50, {} reports: median {:?}, max {:?}; first read after a batch: median {:?}",
+            reports.len(),
+            median(&mut updates),
+            updates.last().copied().unwrap_or_default(),
+            median(&mut reads),
+        );
+        let published = findings.version("t", None).unwrap().published();
+        let agreements = load("t.toml", AGREEMENT, &MemoryFiles::default()).unwrap();
+        let origins = (0..reports.len())
+            .map(|row| Origin {
+                file: Arc::from("sim"),
+                row: row as u64 + 1,
+            })
+            .collect();
+        let (merged, _) = merge(reports.clone(), origins);
+        let incidents = corroborate(
+            &merged,
+            &CorroborationParams::from(&agreements[0].corroboration),
+        );
+        assert_eq!(
+            serde_json::to_string(&published.snapshot.incidents).unwrap(),
+            serde_json::to_string(&incidents).unwrap()
+        );
+        for (position, agreement) in agreements.iter().enumerate() {
+            let batch = assess(agreement, &merged, &incidents).unwrap();
+            assert_eq!(
+                serde_json::to_string(&published.snapshot.findings[position]).unwrap(),
+                serde_json::to_string(&batch.findings).unwrap(),
+                "{}",
+                agreement.interpretation
+            );
+        }
+    }
+}

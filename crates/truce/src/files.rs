@@ -113,3 +113,18 @@ pub fn write_output(
     }
     Ok(())
 }
+
+/// Warns (through `tracing`) when a private key file can be read by other users.
+#[cfg(unix)]
+pub fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(metadata) = std::fs::metadata(path)
+        && metadata.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(key = %path.display(), "private key file is readable by other users");
+    }
+}
+
+/// Warns when a private key file can be read by other users (nothing to check here).
+#[cfg(not(unix))]
+pub fn warn_if_readable_by_others(_path: &Path) {}

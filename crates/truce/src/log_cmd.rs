@@ -170,22 +170,9 @@ struct ProveArgs {
 fn read_skey(path: &Path) -> anyhow::Result<String> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("reading the key file {}", path.display()))?;
-    warn_if_readable_by_others(path);
+    crate::files::warn_if_readable_by_others(path);
     Ok(text.trim().to_owned())
 }
-
-#[cfg(unix)]
-fn warn_if_readable_by_others(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(metadata) = fs::metadata(path)
-        && metadata.permissions().mode() & 0o077 != 0
-    {
-        tracing::warn!(key = %path.display(), "private key file is readable by other users");
-    }
-}
-
-#[cfg(not(unix))]
-fn warn_if_readable_by_others(_path: &Path) {}
 
 /// Reads a log's private key.
 fn read_log_key(path: &Path) -> anyhow::Result<NoteSigner> {

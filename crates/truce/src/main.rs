@@ -1,11 +1,15 @@
 //! `truce`: the command-line tool.
 
 mod assess_cmd;
+mod backup_cmd;
 mod files;
 mod inputs;
+mod key_cmd;
 mod log_cmd;
 mod report_cmd;
+mod serve_cmd;
 mod simulate_cmd;
+mod submit_cmd;
 
 use std::process::ExitCode;
 
@@ -29,6 +33,16 @@ enum Command {
     Log(log_cmd::LogArgs),
     /// The compliance report: the truce test, trends, toll, map; as HTML, Markdown or JSON.
     Report(report_cmd::ReportArgs),
+    /// Make and show the Ed25519 keys that sign requests to the service.
+    Key(key_cmd::KeyArgs),
+    /// Run the HTTP service on one data directory (log, journal, blobs, SQLite store).
+    Serve(serve_cmd::ServeArgs),
+    /// Sign and send reports, sources, agreements and annotations to a running service.
+    Submit(submit_cmd::SubmitArgs),
+    /// Snapshot a data directory while the service runs.
+    Backup(backup_cmd::BackupArgs),
+    /// Restore a data directory from a snapshot made by `truce backup`, and verify its log.
+    Restore(backup_cmd::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +59,11 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate_cmd::run(args),
         Command::Log(args) => log_cmd::run(args),
         Command::Report(args) => report_cmd::run(args),
+        Command::Key(args) => key_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
+        Command::Submit(args) => submit_cmd::run(args),
+        Command::Backup(args) => backup_cmd::backup(args),
+        Command::Restore(args) => backup_cmd::restore(args),
     };
     match result {
         Ok(code) => code,

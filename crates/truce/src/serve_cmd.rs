@@ -1,0 +1,250 @@
+//! `truce serve`: the HTTP service on one data directory.
+//!
+//! Settings come in three layers, each overriding the one before: the TOML
+//! configuration file (`truce_server::ServerConfig`; every key optional),
+//! then `TRUCE_*` environment variables, then flags. Once the listener is
+//! bound the URL is printed on one line to standard output (with
+//! `--listen 127.0.0.1:0`, the port actually chosen), so scripts can read it;
+//! `/readyz` says when the store has caught up with the log. SIGINT or
+//! SIGTERM stop it gracefully: no new connections, every request in flight
+//! (submissions waiting for the writer included) is answered, the writer
+//! drains its queue and the store is closed.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use truce_server::{NoAppliedEntries, ServerConfig, Service};
+
+use crate::key_cmd::read_verifier;
+
+/// Run the HTTP service on one data directory.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The data directory (log, journal, blobs, SQLite store); created on first start.
+    /// Overrides `data_dir` of the configuration file.
+    #[arg(long, env = "TRUCE_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// A TOML configuration file (the keys of docs/service.md; unknown keys are refused).
+    #[arg(long, env = "TRUCE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The address to listen on (`127.0.0.1:0` picks a free port) [config: listen;
+    /// default 127.0.0.1:8080].
+    #[arg(long, env = "TRUCE_LISTEN", value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// The admin's public key: a `.pub` file or the key text. Required on first start
+    /// [config: admin_vkey].
+    #[arg(long, env = "TRUCE_ADMIN_KEY", value_name = "FILE.pub")]
+    admin_key: Option<String>,
+    /// The log's origin line, fixed on first start [config: log_origin; default
+    /// truce.local/log].
+    #[arg(long, env = "TRUCE_LOG_ORIGIN", value_name = "ORIGIN")]
+    log_origin: Option<String>,
+    /// Largest accepted clock difference of a signed request, in milliseconds
+    /// [config: max_skew_ms; default 300000].
+    #[arg(long, env = "TRUCE_MAX_SKEW_MS", value_name = "MS")]
+    max_skew_ms: Option<u64>,
+    /// Sustained signed requests per second per key [config: rate_limit.per_second;
+    /// default 200].
+    #[arg(long, env = "TRUCE_RATE_PER_SECOND", value_name = "N")]
+    rate_per_second: Option<f64>,
+    /// Requests a key may make at once after being idle [config: rate_limit.burst;
+    /// default 400].
+    #[arg(long, env = "TRUCE_RATE_BURST", value_name = "N")]
+    rate_burst: Option<u32>,
+    /// Requests handled at once; beyond, 503 [config: max_concurrent_requests; default 1024].
+    #[arg(long, env = "TRUCE_MAX_CONCURRENT_REQUESTS", value_name = "N")]
+    max_concurrent_requests: Option<usize>,
+    /// Submissions waiting for the writer; beyond, 503 [config: writer.queue; default 4096].
+    #[arg(long, env = "TRUCE_WRITER_QUEUE", value_name = "N")]
+    writer_queue: Option<usize>,
+    /// Most entries appended in one durable batch [config: writer.max_batch_entries;
+    /// default 1024].
+    #[arg(long, env = "TRUCE_MAX_BATCH_ENTRIES", value_name = "N")]
+    max_batch_entries: Option<usize>,
+    /// How long the writer waits to fill a batch, in milliseconds
+    /// [config: writer.max_batch_latency_ms; default 5].
+    #[arg(long, env = "TRUCE_MAX_BATCH_LATENCY_MS", value_name = "MS")]
+    max_batch_latency_ms: Option<u64>,
+    /// Worker threads of the runtime [default: the number of cores].
+    #[arg(long, env = "TRUCE_WORKER_THREADS", value_name = "N")]
+    worker_threads: Option<usize>,
+}
+
+/// Runs `truce serve`.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = settle_config(&args)?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = args.worker_threads {
+        runtime.worker_threads(threads.max(1));
+    }
+    let runtime = runtime
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The configuration: the file, then the environment and flags (clap has already let a
+/// flag win over its variable).
+fn settle_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the configuration file {}", path.display()))?;
+            ServerConfig::from_toml(&text)
+                .with_context(|| format!("in the configuration file {}", path.display()))?
+        }
+        None => ServerConfig::default(),
+    };
+    if let Some(data) = &args.data {
+        config.data_dir.clone_from(data);
+    }
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(admin) = &args.admin_key {
+        let verifier = read_verifier(admin, "public key of the admin (--admin-key)")?;
+        config.admin_vkey = Some(verifier.to_vkey());
+    }
+    if let Some(origin) = &args.log_origin {
+        config.log_origin.clone_from(origin);
+    }
+    if let Some(skew) = args.max_skew_ms {
+        config.max_skew_ms = skew;
+    }
+    if let Some(rate) = args.rate_per_second {
+        config.rate_limit.per_second = rate;
+    }
+    if let Some(burst) = args.rate_burst {
+        config.rate_limit.burst = burst;
+    }
+    if let Some(limit) = args.max_concurrent_requests {
+        config.max_concurrent_requests = limit;
+    }
+    if let Some(queue) = args.writer_queue {
+        config.writer.queue = queue;
+    }
+    if let Some(entries) = args.max_batch_entries {
+        config.writer.max_batch_entries = entries;
+    }
+    if let Some(latency) = args.max_batch_latency_ms {
+        config.writer.max_batch_latency_ms = latency;
+    }
+    config
+        .validate()
+        .context("the settings from the configuration file, TRUCE_* variables and flags")?;
+    Ok(config)
+}
+
+async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let data_dir = config.data_dir.clone();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let local = listener
+        .local_addr()
+        .context("reading the address listened on")?;
+    let service = Service::open(config, Arc::new(NoAppliedEntries))
+        .await
+        .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "http://{local}")
+            .and_then(|()| stdout.flush())
+            .context("writing to standard output")?;
+    }
+    tracing::info!(data = %data_dir.display(), url = %format!("http://{local}"), "listening; /readyz answers 200 once the store has caught up with the log");
+    truce_server::serve(service, listener, shutdown_signal())
+        .await
+        .context("serving")?;
+    Ok(())
+}
+
+/// Completes on SIGINT or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT: stopping after the requests in flight"),
+        () = terminate => tracing::info!("SIGTERM: stopping after the requests in flight"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Harness {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn flags_override_the_file_and_the_file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("truce.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"\n[rate_limit]\nper_second = 7.0\nburst = 9\n",
+        )
+        .unwrap();
+        let harness = Harness::parse_from([
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--data",
+            "/from/flag",
+            "--rate-burst",
+            "11",
+        ]);
+        let config = settle_config(&harness.serve).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(config.listen.port(), 9000);
+        assert!((config.rate_limit.per_second - 7.0).abs() < f64::EPSILON);
+        assert_eq!(config.rate_limit.burst, 11);
+        assert_eq!(config.writer, truce_server::WriterConfig::default());
+    }
+
+    #[test]
+    fn bad_settings_name_their_field() {
+        let harness = Harness::parse_from(["serve", "--writer-queue", "0"]);
+        let error = settle_config(&harness.serve).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("writer.queue = 0"),
+            "{error:#}"
+        );
+        let harness = Harness::parse_from(["serve", "--admin-key", "not a key"]);
+        let error = settle_config(&harness.serve).unwrap_err();
+        assert!(format!("{error:#}").contains("--admin-key"), "{error:#}");
+    }
+}

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use std::ops::Range;
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 use serde::Serialize;
 use truce_engine::adjudicate::Finding;
 use truce_engine::assess::{Assessor, Summary, Tally};
@@ -216,7 +217,34 @@ fn round6(x: f64) -> f64 {
 /// the depth it sits at in the document, so the document is streamed instead of built.
 struct PrettyJson<'w> {
     out: &'w mut dyn Write,
-    buffer: Vec<u8>,
+}
+
+/// `value` pretty-printed as it would appear `depth` levels deep. JSON strings cannot hold a
+/// raw newline, so every newline of the pretty form starts a new line of structure.
+fn indented(value: &impl Serialize, depth: usize) -> Result<Vec<u8>, OutputError> {
+    let mut pretty = Vec::new();
+    serde_json::to_writer_pretty(&mut pretty, value)?;
+    let indent = "  ".repeat(depth);
+    let mut out = Vec::with_capacity(pretty.len() + pretty.len() / 4);
+    for (i, line) in pretty.split(|&byte| byte == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+            out.extend_from_slice(indent.as_bytes());
+        }
+        out.extend_from_slice(line);
+    }
+    Ok(out)
+}
+
+/// `indented` for many values at once, on every core; in order.
+fn indented_all<T: Serialize + Sync>(
+    values: &[T],
+    depth: usize,
+) -> Result<Vec<Vec<u8>>, OutputError> {
+    values
+        .par_iter()
+        .map(|value| indented(value, depth))
+        .collect()
 }
 
 impl PrettyJson<'_> {
@@ -225,21 +253,9 @@ impl PrettyJson<'_> {
         Ok(())
     }
 
-    /// Writes `value` as it would appear `depth` levels deep. JSON strings cannot hold a raw
-    /// newline, so every newline of the pretty form starts a new line of structure.
+    /// Writes `value` as it would appear `depth` levels deep.
     fn value(&mut self, value: &impl Serialize, depth: usize) -> Result<(), OutputError> {
-        self.buffer.clear();
-        serde_json::to_writer_pretty(&mut self.buffer, value)?;
-        let indent = "  ".repeat(depth);
-        let mut lines = self.buffer.split(|&byte| byte == b'\n');
-        if let Some(first) = lines.next() {
-            self.out.write_all(first)?;
-        }
-        for line in lines {
-            self.out.write_all(b"\n")?;
-            self.out.write_all(indent.as_bytes())?;
-            self.out.write_all(line)?;
-        }
+        self.out.write_all(&indented(value, depth)?)?;
         Ok(())
     }
 
@@ -250,18 +266,21 @@ impl PrettyJson<'_> {
         self.raw(&format!("{separator}\n{indent}\"{key}\": "))
     }
 
-    /// An array whose items come from `items`, at `depth` (the depth of the key holding it).
-    fn array<T: Serialize>(
+    /// An array at `depth` (the depth of the key holding it) whose items `items` hands over
+    /// already rendered one level deeper (see [`indented`]), chunk by chunk.
+    fn array(
         &mut self,
         depth: usize,
-        mut items: impl FnMut(&mut dyn FnMut(&T) -> Result<(), OutputError>) -> Result<(), OutputError>,
+        mut items: impl FnMut(
+            &mut dyn FnMut(&[u8]) -> Result<(), OutputError>,
+        ) -> Result<(), OutputError>,
     ) -> Result<(), OutputError> {
         let item_indent = "  ".repeat(depth + 1);
         let mut n_items = 0usize;
-        let mut write_item = |item: &T| -> Result<(), OutputError> {
+        let mut write_item = |item: &[u8]| -> Result<(), OutputError> {
             let separator = if n_items == 0 { "[" } else { "," };
             self.raw(&format!("{separator}\n{item_indent}"))?;
-            self.value(item, depth + 1)?;
+            self.out.write_all(item)?;
             n_items += 1;
             Ok(())
         };
@@ -287,10 +306,7 @@ fn agreement_out(agreement: &Agreement) -> AgreementOut<'_> {
 /// The JSON document: the inputs, the incidents, then per interpretation its agreement,
 /// releases, findings and (after the findings it counts) summary, then the rejections.
 fn render_json(run: &Run<'_>, out: &mut dyn Write) -> Result<(), OutputError> {
-    let mut json = PrettyJson {
-        out,
-        buffer: Vec::new(),
-    };
+    let mut json = PrettyJson { out };
     json.raw("{")?;
     json.key("format", 1, true)?;
     json.value(&FORMAT, 1)?;
@@ -300,8 +316,14 @@ fn render_json(run: &Run<'_>, out: &mut dyn Write) -> Result<(), OutputError> {
     json.value(run.inputs, 1)?;
     json.key("incidents", 1, false)?;
     json.array(1, |item| {
-        for incident in run.incidents {
-            item(&incident_out(run.reports, incident))?;
+        for range in chunks(run.incidents.len()) {
+            let rendered: Vec<Vec<u8>> = run.incidents[range]
+                .par_iter()
+                .map(|incident| indented(&incident_out(run.reports, incident), 2))
+                .collect::<Result<_, _>>()?;
+            for incident in &rendered {
+                item(incident)?;
+            }
         }
         Ok(())
     })?;
@@ -333,7 +355,7 @@ fn render_json(run: &Run<'_>, out: &mut dyn Write) -> Result<(), OutputError> {
             for range in chunks(assessor.len()) {
                 let findings = assessor.findings(range);
                 summary.count_all(&findings);
-                for finding in &findings {
+                for finding in &indented_all(&findings, 4)? {
                     item(finding)?;
                 }
             }

@@ -1,40 +1,8 @@
 //! End-to-end tests: the real `truce` binary on the shipped examples and on simulator output.
 #![allow(clippy::unwrap_used)] // test helpers may panic: that is a test failure
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn truce(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_truce"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = truce(args);
-    assert!(
-        out.status.success(),
-        "truce {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn example(name: &str) -> (String, String) {
-    (
-        format!("examples/{name}/agreement.toml"),
-        format!("examples/{name}/reports.csv"),
-    )
-}
+mod common;
+use common::{example, ok, root, truce};
 
 #[test]
 fn energy_moratorium_markdown_all_readings() {

@@ -820,7 +820,7 @@ impl Grid {
             drop(offsets);
             drop(cell_of);
             // In place: a second copy of the points would be the peak of a large run.
-            permute_in_place(&mut points, &order);
+            permute_in_place(&mut points, order);
             (points, cells)
         } else {
             let mut keyed: Vec<(u128, u32)> = cell_of
@@ -832,8 +832,7 @@ impl Grid {
             keyed.par_sort_unstable_by_key(|&(key, i)| (key, points[i as usize].report));
             drop(cell_of);
             let order: Vec<u32> = keyed.iter().map(|&(_, i)| i).collect();
-            permute_in_place(&mut points, &order);
-            drop(order);
+            permute_in_place(&mut points, order);
             let sorted = points;
             let mut cells: Vec<CellRun> = Vec::new();
             for (pos, key) in keyed.iter().enumerate() {

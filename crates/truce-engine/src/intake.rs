@@ -24,14 +24,9 @@ pub struct Origin {
 /// depend on the order of the inputs. Works in place: no second copy of the reports is made.
 pub fn merge(mut reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Vec<Rejection>) {
     assert_eq!(reports.len(), origins.len(), "one origin per report");
-    let mut order: Vec<u32> = (0..reports.len() as u32).collect();
-    order.par_sort_unstable_by(|&a, &b| {
-        let (ra, rb) = (&reports[a as usize], &reports[b as usize]);
-        let (oa, ob) = (&origins[a as usize], &origins[b as usize]);
-        (ra.id.as_str(), &*oa.file, oa.row).cmp(&(rb.id.as_str(), &*ob.file, ob.row))
-    });
-    permute_in_place(&mut reports, &order);
+    let order = canonical_order(&reports, &origins);
     let origins: Vec<&Origin> = order.iter().map(|&i| &origins[i as usize]).collect();
+    permute_in_place(&mut reports, order);
 
     let mut rejections = Vec::new();
     let mut keep = vec![false; reports.len()];
@@ -42,7 +37,7 @@ pub fn merge(mut reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Ve
             end += 1;
         }
         let group = &reports[start..end];
-        if group.iter().all(|r| *r == group[0]) {
+        if group[1..].iter().all(|r| *r == group[0]) {
             keep[start] = true;
         } else {
             let places: Vec<String> = origins[start..end]
@@ -68,6 +63,38 @@ pub fn merge(mut reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Ve
     reports.retain(|_| flags.next().unwrap_or(false));
     rejections.sort();
     (reports, rejections)
+}
+
+/// The order of the reports by (id, file, row). Each id's first 16 bytes are read once into a
+/// big-endian integer (zero-padded, which sorts a shorter id before its extensions just as
+/// byte order does), so the sort compares integers held side by side instead of following
+/// each report's pointer; ids that share those 16 bytes fall back to the full comparison.
+fn canonical_order(reports: &[Report], origins: &[Origin]) -> Vec<u32> {
+    let mut keys: Vec<(u128, u32)> = reports
+        .par_iter()
+        .enumerate()
+        .map(|(index, report)| (id_prefix(report.id.as_str()), index as u32))
+        .collect();
+    let full = |a: u32, b: u32| {
+        let (ra, rb) = (&reports[a as usize], &reports[b as usize]);
+        let (oa, ob) = (&origins[a as usize], &origins[b as usize]);
+        (ra.id.as_str(), &*oa.file, oa.row).cmp(&(rb.id.as_str(), &*ob.file, ob.row))
+    };
+    let in_order = keys.par_windows(2).all(|pair| {
+        pair[0].0 < pair[1].0 || (pair[0].0 == pair[1].0 && full(pair[0].1, pair[1].1).is_le())
+    });
+    if !in_order {
+        keys.par_sort_unstable_by(|&(ka, a), &(kb, b)| ka.cmp(&kb).then_with(|| full(a, b)));
+    }
+    keys.into_iter().map(|(_, index)| index).collect()
+}
+
+/// The first 16 bytes of an id as a big-endian integer, zero-padded.
+fn id_prefix(id: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let head = &id.as_bytes()[..id.len().min(16)];
+    bytes[..head.len()].copy_from_slice(head);
+    u128::from_be_bytes(bytes)
 }
 
 #[cfg(test)]
@@ -139,5 +166,37 @@ mod tests {
             rejections[0].reason
         );
         assert_eq!(merge_pairs(reversed), (reports, rejections));
+    }
+
+    proptest::proptest! {
+        /// The integer-prefix sort gives the order of a plain sort by (id, file, row), for ids
+        /// that share long prefixes, are prefixes of each other, or hold NUL bytes.
+        #[test]
+        fn canonical_order_is_the_plain_order(
+            picks in proptest::collection::vec((0usize..6, 0u8..4, 0u8..3, 1u64..4), 0..60)
+        ) {
+            let stems = ["", "1", "10", "abcdefghijklmnop", "abcdefghijklmnopq", "a\0"];
+            let mut reports = Vec::new();
+            let mut origins = Vec::new();
+            for (stem, tail, file, row) in picks {
+                let id = format!("{}{}", stems[stem], "\0xy".chars().take(tail as usize).collect::<String>());
+                reports.push(report(&id, 37.0));
+                origins.push(Origin { file: Arc::from(["a.csv", "b.csv", "c.csv"][file as usize]), row });
+            }
+            let mut expected: Vec<u32> = (0..reports.len() as u32).collect();
+            expected.sort_by(|&a, &b| {
+                let (ra, rb) = (&reports[a as usize], &reports[b as usize]);
+                let (oa, ob) = (&origins[a as usize], &origins[b as usize]);
+                (ra.id.as_str(), &*oa.file, oa.row).cmp(&(rb.id.as_str(), &*ob.file, ob.row))
+            });
+            let order = canonical_order(&reports, &origins);
+            let key = |i: &u32| {
+                let (r, o) = (&reports[*i as usize], &origins[*i as usize]);
+                (r.id.to_string(), o.file.to_string(), o.row)
+            };
+            let got: Vec<_> = order.iter().map(key).collect();
+            let want: Vec<_> = expected.iter().map(key).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 }

@@ -14,7 +14,7 @@ use truce_engine::corroborate::{CorroborationParams, corroborate};
 use truce_output::{InputFile, Inputs, OutputFormat, Run, render, write_rejections};
 
 use crate::files::write_output;
-use crate::inputs::{LoadedAgreement, ReadReports, ingest_settings, read_reports, stage_done};
+use crate::inputs::{LoadedAgreement, ReadReports, ingest_settings, read_reports_then, stage_done};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FormatArg {
@@ -90,12 +90,34 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
         args.reports.len() as u64 + 3 + selected.len() as u64,
         "reading reports",
     );
-    let ReadReports {
-        reports,
-        rejections,
-        files,
-        reports_sha256,
-    } = read_reports(&args.reports, forced, &options, false, &bar)?;
+    // Corroboration runs while the digest of the reports is computed (unless --strict will
+    // stop the run anyway).
+    let params = CorroborationParams::from(&agreement.readings[0].corroboration);
+    let strict = args.strict;
+    let (
+        ReadReports {
+            reports,
+            rejections,
+            files,
+            reports_sha256,
+        },
+        incidents,
+    ) = read_reports_then(
+        &args.reports,
+        forced,
+        &options,
+        false,
+        &bar,
+        |reports, rejections| {
+            (!strict || rejections.is_empty()).then(|| {
+                let clock = std::time::Instant::now();
+                let incidents = corroborate(reports, &params);
+                tracing::info!(incidents = incidents.len(), "incidents");
+                stage_done("corroborate", clock);
+                incidents
+            })
+        },
+    )?;
     bar.set_message("corroborating reports into incidents");
     let inputs = Inputs {
         agreement_file: agreement.name.clone(),
@@ -112,7 +134,8 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
         reports_sha256,
     };
 
-    if args.strict && !rejections.is_empty() {
+    // `None` when --strict is set and a row was rejected.
+    let Some(incidents) = incidents else {
         bar.finish_and_clear();
         if let Some(path) = &args.rejects {
             write_output(Some(path), |out| Ok(write_rejections(&rejections, out)?))?;
@@ -125,14 +148,9 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
             rejections.len()
         );
         return Ok(ExitCode::from(2));
-    }
+    };
 
-    // Incidents and findings.
-    let params = CorroborationParams::from(&agreement.readings[0].corroboration);
-    let clock = std::time::Instant::now();
-    let incidents = corroborate(&reports, &params);
-    tracing::info!(incidents = incidents.len(), "incidents");
-    stage_done("corroborate", clock);
+    // Findings.
     let clock = std::time::Instant::now();
     bar.inc(1);
     bar.set_message("preparing the agreement's zones");

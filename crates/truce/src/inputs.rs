@@ -145,6 +145,19 @@ pub fn read_reports(
     file_digests: bool,
     bar: &ProgressBar,
 ) -> anyhow::Result<ReadReports> {
+    read_reports_then(paths, forced, options, file_digests, bar, |_, _| ()).map(|(read, ())| read)
+}
+
+/// As [`read_reports`], and runs `then` on the merged reports and the rejections while the
+/// digest of the reports is computed on another core; returns what `then` returned.
+pub fn read_reports_then<R: Send>(
+    paths: &[impl AsRef<Path>],
+    forced: Option<InputFormat>,
+    options: &IngestOptions,
+    file_digests: bool,
+    bar: &ProgressBar,
+    then: impl FnOnce(&[Report], &[Rejection]) -> R + Send,
+) -> anyhow::Result<(ReadReports, R)> {
     let clock = Instant::now();
     let mut all = Vec::new();
     let mut origins = Vec::new();
@@ -193,15 +206,24 @@ pub fn read_reports(
     bar.inc(1);
 
     bar.set_message("computing the digest of the reports");
-    let clock = Instant::now();
-    let mut hasher = Sha256::new();
-    truce_model::report::canonical::encode_set(&reports, |piece| hasher.update(piece));
-    stage_done("digest", clock);
+    let (reports_sha256, then_result) = rayon::join(
+        || {
+            let clock = Instant::now();
+            let mut hasher = Sha256::new();
+            truce_model::report::canonical::encode_set(&reports, |piece| hasher.update(piece));
+            stage_done("digest", clock);
+            hex(&hasher.finalize())
+        },
+        || then(&reports, &rejections),
+    );
     bar.inc(1);
-    Ok(ReadReports {
-        reports,
-        rejections,
-        files,
-        reports_sha256: hex(&hasher.finalize()),
-    })
+    Ok((
+        ReadReports {
+            reports,
+            rejections,
+            files,
+            reports_sha256,
+        },
+        then_result,
+    ))
 }

@@ -26,7 +26,8 @@ use truce_model::{Report, SmolStr, SourceKind, Target, TargetKind};
 
 use crate::geodesy::geodesic_distance_m;
 use crate::incident::Incident;
-use crate::reason::{Reason, WindowPosition, span_text};
+use crate::reason::{Reason, ReviewNote, WindowPosition, span_text};
+use crate::review::ReviewIndex;
 use crate::zone_index::{Tri, ZoneIndex};
 
 /// The verdict of a finding.
@@ -199,6 +200,8 @@ pub struct Adjudicator<'a> {
     windows: BTreeMap<SmolStr, InForce>,
     /// For each zone, whether its areas are the same for every party.
     party_free_zones: Vec<bool>,
+    /// Monitors' decisions on reports (confirmations and reattributions are read here).
+    reviews: Arc<ReviewIndex>,
 }
 
 /// An error preparing an agreement's geometry.
@@ -295,7 +298,18 @@ impl<'a> Adjudicator<'a> {
             exception_zones,
             windows,
             party_free_zones,
+            reviews: Arc::new(ReviewIndex::new()),
         })
+    }
+
+    /// Judges under these decisions from now on (see [`crate::review`]).
+    pub fn set_reviews(&mut self, reviews: Arc<ReviewIndex>) {
+        self.reviews = reviews;
+    }
+
+    /// The decisions judged under.
+    pub fn reviews(&self) -> &ReviewIndex {
+        &self.reviews
     }
 
     /// The agreement being applied.
@@ -378,6 +392,9 @@ impl<'a> Adjudicator<'a> {
         let mut has_monitor = false;
         let mut claims: BTreeMap<&str, BTreeSet<Voice<'_>>> = BTreeMap::new();
         let mut excluded_claims: BTreeSet<&str> = BTreeSet::new();
+        let mut review_notes: BTreeSet<(crate::review::ReviewRef, ReviewNote)> = BTreeSet::new();
+        let mut confirmed = None;
+        let reviewed = !self.reviews.is_empty();
         for attribution in incident.member_reports(reports) {
             let voice = match &attribution.source.party {
                 Some(party) => Voice::Party(agreement.resolve_party(party).unwrap_or(party)),
@@ -385,6 +402,42 @@ impl<'a> Adjudicator<'a> {
             };
             has_monitor |= attribution.source.kind == SourceKind::Monitor;
             voices.insert(voice);
+            let standing = if reviewed {
+                self.reviews.standing(&attribution.id)
+            } else {
+                None
+            };
+            if let Some(standing) = standing {
+                if let Some((by, true)) = &standing.judged {
+                    confirmed = Some(match confirmed {
+                        Some(earlier) if earlier <= by => earlier,
+                        _ => by,
+                    });
+                }
+                if let Some(pin) = &standing.pin {
+                    review_notes.insert((
+                        pin.by.clone(),
+                        if pin.merge {
+                            ReviewNote::Merged
+                        } else {
+                            ReviewNote::Split
+                        },
+                    ));
+                }
+                if let Some((by, party)) = &standing.attribution {
+                    review_notes.insert((
+                        by.clone(),
+                        ReviewNote::Reattributed {
+                            report: attribution.id.clone(),
+                            party: party.clone(),
+                        },
+                    ));
+                    if let Some(p) = party.as_deref().and_then(|p| agreement.resolve_party(p)) {
+                        claims.entry(p).or_default().insert(voice);
+                    }
+                    continue;
+                }
+            }
             if let Some(accused) = &attribution.accused {
                 match agreement.resolve_party(accused) {
                     Some(p) => {
@@ -414,15 +467,30 @@ impl<'a> Adjudicator<'a> {
             }
         }
         let policy = &agreement.corroboration;
-        let established = (has_monitor && policy.monitor_alone_establishes)
+        let by_voices = (has_monitor && policy.monitor_alone_establishes)
             || voices.len() as u32 >= policy.min_independent_sources;
+        for (by, note) in review_notes {
+            reasons.push(Reason::Reviewed {
+                review: by.review_id,
+                reviewer: by.reviewer,
+                note,
+            });
+        }
         reasons.push(Reason::Voices {
             voices: voices.len(),
             monitor: has_monitor,
-            established,
+            established: by_voices,
             min_sources: policy.min_independent_sources,
             monitor_alone: policy.monitor_alone_establishes,
         });
+        if let Some(by) = confirmed {
+            reasons.push(Reason::Reviewed {
+                review: by.review_id.clone(),
+                reviewer: by.reviewer.clone(),
+                note: ReviewNote::Confirmed,
+            });
+        }
+        let established = by_voices || confirmed.is_some();
 
         let mut finding = Finding {
             incident_id: incident.id.clone(),

@@ -1,6 +1,7 @@
 //! The batch assessment: incidents judged under one agreement, with a summary per party.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -17,6 +18,7 @@ use crate::adjudicate::{
     violation_key,
 };
 use crate::incident::Incident;
+use crate::review::ReviewIndex;
 
 /// Counts of findings for one party (or for all).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -179,7 +181,19 @@ impl<'a> Assessor<'a> {
         reports: &'a [Report],
         incidents: &'a [Incident],
     ) -> Result<Self, PrepareError> {
-        let adjudicator = Adjudicator::new(agreement)?;
+        Assessor::reviewed(agreement, reports, incidents, Arc::new(ReviewIndex::new()))
+    }
+
+    /// As [`Assessor::new`], judging under monitors' decisions (`incidents` should come from
+    /// [`crate::corroborate::corroborate_reviewed`] under the same decisions).
+    pub fn reviewed(
+        agreement: &'a Agreement,
+        reports: &'a [Report],
+        incidents: &'a [Incident],
+        reviews: Arc<ReviewIndex>,
+    ) -> Result<Self, PrepareError> {
+        let mut adjudicator = Adjudicator::new(agreement)?;
+        adjudicator.set_reviews(reviews);
         let none = Releases::new();
         let releases = if agreement.reciprocity == Reciprocity::Release {
             let earliest = incidents

@@ -107,6 +107,7 @@ use crate::geodesy::{
 };
 use crate::incident::{self, Incident, clean_radius, metres_per_radian, ordered_span};
 use crate::permute::permute_in_place;
+use crate::review::ReviewIndex;
 
 /// The rules by which reports are grouped into incidents; see the [module docs](self).
 ///
@@ -229,24 +230,63 @@ pub fn canonical_order(reports: &mut [Report]) {
 /// # Panics
 /// If `reports` holds more than `u32::MAX - 1` reports (members are `u32` indices).
 pub fn corroborate(reports: &[Report], params: &CorroborationParams) -> Vec<Incident> {
+    corroborate_reviewed(reports, params, &ReviewIndex::new())
+}
+
+/// [`corroborate`] under monitors' and sources' decisions ([`crate::review`]): withdrawn
+/// reports are in no incident; reports pinned by a merge or split are grouped as the review
+/// says and take no part in the automatic grouping. With no decisions this is
+/// [`corroborate`].
+pub fn corroborate_reviewed(
+    reports: &[Report],
+    params: &CorroborationParams,
+    reviews: &ReviewIndex,
+) -> Vec<Incident> {
     assert!(
         reports.len() < u32::MAX as usize,
         "corroborate takes at most {} reports, got {}",
         u32::MAX - 1,
         reports.len()
     );
-    let groups = if params.validate().is_ok() {
-        group_reports(reports, params)
+    // Reports the decisions take out of the automatic grouping, and the pinned groups.
+    let (left_out, pinned) = if reviews.is_empty() {
+        (None, Vec::new())
+    } else {
+        let mut left_out = vec![false; reports.len()];
+        let mut pinned: std::collections::BTreeMap<&str, Vec<u32>> = Default::default();
+        for (report_idx, report) in reports.iter().enumerate() {
+            if reviews.withdrawn(report) {
+                left_out[report_idx] = true;
+            } else if let Some(pin) = reviews.pin(&report.id) {
+                left_out[report_idx] = true;
+                pinned
+                    .entry(pin.group.as_str())
+                    .or_default()
+                    .push(report_idx as u32);
+            }
+        }
+        let pinned: Vec<Vec<u32>> = pinned.into_values().collect();
+        (Some(left_out), pinned)
+    };
+    let mut groups = if params.validate().is_ok() {
+        group_reports(reports, params, left_out.as_deref())
     } else {
         (0..reports.len() as u32).map(Group::One).collect()
     };
+    if let Some(left_out) = &left_out {
+        groups.retain(|group| !matches!(group, Group::One(i) if left_out[*i as usize]));
+        groups.extend(pinned.into_iter().map(|mut members| {
+            members.sort_unstable();
+            Group::Many(members)
+        }));
+    }
     let _span = tracing::debug_span!("corroborate.derive", n_groups = groups.len()).entered();
     let mut incidents: Vec<Incident> = groups
         .into_par_iter()
         .map(|group| incident::derive(reports, group.into_members()))
         .collect();
     // Groups come sorted by smallest member index, which is id order for canonical input;
-    // sort only when the caller's order was not canonical.
+    // sort only when the caller's order was not canonical (or pinned groups were added).
     if !incidents
         .par_windows(2)
         .all(|pair| pair[0].id <= pair[1].id)
@@ -432,13 +472,15 @@ struct Link {
 }
 
 impl<'a> Context<'a> {
-    fn new(reports: &'a [Report], params: &CorroborationParams) -> Self {
+    /// The context of `reports`, leaving out those `left_out` marks (they link to nothing).
+    fn new(reports: &'a [Report], params: &CorroborationParams, left_out: Option<&[bool]>) -> Self {
         let limits = Limits::new(params);
         // Points in report order first: reading the reports in their own order is what the
         // memory likes best.
         let by_report: Vec<Point> = reports
             .par_iter()
             .enumerate()
+            .filter(|(report_idx, _)| left_out.is_none_or(|out| !out[*report_idx]))
             .filter_map(|(report_idx, report)| Point::new(report, report_idx as u32))
             .collect();
         // The grid needs the highest latitude and the largest radius present.
@@ -947,11 +989,15 @@ impl Group {
 
 /// The partition of all reports into groups, sorted by smallest member index, members
 /// ascending.
-fn group_reports(reports: &[Report], params: &CorroborationParams) -> Vec<Group> {
+fn group_reports(
+    reports: &[Report],
+    params: &CorroborationParams,
+    left_out: Option<&[bool]>,
+) -> Vec<Group> {
     let n_reports = reports.len();
     let context = {
         let _span = tracing::debug_span!("corroborate.prepare", n_reports).entered();
-        Context::new(reports, params)
+        Context::new(reports, params, left_out)
     };
     let links = {
         let _span = tracing::debug_span!("corroborate.candidate_links").entered();
@@ -1448,7 +1494,7 @@ mod tests {
 
     /// Every pair the grid search finds is linkable, and it finds every linkable pair.
     fn grid_matches_brute_force(reports: &[Report]) {
-        let context = Context::new(reports, &CorroborationParams::default());
+        let context = Context::new(reports, &CorroborationParams::default(), None);
         let report_pair = |a: &Point, b: &Point| (a.report.min(b.report), a.report.max(b.report));
         let mut from_grid: Vec<(u32, u32)> = context
             .candidate_links()

@@ -10,4 +10,5 @@ pub mod intake;
 pub mod live;
 mod permute;
 pub mod reason;
+pub mod review;
 pub mod zone_index;

@@ -42,7 +42,8 @@ use crate::corroborate::{
     CorroborationParams, corroborate, link_reach_m, linkable, usable_position,
 };
 use crate::geodesy::{WGS84_A, WGS84_E2};
-use crate::incident::Incident;
+use crate::incident::{Incident, members_of};
+use crate::review::{Annotation, ReviewIndex};
 
 /// What became of one report handed to [`Live::insert`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +83,11 @@ pub struct Live {
     /// Reports by slot, in arrival order; a withdrawn report keeps its slot.
     reports: Vec<Report>,
     held: Vec<bool>,
+    /// Whether a slot takes part in the automatic grouping: held, not withdrawn by a
+    /// decision, not pinned by a merge or split.
+    in_graph: Vec<bool>,
+    /// Monitors' and sources' decisions so far.
+    reviews: Arc<ReviewIndex>,
     ids: BTreeMap<SmolStr, IdState>,
     grid: LinkGrid,
     /// Linkable neighbours of each slot.
@@ -125,6 +131,8 @@ impl Live {
             adjudicators,
             reports: Vec::new(),
             held: Vec::new(),
+            in_graph: Vec::new(),
+            reviews: Arc::new(ReviewIndex::new()),
             ids: BTreeMap::new(),
             grid: LinkGrid::new(link_reach_m(&params)),
             links: Vec::new(),
@@ -167,6 +175,42 @@ impl Live {
             self.regroup(&dirty);
         }
         outcomes
+    }
+
+    /// Applies monitors' reviews and sources' retractions, in log order, regrouping and
+    /// judging again only the incidents they touch (see [`crate::review`]).
+    pub fn annotate(&mut self, annotations: &[Annotation]) {
+        let mut touched: BTreeSet<SmolStr> = BTreeSet::new();
+        {
+            let reviews = Arc::make_mut(&mut self.reviews);
+            for annotation in annotations {
+                touched.extend(reviews.apply(annotation));
+            }
+        }
+        for adjudicator in &mut self.adjudicators {
+            adjudicator.set_reviews(self.reviews.clone());
+        }
+        let mut dirty: BTreeSet<u32> = BTreeSet::new();
+        for id in &touched {
+            let Some(IdState::Held(slot)) = self.ids.get(id).copied() else {
+                continue;
+            };
+            dirty.insert(slot);
+            let grouped = self.groups_automatically(slot);
+            if self.in_graph[slot as usize] && !grouped {
+                dirty.extend(self.unlink(slot));
+            } else if !self.in_graph[slot as usize] && grouped {
+                self.link(slot);
+            }
+        }
+        if !dirty.is_empty() {
+            self.regroup(&dirty);
+        }
+    }
+
+    /// The decisions applied so far.
+    pub fn reviews(&self) -> &ReviewIndex {
+        &self.reviews
     }
 
     /// The number of reports held.
@@ -239,44 +283,87 @@ impl Live {
         }
     }
 
-    /// Stores a new report and links it to its linkable neighbours; returns its slot.
+    /// Stores a new report and, unless a decision keeps it out of the automatic grouping,
+    /// links it to its linkable neighbours; returns its slot.
     fn add(&mut self, report: Report) -> u32 {
         let slot = self.reports.len() as u32;
+        self.ids.insert(report.id.clone(), IdState::Held(slot));
+        self.reports.push(report);
+        self.held.push(true);
+        self.in_graph.push(false);
+        self.links.push(Vec::new());
+        self.incident_of.push(None);
+        if self.groups_automatically(slot) {
+            self.link(slot);
+        }
+        slot
+    }
+
+    /// Whether a held slot takes part in the automatic grouping under the decisions.
+    fn groups_automatically(&self, slot: u32) -> bool {
+        let report = &self.reports[slot as usize];
+        self.held[slot as usize]
+            && (self.reviews.is_empty()
+                || !(self.reviews.withdrawn(report) || self.reviews.pin(&report.id).is_some()))
+    }
+
+    /// Puts a slot into the link graph: links it to every linkable slot already there.
+    fn link(&mut self, slot: u32) {
+        let report = &self.reports[slot as usize];
         let mut neighbours = Vec::new();
-        if let Some(position) = usable_position(&report) {
+        if let Some(position) = usable_position(report) {
             for candidate in self
                 .grid
-                .candidates(position, &report, self.params.max_time_gap_s)
+                .candidates(position, report, self.params.max_time_gap_s)
             {
-                if linkable(&report, &self.reports[candidate as usize], &self.params) {
+                if linkable(report, &self.reports[candidate as usize], &self.params) {
                     neighbours.push(candidate);
                 }
             }
-            self.grid.insert(position, &report, slot);
+            self.grid.insert(position, report, slot);
         }
         for &neighbour in &neighbours {
             self.links[neighbour as usize].push(slot);
         }
-        self.ids.insert(report.id.clone(), IdState::Held(slot));
-        self.reports.push(report);
-        self.held.push(true);
-        self.links.push(neighbours);
-        self.incident_of.push(None);
-        slot
+        self.links[slot as usize] = neighbours;
+        self.in_graph[slot as usize] = true;
     }
 
-    /// Withdraws a held report; returns its former neighbours.
-    fn withdraw(&mut self, slot: u32) -> Vec<u32> {
+    /// Takes a slot out of the link graph; returns its former neighbours.
+    fn unlink(&mut self, slot: u32) -> Vec<u32> {
+        if !self.in_graph[slot as usize] {
+            return Vec::new();
+        }
         let report = &self.reports[slot as usize];
         if let Some(position) = usable_position(report) {
             self.grid.remove(position, report, slot);
         }
-        self.held[slot as usize] = false;
+        self.in_graph[slot as usize] = false;
         let neighbours = std::mem::take(&mut self.links[slot as usize]);
         for &neighbour in &neighbours {
             self.links[neighbour as usize].retain(|&other| other != slot);
         }
         neighbours
+    }
+
+    /// Withdraws a held report; returns its former neighbours.
+    fn withdraw(&mut self, slot: u32) -> Vec<u32> {
+        let neighbours = self.unlink(slot);
+        self.held[slot as usize] = false;
+        neighbours
+    }
+
+    /// The held, not withdrawn slots pinned to `group`, in report id order.
+    fn pinned_slots(&self, group: &str) -> Vec<u32> {
+        // Group members are report ids in order, so the slots come in id order.
+        self.reviews
+            .group_members(group)
+            .filter_map(|id| match self.ids.get(id) {
+                Some(IdState::Held(slot)) => Some(*slot),
+                _ => None,
+            })
+            .filter(|&slot| !self.reviews.withdrawn(&self.reports[slot as usize]))
+            .collect()
     }
 
     /// Groups again the components holding the `dirty` slots and judges their incidents.
@@ -286,7 +373,7 @@ impl Live {
         let mut stack: Vec<u32> = dirty
             .iter()
             .copied()
-            .filter(|&slot| self.held[slot as usize])
+            .filter(|&slot| self.in_graph[slot as usize])
             .collect();
         while let Some(slot) = stack.pop() {
             if component.insert(slot) {
@@ -297,10 +384,21 @@ impl Live {
                 );
             }
         }
-        // Their incidents, and those of withdrawn slots, go.
+        // The pin groups of dirty slots, with their current members.
+        let pin_groups: BTreeMap<SmolStr, Vec<u32>> = dirty
+            .iter()
+            .filter(|&&slot| !self.in_graph[slot as usize])
+            .filter_map(|&slot| {
+                // Withdrawn or conflicting members too: their group is left without them.
+                let pin = self.reviews.pin(&self.reports[slot as usize].id)?;
+                Some((pin.group.clone(), self.pinned_slots(&pin.group)))
+            })
+            .collect();
+        // Their incidents, and those of withdrawn or regrouped slots, go.
         let stale: BTreeSet<SmolStr> = component
             .iter()
             .chain(dirty)
+            .chain(pin_groups.values().flatten())
             .filter_map(|&slot| self.incident_of[slot as usize].take())
             .collect();
         for id in &stale {
@@ -320,6 +418,16 @@ impl Live {
             .map(|&slot| self.reports[slot as usize].clone())
             .collect();
         let mut fresh = Vec::new();
+        for members in pin_groups
+            .into_values()
+            .filter(|members| !members.is_empty())
+        {
+            let incident = crate::incident::derive(&self.reports, members_of(members));
+            for &slot in &incident.members {
+                self.incident_of[slot as usize] = Some(incident.id.clone());
+            }
+            fresh.push(incident);
+        }
         for mut incident in corroborate(&local, &self.params) {
             for member in &mut incident.members {
                 *member = members[*member as usize];

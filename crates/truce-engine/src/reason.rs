@@ -111,6 +111,28 @@ pub enum Reason {
     AdversaryOnly { party: SmolStr },
     /// Not established.
     NotEstablished { party: SmolStr },
+    /// A monitor's review decided part of this finding (see [`crate::review`]).
+    Reviewed {
+        review: SmolStr,
+        reviewer: SmolStr,
+        note: ReviewNote,
+    },
+}
+
+/// What a review did to a finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReviewNote {
+    /// It confirmed a member report: the act is established.
+    Confirmed,
+    /// It attributed a member report to a party (or to nobody known).
+    Reattributed {
+        report: SmolStr,
+        party: Option<SmolStr>,
+    },
+    /// It merged the incident's reports into one incident.
+    Merged,
+    /// It split a report off into an incident of its own.
+    Split,
 }
 
 fn time(ms: i64) -> String {
@@ -277,6 +299,34 @@ impl fmt::Display for Reason {
                 if *certain { "does" } else { "may" }
             ),
             Reason::NobodyNamed => write!(f, "nobody names a perpetrator: undetermined"),
+            Reason::Reviewed {
+                review,
+                reviewer,
+                note,
+            } => match note {
+                ReviewNote::Confirmed => write!(
+                    f,
+                    "review `{review}` by `{reviewer}` confirms the event: the act is established"
+                ),
+                ReviewNote::Reattributed { report, party } => match party {
+                    Some(party) => write!(
+                        f,
+                        "review `{review}` by `{reviewer}` attributes report `{report}` to {party}"
+                    ),
+                    None => write!(
+                        f,
+                        "review `{review}` by `{reviewer}` attributes report `{report}` to nobody known"
+                    ),
+                },
+                ReviewNote::Merged => write!(
+                    f,
+                    "review `{review}` by `{reviewer}` grouped these reports into one incident"
+                ),
+                ReviewNote::Split => write!(
+                    f,
+                    "review `{review}` by `{reviewer}` made this report an incident of its own"
+                ),
+            },
             Reason::Disputed { parties } => write!(
                 f,
                 "the act is established, but the reports name different authors ({}): disputed",

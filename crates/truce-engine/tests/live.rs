@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use proptest::prelude::*;
+use truce_engine::assess::Assessor;
 use truce_engine::assess::{Summary, assess};
-use truce_engine::corroborate::{CorroborationParams, corroborate};
+use truce_engine::corroborate::{CorroborationParams, corroborate, corroborate_reviewed};
 use truce_engine::intake::{Origin, merge};
 use truce_engine::live::{Insertion, Live, LiveSnapshot};
+use truce_engine::review::{Annotation, Decision, Retraction, Review, ReviewIndex};
 use truce_model::agreement::{Agreement, MemoryFiles, load};
 use truce_model::{
     ActionType, Casualties, Location, Report, Source, SourceKind, Target, TargetKind, TimeSpan,
@@ -198,6 +200,84 @@ fn batch(copies: &[Report], agreements: &[Arc<Agreement>]) -> LiveSnapshot {
     }
 }
 
+/// The batch job under monitors' decisions, applied in the order given.
+fn batch_reviewed(
+    copies: &[Report],
+    annotations: &[Annotation],
+    agreements: &[Arc<Agreement>],
+) -> LiveSnapshot {
+    let origins = (0..copies.len())
+        .map(|row| Origin {
+            file: Arc::from("in.csv"),
+            row: row as u64 + 1,
+        })
+        .collect();
+    let (reports, _rejections) = merge(copies.to_vec(), origins);
+    let reviews = Arc::new(ReviewIndex::from_annotations(annotations));
+    let params = CorroborationParams::from(&agreements[0].corroboration);
+    let incidents = corroborate_reviewed(&reports, &params, &reviews);
+    let mut findings = Vec::new();
+    let mut releases = Vec::new();
+    for agreement in agreements {
+        let assessment = Assessor::reviewed(agreement, &reports, &incidents, reviews.clone())
+            .unwrap()
+            .assess();
+        findings.push(assessment.findings);
+        releases.push(assessment.releases);
+    }
+    LiveSnapshot {
+        reports,
+        incidents,
+        findings,
+        releases,
+    }
+}
+
+/// One generated decision: which kind, which reports (indices, some beyond the reports
+/// held), and for a retraction whether the report's own source makes it.
+fn annotation_draft() -> impl Strategy<Value = (usize, Vec<usize>, usize)> {
+    (
+        0..8usize,
+        prop::collection::vec(0..80usize, 1..4),
+        0..3usize,
+    )
+}
+
+fn annotation(
+    n: usize,
+    (kind, picks, extra): (usize, Vec<usize>, usize),
+    reports: &[Report],
+) -> Annotation {
+    let ids: Vec<truce_model::SmolStr> = picks.iter().map(|i| format!("r{i:03}").into()).collect();
+    let decision = match kind {
+        0 => Decision::Confirm,
+        1 => Decision::Reject,
+        2 => Decision::Reattribute([None, Some("RU"), Some("UA")][extra].map(Into::into)),
+        3 | 4 => Decision::Merge,
+        5 => Decision::Split,
+        _ => {
+            // A retraction, by the report's own source or by another.
+            let report_id = ids[0].clone();
+            let owner = reports
+                .iter()
+                .find(|r| r.id == report_id)
+                .map(|r| r.source.id.clone())
+                .unwrap_or_else(|| "nobody".into());
+            let source_id = if extra == 0 { "osint_a".into() } else { owner };
+            return Annotation::Retraction(Retraction {
+                source_id,
+                report_id,
+            });
+        }
+    };
+    Annotation::Review(Review {
+        review_id: format!("rv{n:02}").into(),
+        reviewer: "osce".into(),
+        decision,
+        reports: ids,
+    })
+}
+
 /// Feeds `copies` to a live state in `order`, cut into batches at `cuts`.
 fn live(copies: &[Report], order: &[usize], cuts: &[usize], agreements: &[Arc<Agreement>]) -> Live {
     let params = CorroborationParams::from(&agreements[0].corroboration);
@@ -275,6 +355,176 @@ proptest! {
         let state = live(&reports, &order, &cuts, &agreements);
         assert_same(&state.snapshot(), &batch(&reports, &agreements));
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Reviews and retractions arriving between the reports (some before the reports they
+    /// name) give the state the batch job gives under the same decisions.
+    #[test]
+    fn live_findings_under_reviews_equal_the_batch_job(
+        drafts in prop::collection::vec(draft(), 1..60),
+        decisions in prop::collection::vec((annotation_draft(), 0..100usize), 0..8),
+        seed in any::<u64>(),
+    ) {
+        let agreements = agreements();
+        let reports: Vec<Report> = drafts
+            .iter()
+            .enumerate()
+            .map(|(i, d)| report(format!("r{i:03}"), d))
+            .collect();
+        let mut placed: Vec<(usize, Annotation)> = decisions
+            .into_iter()
+            .enumerate()
+            .map(|(n, (draft, at))| (at * reports.len() / 100, annotation(n, draft, &reports)))
+            .collect();
+        placed.sort_by_key(|(at, _)| *at);
+        let annotations: Vec<Annotation> = placed.iter().map(|(_, a)| a.clone()).collect();
+
+        let order = permutation(reports.len(), seed);
+        let params = CorroborationParams::from(&agreements[0].corroboration);
+        let mut state = Live::new(agreements.clone(), params).unwrap();
+        let mut next = placed.iter().peekable();
+        for (fed, &i) in order.iter().enumerate() {
+            while let Some((_, a)) = next.next_if(|(at, _)| *at <= fed) {
+                state.annotate(std::slice::from_ref(a));
+            }
+            state.insert(reports[i].clone());
+        }
+        let rest: Vec<Annotation> = next.map(|(_, a)| a.clone()).collect();
+        state.annotate(&rest);
+        assert_same(&state.snapshot(), &batch_reviewed(&reports, &annotations, &agreements));
+    }
+}
+
+#[test]
+fn reviews_confirm_reattribute_merge_split_and_reject() {
+    let agreements = agreements();
+    let params = CorroborationParams::from(&agreements[0].corroboration);
+    let mut state = Live::new(agreements.clone(), params).unwrap();
+    // Two media reports of RU fire at one spot (not established: one voice each, two
+    // voices needed), and a party report far away in time.
+    let d = Draft {
+        spot: 0,
+        dlon: 0.0,
+        dlat: 0.0,
+        radius: 1,
+        minutes: 600,
+        width_minutes: 0,
+        source: 3,
+        action: 0,
+        target: 2,
+        accused: 1,
+    };
+    let reports = vec![
+        report("a".into(), &d),
+        report(
+            "b".into(),
+            &Draft {
+                source: 4,
+                ..d.clone()
+            },
+        ),
+        report(
+            "c".into(),
+            &Draft {
+                source: 1,
+                minutes: 900,
+                ..d.clone()
+            },
+        ),
+    ];
+    state.insert_batch(reports.clone());
+    assert_eq!(
+        state.n_incidents(),
+        2,
+        "a and b corroborate; c is hours later"
+    );
+    let verdict = |state: &Live, id: &str| {
+        let (_, _, findings) = state.incident(id).unwrap();
+        (
+            findings[0].verdict,
+            findings[0].parties.clone(),
+            findings[0]
+                .reasons
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        verdict(&state, "inc-a").0,
+        truce_engine::adjudicate::Verdict::Violation
+    );
+
+    let review = |id: &str, decision: Decision, reports: &[&str]| {
+        Annotation::Review(Review {
+            review_id: id.into(),
+            reviewer: "osce".into(),
+            decision,
+            reports: reports.iter().map(|&r| r.into()).collect(),
+        })
+    };
+    let mut annotations = Vec::new();
+    // Reattribute b to UA: the incident is now disputed.
+    annotations.push(review(
+        "rv1",
+        Decision::Reattribute(Some("UA".into())),
+        &["b"],
+    ));
+    state.annotate(&annotations[0..1]);
+    let (verdict_now, parties, reasons) = verdict(&state, "inc-a");
+    assert_eq!(verdict_now, truce_engine::adjudicate::Verdict::Disputed);
+    assert_eq!(parties, ["RU", "UA"]);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("review `rv1` by `osce` attributes report `b` to UA")),
+        "{reasons:?}"
+    );
+
+    // Merge c into a and b.
+    annotations.push(review("rv2", Decision::Merge, &["a", "b", "c"]));
+    state.annotate(&annotations[1..2]);
+    assert_eq!(state.n_incidents(), 1);
+    let (incident, members, _) = state.incident("inc-a").unwrap();
+    assert_eq!(members, ["a", "b", "c"]);
+    assert_eq!(incident.members.len(), 3);
+
+    // Split b off again.
+    annotations.push(review("rv3", Decision::Split, &["b"]));
+    state.annotate(&annotations[2..3]);
+    assert_eq!(state.n_incidents(), 2);
+    assert_eq!(state.incident("inc-b").unwrap().1, ["b"]);
+    assert_eq!(state.incident("inc-a").unwrap().1, ["a", "c"]);
+
+    // Reject c; confirm b alone: established by the review.
+    annotations.push(review("rv4", Decision::Reject, &["c"]));
+    annotations.push(review("rv5", Decision::Confirm, &["b"]));
+    state.annotate(&annotations[3..5]);
+    assert_eq!(state.incident("inc-a").unwrap().1, ["a"]);
+    let (_, _, reasons) = verdict(&state, "inc-b");
+    assert!(
+        reasons.iter().any(|r| r.contains("confirms the event")),
+        "{reasons:?}"
+    );
+
+    // A retraction by someone else is ignored; by the source it withdraws the report.
+    annotations.push(Annotation::Retraction(Retraction {
+        source_id: "osce".into(),
+        report_id: "a".into(),
+    }));
+    annotations.push(Annotation::Retraction(Retraction {
+        source_id: "kyiv_media".into(),
+        report_id: "a".into(),
+    }));
+    state.annotate(&annotations[5..7]);
+    assert!(state.incident("inc-a").is_none());
+    assert_same(
+        &state.snapshot(),
+        &batch_reviewed(&reports, &annotations, &agreements),
+    );
 }
 
 #[test]

@@ -48,11 +48,14 @@ use jiff::tz::TimeZone;
 use truce_engine::adjudicate::{Finding, Verdict};
 use truce_engine::corroborate::CorroborationParams;
 use truce_engine::live::{Live, LiveSnapshot};
-use truce_log::entry::{AgreementVersion, Entry, ReportEntry, ReportOpenings};
+use truce_engine::review::{self, Annotation};
+use truce_log::entry::{AgreementVersion, Decision, Entry, ReportEntry, ReportOpenings};
 use truce_log::{BlobStore, Log};
 use truce_model::agreement::Agreement;
 use truce_model::{Location, Report, SmolStr, Source, SourceKind};
-use truce_store::{PageRequest, Projected, ReportFilter, ReportRecord, SqliteStore, Store};
+use truce_store::{
+    AnnotationKind, PageRequest, Projected, ReportFilter, ReportRecord, SqliteStore, Store,
+};
 
 use crate::error::ServerError;
 use crate::projection::load_from_blobs;
@@ -66,6 +69,9 @@ pub(crate) enum LiveItem {
     /// An agreement version was logged (once per version, whatever the
     /// number of its interpretations).
     Version(AgreementVersion),
+    /// A monitor's review or a source's retraction (it speaks of report ids
+    /// under every agreement).
+    Annotation(Annotation),
     /// A report was filed under `agreement`.
     Report {
         /// The agreement it was submitted under.
@@ -131,11 +137,43 @@ pub(crate) fn items_of(entries: &[(u64, &Entry)], projected: &[Projected]) -> Ve
                     ));
                 }
             }
+            Projected::Annotation(record) => {
+                if let Some(annotation) = entry_at(record.log_index).and_then(annotation_of) {
+                    items.push((record.log_index, LiveItem::Annotation(annotation)));
+                }
+            }
             _ => {}
         }
     }
     items.sort_by_key(|(index, _)| *index);
+    // An entry about several subjects is projected once per subject.
+    items.dedup_by(|(a, later), (b, _)| a == b && matches!(later, LiveItem::Annotation(_)));
     items.into_iter().map(|(_, item)| item).collect()
+}
+
+/// The engine's view of a review or retraction entry (other entries: `None`).
+pub(crate) fn annotation_of(entry: &Entry) -> Option<Annotation> {
+    match entry {
+        Entry::Review(entry) => Some(Annotation::Review(review::Review {
+            review_id: SmolStr::new(&entry.review_id),
+            reviewer: SmolStr::new(&entry.reviewer),
+            decision: match &entry.decision {
+                Decision::Confirm => review::Decision::Confirm,
+                Decision::Reject => review::Decision::Reject,
+                Decision::Reattribute(party) => {
+                    review::Decision::Reattribute(party.as_deref().map(SmolStr::new))
+                }
+                Decision::Merge => review::Decision::Merge,
+                Decision::Split => review::Decision::Split,
+            },
+            reports: entry.reports.iter().map(SmolStr::new).collect(),
+        })),
+        Entry::Retraction(entry) => Some(Annotation::Retraction(review::Retraction {
+            source_id: SmolStr::new(&entry.source_id),
+            report_id: SmolStr::new(&entry.report_id),
+        })),
+        _ => None,
+    }
 }
 
 /// What a version's live state is fed, and the log index of each report.
@@ -208,6 +246,22 @@ impl VersionLive {
             .unwrap_or_else(PoisonError::into_inner) = None;
     }
 
+    /// Applies reviews and retractions, in log order.
+    fn annotate(&self, annotations: &[Annotation]) {
+        if annotations.is_empty() {
+            return;
+        }
+        self.fed
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .live
+            .annotate(annotations);
+        *self
+            .published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
     /// Every report held, with its log index.
     fn reports(&self) -> Vec<(u64, Report)> {
         let fed = self.fed.read().unwrap_or_else(PoisonError::into_inner);
@@ -262,6 +316,9 @@ pub(crate) struct LiveFindings {
     blobs: BlobStore,
     /// By agreement id, then version.
     versions: RwLock<BTreeMap<String, BTreeMap<u32, Arc<VersionLive>>>>,
+    /// Every review and retraction so far, in log order (a new version
+    /// starts with all of them).
+    annotations: RwLock<Vec<Annotation>>,
     /// Whether [`LiveFindings::rebuild`] has run.
     built: std::sync::atomic::AtomicBool,
 }
@@ -272,6 +329,7 @@ impl LiveFindings {
         Self {
             blobs,
             versions: RwLock::new(BTreeMap::new()),
+            annotations: RwLock::new(Vec::new()),
             built: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -311,12 +369,18 @@ impl LiveFindings {
     /// Takes in a batch's items, in log order.
     pub fn apply(&self, items: Vec<LiveItem>) {
         let mut pending: BTreeMap<String, Vec<(u64, Report)>> = BTreeMap::new();
+        let mut annotations = Vec::new();
         for item in items {
             match item {
                 LiveItem::Version(version) => {
                     self.feed(std::mem::take(&mut pending));
+                    self.annotate(std::mem::take(&mut annotations));
                     self.add_version(&version);
                 }
+                // The engine's state depends on the reports held and on the
+                // order of the annotations, not on how the two interleave:
+                // annotations are applied after the batch's reports.
+                LiveItem::Annotation(annotation) => annotations.push(annotation),
                 LiveItem::Report {
                     agreement,
                     log_index,
@@ -328,6 +392,29 @@ impl LiveFindings {
             }
         }
         self.feed(pending);
+        self.annotate(annotations);
+    }
+
+    /// Applies annotations to every version and keeps them for versions to
+    /// come.
+    fn annotate(&self, annotations: Vec<Annotation>) {
+        if annotations.is_empty() {
+            return;
+        }
+        let targets: Vec<Arc<VersionLive>> = self
+            .versions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .flat_map(|by_version| by_version.values().cloned())
+            .collect();
+        for target in targets {
+            target.annotate(&annotations);
+        }
+        self.annotations
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(annotations);
     }
 
     fn feed(&self, pending: BTreeMap<String, Vec<(u64, Report)>>) {
@@ -368,6 +455,12 @@ impl LiveFindings {
         if let Some(earlier) = self.version(id, None) {
             fresh.feed(earlier.reports());
         }
+        fresh.annotate(
+            &self
+                .annotations
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         self.versions
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -388,6 +481,13 @@ impl LiveFindings {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+        self.annotations
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        let annotation_indexes = store
+            .annotation_indexes(&[AnnotationKind::Review, AnnotationKind::Retraction])
+            .await?;
         let mut seen = BTreeSet::new();
         let mut version_indexes = Vec::new();
         for record in store.agreements().await? {
@@ -458,8 +558,32 @@ impl LiveFindings {
                 None => break,
             }
         }
+        // Reviews and retractions, in log order, after the reports.
+        let (live, reader) = (Arc::clone(self), Arc::clone(log));
+        let n_annotations = annotation_indexes.len();
+        blocking(move || {
+            let mut items = Vec::with_capacity(annotation_indexes.len());
+            for index in annotation_indexes {
+                let bytes = reader
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry(index)?;
+                if let Some(annotation) =
+                    Entry::decode(&bytes).ok().as_ref().and_then(annotation_of)
+                {
+                    items.push(LiveItem::Annotation(annotation));
+                }
+            }
+            live.apply(items);
+            Ok::<(), ServerError>(())
+        })
+        .await??;
         self.built.store(true, std::sync::atomic::Ordering::Release);
-        tracing::info!(reports = n_reports, "live findings rebuilt from the store");
+        tracing::info!(
+            reports = n_reports,
+            annotations = n_annotations,
+            "live findings rebuilt from the store"
+        );
         Ok(())
     }
 }

@@ -815,3 +815,98 @@ async fn a_new_agreement_version_judges_every_report_so_far() {
     drop(router);
     service.shutdown().await.unwrap();
 }
+
+/// The finding of one incident under the common reading, as the admin sees
+/// it (`None`: no such incident).
+async fn finding_of(router: &Router, keys: &Keys, incident: &str) -> Option<Value> {
+    let answer = get(
+        router,
+        &format!("/v1/agreements/{AGREEMENT}/incidents/{incident}"),
+        Some(&keys.admin),
+    )
+    .await;
+    if answer.status == 404 {
+        return None;
+    }
+    Some(answer.expect(200).json())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviews_and_retractions_change_the_live_findings_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keys::new();
+    let (service, router) = open(config(dir.path(), &keys.admin)).await;
+    populate(&router, &keys).await;
+    // Ukraine and the monitor report one strike on Odesa's port by Russia.
+    let strike = |id: &str, accused: &str| {
+        let mut report = common::report(id, 30.74, 46.49);
+        report["accused"] = json!(accused);
+        report
+    };
+    post(&router, "/v1/reports", &strike("a1", "RU"), &keys.ua)
+        .await
+        .expect(201);
+    post(&router, "/v1/reports", &strike("a2", "RU"), &keys.monitor)
+        .await
+        .expect(201);
+    let before = finding_of(&router, &keys, "inc-a1").await.unwrap();
+    assert_eq!(
+        before["incident"]["report_ids"],
+        json!(["a1", "a2"]),
+        "{before:#}"
+    );
+    let text = before.to_string();
+    assert!(!text.contains("review `"), "{before:#}");
+
+    // The monitor attributes Ukraine's report to Ukraine: two parties named.
+    post(
+        &router,
+        "/v1/reviews",
+        &json!({"review_id": "rv1", "decision": "reattribute", "party": "UA", "reports": ["a1"]}),
+        &keys.monitor,
+    )
+    .await
+    .expect(201);
+    let reviewed = finding_of(&router, &keys, "inc-a1").await.unwrap();
+    let text = reviewed.to_string();
+    assert!(
+        text.contains("review `rv1` by `mission.example/monitor-1` attributes report `a1` to UA"),
+        "{reviewed:#}"
+    );
+    assert!(text.contains("\"disputed\""), "{reviewed:#}");
+
+    // The monitor splits them; then Ukraine retracts its report.
+    post(
+        &router,
+        "/v1/reviews",
+        &json!({"review_id": "rv2", "decision": "split", "reports": ["a1"]}),
+        &keys.monitor,
+    )
+    .await
+    .expect(201);
+    let split = finding_of(&router, &keys, "inc-a1").await.unwrap();
+    assert_eq!(split["incident"]["report_ids"], json!(["a1"]), "{split:#}");
+    assert_eq!(
+        finding_of(&router, &keys, "inc-a2").await.unwrap()["incident"]["report_ids"],
+        json!(["a2"])
+    );
+    post(
+        &router,
+        "/v1/retractions",
+        &json!({"agreement": AGREEMENT, "report_id": "a1", "reason": "sent twice"}),
+        &keys.ua,
+    )
+    .await
+    .expect(201);
+    assert!(finding_of(&router, &keys, "inc-a1").await.is_none());
+    let after = everything(&router, &keys).await;
+    drop(router);
+    service.shutdown().await.unwrap();
+
+    // A restart replays the reviews and the retraction from the log.
+    let (service, router) = open(config(dir.path(), &keys.admin)).await;
+    assert_eq!(everything(&router, &keys).await, after);
+    assert!(finding_of(&router, &keys, "inc-a1").await.is_none());
+    drop(router);
+    service.shutdown().await.unwrap();
+}

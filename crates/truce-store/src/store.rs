@@ -5,8 +5,8 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::{
-    AgreementRecord, AnnotationRecord, Page, PageRequest, Projected, ReportFilter, ReportRecord,
-    SeenNonce, SourceRecord, StoreError,
+    AgreementRecord, AnnotationKind, AnnotationRecord, Page, PageRequest, Projected, ReportFilter,
+    ReportRecord, SeenNonce, SourceRecord, StoreError,
 };
 
 /// The service's store: a projection of the log's entries plus the service's
@@ -79,6 +79,13 @@ pub trait Store: Send + Sync {
         &self,
         subject: &str,
     ) -> impl Future<Output = Result<Vec<AnnotationRecord>, StoreError>> + Send;
+
+    /// The log indexes of every annotation entry of these kinds, ascending and
+    /// distinct (an entry about several subjects is listed once).
+    fn annotation_indexes(
+        &self,
+        kinds: &[AnnotationKind],
+    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
 
     /// The log index of the entry that the submission signed by `key` with
     /// `nonce` produced, if it was recorded (see [`Projected::Receipt`]).

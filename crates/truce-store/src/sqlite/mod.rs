@@ -17,8 +17,8 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::{
-    AgreementRecord, AnnotationRecord, Page, PageRequest, Projected, ReportFilter, ReportRecord,
-    SeenNonce, SourceRecord, Store, StoreError,
+    AgreementRecord, AnnotationKind, AnnotationRecord, Page, PageRequest, Projected, ReportFilter,
+    ReportRecord, SeenNonce, SourceRecord, Store, StoreError,
 };
 
 /// The database file's name inside the data directory.
@@ -224,6 +224,10 @@ impl Store for SqliteStore {
 
     async fn annotations(&self, subject: &str) -> Result<Vec<AnnotationRecord>, StoreError> {
         read::annotations(&self.readers, subject).await
+    }
+
+    async fn annotation_indexes(&self, kinds: &[AnnotationKind]) -> Result<Vec<u64>, StoreError> {
+        read::annotation_indexes(&self.readers, kinds).await
     }
 
     async fn submission(&self, key: &str, nonce: &str) -> Result<Option<u64>, StoreError> {

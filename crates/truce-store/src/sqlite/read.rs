@@ -400,6 +400,28 @@ pub(super) async fn annotations(
     convert(rows)
 }
 
+pub(super) async fn annotation_indexes(
+    readers: &SqlitePool,
+    kinds: &[AnnotationKind],
+) -> Result<Vec<u64>, StoreError> {
+    let mut indexes = Vec::new();
+    for kind in kinds {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT log_index FROM annotations WHERE kind = ? ORDER BY log_index",
+        )
+        .bind(kind.as_str())
+        .fetch_all(readers)
+        .await
+        .map_err(StoreError::database("listing annotation entries"))?;
+        for index in rows {
+            indexes.push(from_db("annotations.log_index", index)?);
+        }
+    }
+    indexes.sort_unstable();
+    indexes.dedup();
+    Ok(indexes)
+}
+
 pub(super) async fn submission(
     readers: &SqlitePool,
     key: &str,

@@ -2,6 +2,7 @@
 
 mod assess_cmd;
 mod backup_cmd;
+mod export_cmd;
 mod files;
 mod inputs;
 mod key_cmd;
@@ -43,6 +44,8 @@ enum Command {
     Backup(backup_cmd::BackupArgs),
     /// Restore a data directory from a snapshot made by `truce backup`, and verify its log.
     Restore(backup_cmd::RestoreArgs),
+    /// Export reports, incidents and findings as CSV, GeoJSON, ACLED-compatible or HXL-tagged CSV.
+    Export(export_cmd::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Submit(args) => submit_cmd::run(args),
         Command::Backup(args) => backup_cmd::backup(args),
         Command::Restore(args) => backup_cmd::restore(args),
+        Command::Export(args) => export_cmd::run(args),
     };
     match result {
         Ok(code) => code,

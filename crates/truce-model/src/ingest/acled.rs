@@ -101,11 +101,11 @@ enum Col {
 
 /// The uncertainty radius, in metres, we give each `geo_precision` code (our choice; the
 /// codebook describes the codes in words only). A missing code counts as 3.
-pub(crate) const GEO_PRECISION_M: [(u8, f64); 3] = [(1, 2_000.0), (2, 10_000.0), (3, 50_000.0)];
+pub const GEO_PRECISION_M: [(u8, f64); 3] = [(1, 2_000.0), (2, 10_000.0), (3, 50_000.0)];
 
 /// Days either side of `event_date` for `time_precision` 2 (our choice: "the week or a few
 /// days").
-pub(crate) const TIME_PRECISION_2_DAYS: i32 = 3;
+pub const TIME_PRECISION_2_DAYS: i32 = 3;
 
 /// The source every ACLED row is attributed to.
 fn acled_source() -> Source {

@@ -1,6 +1,7 @@
 //! The figures of a report, computed from reports, incidents and readings of agreements.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -8,6 +9,7 @@ use rayon::prelude::*;
 use truce_engine::adjudicate::{Adjudicator, Finding, NoViolationReason, Releases, Verdict};
 use truce_engine::assess::{Assessor, Tally};
 use truce_engine::incident::Incident;
+use truce_engine::review::ReviewIndex;
 use truce_model::agreement::{Agreement, InForce, Reciprocity};
 use truce_model::{Report, SmolStr, TargetKind};
 use truce_stats::{
@@ -16,6 +18,9 @@ use truce_stats::{
 };
 
 use crate::counting::{N_KINDS, ReadingTally, SeriesCount, SeriesPlan, TollTally};
+use crate::coverage::{
+    CoveragePlan, CoverageRecord, CoverageTally, coverage_figures, statement as coverage_statement,
+};
 use crate::error::ReportError;
 use crate::figures::{
     AgreementHeading, ChangeMarker, ComparedTest, Comparison, ComparisonRow, ComplianceReport,
@@ -62,6 +67,15 @@ pub struct ReportSource<'a> {
     pub readings: &'a [Reading<'a>],
     /// The files and digests, as the caller read them.
     pub inputs: &'a ReportInputs,
+    /// The log index of each report, parallel to `reports`, when they were read from a log
+    /// ([`ReportInputs::log`] then names its checkpoint): listed findings carry them.
+    pub log_indices: Option<&'a [u64]>,
+    /// Observation-coverage records and access denials (none: section 6 says so).
+    pub coverage: &'a [CoverageRecord],
+    /// Monitors' reviews and sources' retractions the incidents were formed and the
+    /// readings judged under ([`truce_engine::review`]); the truce test judges under them
+    /// too. `None`: no decision.
+    pub reviews: Option<&'a Arc<ReviewIndex>>,
 }
 
 /// How a report is computed.
@@ -253,6 +267,14 @@ pub fn compile(
     options: &ReportOptions,
 ) -> Result<ComplianceReport, ReportError> {
     let primary = source.readings.first().ok_or(ReportError::NoReadings)?;
+    if let Some(indices) = source.log_indices
+        && indices.len() != source.reports.len()
+    {
+        return Err(ReportError::LogIndicesMismatch {
+            reports: source.reports.len(),
+            indices: indices.len(),
+        });
+    }
     for (position, reading) in source.readings.iter().enumerate() {
         if reading.agreement_file >= source.inputs.agreements.len() {
             return Err(ReportError::AgreementFileOutOfRange {
@@ -315,7 +337,13 @@ pub fn compile(
         .collect();
     let binding_judges: Vec<Adjudicator<'_>> = binding
         .iter()
-        .map(Adjudicator::new)
+        .map(|agreement| {
+            let mut judge = Adjudicator::new(agreement)?;
+            if let Some(reviews) = source.reviews {
+                judge.set_reviews(Arc::clone(reviews));
+            }
+            Ok::<_, ReportError>(judge)
+        })
         .collect::<Result<_, _>>()?;
     // The always-binding agreement has no reciprocity: nobody is ever released.
     let no_releases = Releases::new();
@@ -339,6 +367,20 @@ pub fn compile(
     let mut in_period = 0u64;
     let mut differing = 0u64;
     let mut examples = Vec::new();
+    let coverage_plan = if source.coverage.is_empty() {
+        None
+    } else {
+        Some(CoveragePlan::new(
+            source.coverage,
+            primary_agreement,
+            geography,
+            &axis,
+            (period_start, period_end),
+        )?)
+    };
+    let mut coverage_tally = coverage_plan
+        .as_ref()
+        .map(|plan| CoverageTally::new(plan, primary_agreement));
 
     for range in chunks(source.incidents.len()) {
         let found: Vec<Vec<Finding>> = source
@@ -377,6 +419,17 @@ pub fn compile(
                 let finding = &findings[offset];
                 tally.count_finding(finding, incident.time.start_ms, index);
                 tally.count_act(acts[offset].as_ref().unwrap_or(finding), at_ms, day);
+            }
+            if let (Some(plan), Some(tally)) = (&coverage_plan, &mut coverage_tally) {
+                let act = acts[0][offset].as_ref().unwrap_or(&found[0][offset]);
+                tally.count(
+                    plan,
+                    day,
+                    at_ms,
+                    (incident.location.lon, incident.location.lat),
+                    region_key(geography, incident.location.lon, incident.location.lat),
+                    act,
+                );
             }
             let primary_verdict = found[0][offset].verdict;
             map.points.push(MapPoint {
@@ -431,6 +484,18 @@ pub fn compile(
     }
     let comparison =
         (readings.len() > 1).then(|| comparison(source.readings, &readings, differing, examples));
+    let coverage = match (&coverage_plan, coverage_tally) {
+        (Some(plan), Some(tally)) => {
+            let (observation, access) = coverage_figures(plan, tally, &axis)?;
+            Coverage {
+                records: source.coverage.len() as u64,
+                statement: coverage_statement(source.coverage, &coverage_origin(source.inputs)),
+                observation: Some(observation),
+                access,
+            }
+        }
+        _ => no_coverage(source.inputs),
+    };
 
     Ok(ComplianceReport {
         format: FORMAT,
@@ -457,16 +522,52 @@ pub fn compile(
         readings,
         comparison,
         toll: toll_figures(toll, toll_before, toll_during)?,
-        coverage: Coverage {
-            records: 0,
-            statement: "No observation-coverage records were given: this report is computed \
-                        from reports alone (batch mode, read from files). Fewer recorded \
-                        incidents can mean fewer incidents or less observation, and nothing \
-                        here can tell the two apart; access denials are not recorded either."
-                .to_owned(),
-        },
+        coverage,
         map,
     })
+}
+
+/// Where the coverage records came from, for the statement: ` from the log`, ` from the
+/// file F`, or nothing when the caller named no source.
+fn coverage_origin(inputs: &ReportInputs) -> String {
+    if inputs.log.is_some() {
+        return " from the log".to_owned();
+    }
+    let files: Vec<&str> = inputs
+        .coverage_files
+        .iter()
+        .map(|f| f.file.as_str())
+        .collect();
+    match files.as_slice() {
+        [] => String::new(),
+        [one] => format!(" from the file {one}"),
+        many => format!(" from the files {}", many.join(", ")),
+    }
+}
+
+/// Section 6 without any coverage record.
+fn no_coverage(inputs: &ReportInputs) -> Coverage {
+    let statement = if inputs.log.is_some() {
+        "The log holds no observation-coverage record up to its checkpoint: nothing says \
+         where or when monitors could see. Fewer recorded incidents can mean fewer incidents \
+         or less observation, and nothing here can tell the two apart; no denial of access \
+         is recorded either."
+    } else if !inputs.coverage_files.is_empty() {
+        "The coverage files hold no record: nothing says where or when monitors could see. \
+         Fewer recorded incidents can mean fewer incidents or less observation, and nothing \
+         here can tell the two apart; no denial of access is recorded either."
+    } else {
+        "No observation-coverage records were given: this report is computed \
+         from reports alone (batch mode, read from files). Fewer recorded \
+         incidents can mean fewer incidents or less observation, and nothing \
+         here can tell the two apart; access denials are not recorded either."
+    };
+    Coverage {
+        records: 0,
+        statement: statement.to_owned(),
+        observation: None,
+        access: Vec::new(),
+    }
 }
 
 /// The region key and name of a point.
@@ -845,6 +946,22 @@ fn listed_finding(
         rules: finding.rules.iter().map(ToString::to_string).collect(),
         sources: incident.n_sources,
         reasons: finding.reasons.iter().map(ToString::to_string).collect(),
+        log_indices: match source.log_indices {
+            Some(indices) => {
+                let mut at: Vec<u64> = incident
+                    .members
+                    .iter()
+                    .filter_map(|&member| indices.get(member as usize).copied())
+                    .collect();
+                at.sort_unstable();
+                at
+            }
+            None => Vec::new(),
+        },
+        checkpoint_size: source
+            .log_indices
+            .and(source.inputs.log.as_ref())
+            .map(|log| log.size),
     }))
 }
 

@@ -7,8 +7,8 @@ use jiff::tz::TimeZone;
 
 use crate::error::ReportError;
 use crate::figures::{
-    ComplianceReport, Exposure, InForceNote, ReadingFigures, TollRow, Trend, TruceTestRow,
-    VerdictCounts,
+    AreaCoverage, ComplianceReport, Exposure, InForceNote, LogInputs, ReadingFigures, TollRow,
+    Trend, TruceTestRow, VerdictCounts,
 };
 use crate::geography::geography;
 use crate::map::render_map;
@@ -72,6 +72,8 @@ pub(crate) enum Block {
         /// Rows of cells.
         rows: Vec<Vec<String>>,
     },
+    /// Text printed as is, in a fixed-width font (a signed checkpoint).
+    Code(String),
     /// A drawing (HTML only); the caption is printed in both.
     Figure {
         /// Inline SVG.
@@ -177,10 +179,7 @@ pub(crate) fn build(
     trends_section(&mut blocks, report, with_figures, zone);
     toll_section(&mut blocks, report, with_figures, zone);
     map_section(&mut blocks, report, with_figures)?;
-    section(&mut blocks, 6);
-    blocks.push(Block::Paragraph(vec![text(
-        report.coverage.statement.clone(),
-    )]));
+    coverage_section(&mut blocks, report, zone);
     readings_section(&mut blocks, report);
     violations_section(&mut blocks, report, zone);
     inputs_section(&mut blocks, report, zone);
@@ -800,6 +799,9 @@ fn readings_section(blocks: &mut Vec<Block>, report: &ComplianceReport) {
 
 fn violations_section(blocks: &mut Vec<Block>, report: &ComplianceReport, zone: &TimeZone) {
     section(blocks, 8);
+    blocks.push(Block::Paragraph(vec![text(verification_text(
+        report.inputs.log.as_ref(),
+    ))]));
     for reading in &report.readings {
         reading_heading(blocks, report, reading);
         let listed = &reading.violations;
@@ -819,8 +821,14 @@ fn violations_section(blocks: &mut Vec<Block>, report: &ComplianceReport, zone: 
         };
         blocks.push(Block::Paragraph(vec![text(format!(
             "{} established violations and disputed incidents{shown}. Each is given with the \
-             chain of reasons behind its verdict.",
-            thousands(listed.total)
+             chain of reasons behind its verdict{}.",
+            thousands(listed.total),
+            if report.inputs.log.is_some() {
+                ", the log indexes of its reports and the size of the checkpoint that includes \
+                 them"
+            } else {
+                ""
+            }
         ))]));
         blocks.push(Block::List(
             listed
@@ -832,25 +840,33 @@ fn violations_section(blocks: &mut Vec<Block>, report: &ComplianceReport, zone: 
                     } else {
                         format!("{} to {}", local(f.start, zone), local(f.end, zone))
                     };
+                    let mut line = vec![
+                        Inline::Strong(f.verdict.clone()),
+                        text(" "),
+                        Inline::Code(f.incident.clone()),
+                        text(format!(
+                            " {when}: {} against {}; {} ({}, {} ± {} m); parties {}; \
+                             rules {}; {} source(s)",
+                            f.action.replace('_', " "),
+                            f.target,
+                            f.region,
+                            f.lon,
+                            f.lat,
+                            f.uncertainty_m,
+                            f.parties.join(", "),
+                            f.rules.join(", "),
+                            f.sources
+                        )),
+                    ];
+                    if let Some(size) = f.checkpoint_size {
+                        let indices: Vec<String> =
+                            f.log_indices.iter().map(ToString::to_string).collect();
+                        line.push(text("; log entries "));
+                        line.push(Inline::Code(indices.join(", ")));
+                        line.push(text(format!(" in the checkpoint of size {size}")));
+                    }
                     Item {
-                        text: vec![
-                            Inline::Strong(f.verdict.clone()),
-                            text(" "),
-                            Inline::Code(f.incident.clone()),
-                            text(format!(
-                                " {when}: {} against {}; {} ({}, {} ± {} m); parties {}; \
-                                 rules {}; {} source(s)",
-                                f.action.replace('_', " "),
-                                f.target,
-                                f.region,
-                                f.lon,
-                                f.lat,
-                                f.uncertainty_m,
-                                f.parties.join(", "),
-                                f.rules.join(", "),
-                                f.sources
-                            )),
-                        ],
+                        text: line,
                         details: f.reasons.clone(),
                     }
                 })
@@ -862,20 +878,24 @@ fn violations_section(blocks: &mut Vec<Block>, report: &ComplianceReport, zone: 
 fn inputs_section(blocks: &mut Vec<Block>, report: &ComplianceReport, zone: &TimeZone) {
     section(blocks, 9);
     let inputs = &report.inputs;
-    blocks.push(Block::Table {
-        head: vec![
-            ("agreement file".to_owned(), Align::Left),
-            (
-                "sha256 (with the files it references)".to_owned(),
-                Align::Left,
-            ),
-        ],
-        rows: inputs
-            .agreements
-            .iter()
-            .map(|a| vec![a.file.clone(), a.sha256.clone()])
-            .collect(),
-    });
+    if let Some(log) = &inputs.log {
+        log_inputs(blocks, log);
+    } else {
+        blocks.push(Block::Table {
+            head: vec![
+                ("agreement file".to_owned(), Align::Left),
+                (
+                    "sha256 (with the files it references)".to_owned(),
+                    Align::Left,
+                ),
+            ],
+            rows: inputs
+                .agreements
+                .iter()
+                .map(|a| vec![a.file.clone(), a.sha256.clone()])
+                .collect(),
+        });
+    }
     blocks.push(Block::Table {
         head: vec![
             ("reading".to_owned(), Align::Left),
@@ -916,28 +936,44 @@ fn inputs_section(blocks: &mut Vec<Block>, report: &ComplianceReport, zone: &Tim
             })
             .collect(),
     });
-    blocks.push(Block::Table {
-        head: vec![
-            ("report file".to_owned(), Align::Left),
-            ("format".to_owned(), Align::Left),
-            ("accepted".to_owned(), Align::Right),
-            ("rejected".to_owned(), Align::Right),
-            ("sha256 of the file".to_owned(), Align::Left),
-        ],
-        rows: inputs
-            .reports
-            .iter()
-            .map(|f| {
-                vec![
-                    f.file.clone(),
-                    f.format.clone(),
-                    thousands(f.accepted),
-                    thousands(f.rejected),
-                    f.sha256.clone(),
-                ]
-            })
-            .collect(),
-    });
+    if inputs.log.is_none() {
+        blocks.push(Block::Table {
+            head: vec![
+                ("report file".to_owned(), Align::Left),
+                ("format".to_owned(), Align::Left),
+                ("accepted".to_owned(), Align::Right),
+                ("rejected".to_owned(), Align::Right),
+                ("sha256 of the file".to_owned(), Align::Left),
+            ],
+            rows: inputs
+                .reports
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.file.clone(),
+                        f.format.clone(),
+                        thousands(f.accepted),
+                        thousands(f.rejected),
+                        f.sha256.clone(),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    if !inputs.coverage_files.is_empty() {
+        blocks.push(Block::Table {
+            head: vec![
+                ("coverage file".to_owned(), Align::Left),
+                ("records".to_owned(), Align::Right),
+                ("sha256 of the file".to_owned(), Align::Left),
+            ],
+            rows: inputs
+                .coverage_files
+                .iter()
+                .map(|f| vec![f.file.clone(), thousands(f.records), f.sha256.clone()])
+                .collect(),
+        });
+    }
     let until = match report.period.until {
         Some(until) => format!("the data ends at {} (as given)", local(until, zone)),
         None => "the data ends with the last calendar day holding an incident".to_owned(),
@@ -976,6 +1012,266 @@ fn inputs_section(blocks: &mut Vec<Block>, report: &ComplianceReport, zone: &Tim
             details: Vec::new(),
         },
     ]));
+}
+
+/// How to check the listed findings against the log, or why they cannot be.
+fn verification_text(log: Option<&LogInputs>) -> String {
+    match log {
+        Some(log) => format!(
+            "Read from the log {} at its checkpoint of size {} (section 9 gives its root and \
+             the signed checkpoint). To check a listed finding, copy the log (`truce log mirror \
+             SERVICE/v1/log COPY --vkey LOG_KEY`, or take the `log/` directory of the data \
+             directory), save the checkpoint of section 9 as a file and run `truce log verify \
+             COPY --vkey LOG_KEY --previous THAT_FILE`: it re-hashes every entry, checks the \
+             signature and proves that this checkpoint is a prefix of the log. Then `truce log \
+             prove COPY --index I --size {}` prints the inclusion proof of entry I (one of the \
+             finding's log entries) under this checkpoint's root, and the entry itself is \
+             `GET SERVICE/v1/log/entries?start=I&end=I+1`.",
+            log.origin, log.size, log.size
+        ),
+        None => "Read from files, not from a log: the findings carry no log index or \
+                 checkpoint. `truce report --data DIR` on a service's data directory gives them."
+            .to_owned(),
+    }
+}
+
+/// Section 9's account of the log: checkpoint, agreement entries, reports read.
+fn log_inputs(blocks: &mut Vec<Block>, log: &LogInputs) {
+    blocks.push(Block::Paragraph(vec![text(format!(
+        "Read from the log `{}` as of its checkpoint of size {} (entries 0 to {}), with root \
+         (base64, as the checkpoint writes it):",
+        log.origin,
+        thousands(log.size),
+        log.size.saturating_sub(1)
+    ))]));
+    blocks.push(Block::Paragraph(vec![Inline::Code(log.root.clone())]));
+    blocks.push(Block::Paragraph(vec![text(format!(
+        "The signed checkpoint, verbatim (signature lines of {}; checked by `truce log \
+         verify`, not here):",
+        if log.signatures.is_empty() {
+            "no key".to_owned()
+        } else {
+            log.signatures.join(", ")
+        }
+    ))]));
+    blocks.push(Block::Code(log.checkpoint.clone()));
+    blocks.push(Block::Table {
+        head: vec![
+            ("agreement version".to_owned(), Align::Left),
+            ("log entries".to_owned(), Align::Left),
+            ("sha256 of the text".to_owned(), Align::Left),
+        ],
+        rows: log
+            .agreements
+            .iter()
+            .map(|a| {
+                vec![
+                    format!("{} v{}", a.id, a.version),
+                    a.log_indices
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    a.text_sha256.clone(),
+                ]
+            })
+            .collect(),
+    });
+    let mut items = vec![Item {
+        text: vec![text(format!(
+            "{} reports filed under the agreement in the log; {} of them withdrawn by their \
+             source (members of no incident, in no figure). {} monitors' reviews applied as \
+             the service applies them. {} coverage records in the log.",
+            thousands(log.reports),
+            thousands(log.retracted.len() as u64),
+            thousands(log.reviews),
+            thousands(log.coverage_records)
+        ))],
+        details: log
+            .retracted
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} (log entry {}), retracted at entry {}",
+                    r.report_id, r.log_index, r.retraction_index
+                )
+            })
+            .collect(),
+    }];
+    items.push(Item {
+        text: vec![text(
+            "Anyone holding a copy of the log can re-run this report: `truce report --data` \
+             on a data directory restored from it gives the same figures at the same size.",
+        )],
+        details: Vec::new(),
+    });
+    blocks.push(Block::List(items));
+}
+
+/// `–` for a missing number.
+fn optional(value: Option<f64>, suffix: &str) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| format!("{v}{suffix}"))
+}
+
+fn area_row(row: &AreaCoverage) -> Vec<String> {
+    vec![
+        row.area.clone(),
+        row.name.clone(),
+        thousands(row.records),
+        thousands(row.covered_days),
+        format!("{}", row.covered_hours),
+        thousands(row.incidents),
+        thousands(row.incidents_observed),
+        optional(row.observed_percent, "%"),
+        optional(row.per_covered_day, ""),
+    ]
+}
+
+fn coverage_section(blocks: &mut Vec<Block>, report: &ComplianceReport, zone: &TimeZone) {
+    section(blocks, 6);
+    let coverage = &report.coverage;
+    blocks.push(Block::Paragraph(vec![text(coverage.statement.clone())]));
+    if let Some(observed) = &coverage.observation {
+        blocks.push(Block::Paragraph(vec![text(format!(
+            "Over the {} days of the period, patrols, cameras and drones were recorded on {} \
+             calendar days, for {} hours in all. {} of the {} incidents of the period ({}) fell \
+             inside a record's time and area.",
+            observed.period_days,
+            thousands(observed.covered_days),
+            observed.covered_hours,
+            thousands(observed.incidents_observed),
+            thousands(observed.incidents),
+            percent_text(observed.observed_percent)
+        ))]));
+        blocks.push(Block::Table {
+            head: vec![
+                ("kind".to_owned(), Align::Left),
+                ("records".to_owned(), Align::Right),
+                ("covered days".to_owned(), Align::Right),
+                ("covered hours".to_owned(), Align::Right),
+            ],
+            rows: observed
+                .by_kind
+                .iter()
+                .map(|k| {
+                    vec![
+                        k.kind.replace('_', " "),
+                        thousands(k.records),
+                        thousands(k.covered_days),
+                        format!("{}", k.covered_hours),
+                    ]
+                })
+                .collect(),
+        });
+        blocks.push(Block::Paragraph(vec![text(
+            "Prohibited acts (as counted by the truce test) against coverage: per day of the \
+             period, and observed acts per covered day.",
+        )]));
+        blocks.push(Block::Table {
+            head: vec![
+                ("who".to_owned(), Align::Left),
+                ("acts".to_owned(), Align::Right),
+                ("observed".to_owned(), Align::Right),
+                ("share observed".to_owned(), Align::Right),
+                ("per day".to_owned(), Align::Right),
+                ("observed per covered day".to_owned(), Align::Right),
+            ],
+            rows: observed
+                .by_party
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.party.clone().unwrap_or_else(|| "all parties".to_owned()),
+                        thousands(p.acts),
+                        thousands(p.acts_observed),
+                        optional(p.observed_percent, "%"),
+                        optional(p.per_day, ""),
+                        optional(p.per_covered_day, ""),
+                    ]
+                })
+                .collect(),
+        });
+        if !observed.by_area.is_empty() {
+            blocks.push(Block::Paragraph(vec![text(
+                "By zone of the agreement and by region (a record counts for every zone and \
+                 region its area touches; an incident for the one holding its estimated \
+                 centre):",
+            )]));
+            blocks.push(Block::Table {
+                head: vec![
+                    ("area".to_owned(), Align::Left),
+                    ("name".to_owned(), Align::Left),
+                    ("records".to_owned(), Align::Right),
+                    ("covered days".to_owned(), Align::Right),
+                    ("covered hours".to_owned(), Align::Right),
+                    ("incidents".to_owned(), Align::Right),
+                    ("observed".to_owned(), Align::Right),
+                    ("share observed".to_owned(), Align::Right),
+                    ("observed per covered day".to_owned(), Align::Right),
+                ],
+                rows: observed.by_area.iter().map(area_row).collect(),
+            });
+        }
+        if observed.records_outside_period > 0 {
+            blocks.push(Block::Paragraph(vec![text(format!(
+                "{} coverage records lie outside the period and are not counted.",
+                thousands(observed.records_outside_period)
+            ))]));
+        }
+        blocks.push(Block::Caveat(observed.caveat.clone()));
+    }
+    if coverage.records > 0 {
+        if coverage.access.is_empty() {
+            blocks.push(Block::Paragraph(vec![text(
+                "No denial of access to monitors and no jamming is recorded in the period.",
+            )]));
+        } else {
+            blocks.push(Block::Paragraph(vec![text(
+                "Denials of access to monitors and jamming of their means, by the party named \
+                 in the record:",
+            )]));
+            blocks.push(Block::List(
+                coverage
+                    .access
+                    .iter()
+                    .map(|a| Item {
+                        text: vec![text(format!(
+                            "{}: {} denials of access, {} of jamming, {} hours, on {}",
+                            a.party.as_deref().unwrap_or("party not named"),
+                            thousands(a.denials),
+                            thousands(a.jamming),
+                            a.hours,
+                            a.dates
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))],
+                        details: a
+                            .events
+                            .iter()
+                            .map(|e| {
+                                let mut line = format!(
+                                    "{} {} from {} to {} at {} ({}), recorded by {}",
+                                    e.kind.replace('_', " "),
+                                    e.id,
+                                    local(e.start, zone),
+                                    local(e.end, zone),
+                                    e.area,
+                                    e.regions.join(", "),
+                                    e.observer
+                                );
+                                if let Some(index) = e.log_index {
+                                    line.push_str(&format!("; log entry {index}"));
+                                }
+                                line
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            ));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -54,10 +54,47 @@ pub enum ReportError {
         /// What is wrong.
         message: String,
     },
+    /// A coverage record names a zone the primary agreement does not have.
+    #[error(
+        "coverage record `{record}`: zone `{zone}` is not a zone of the agreement `{agreement}`"
+    )]
+    UnknownCoverageZone {
+        /// The record's id.
+        record: String,
+        /// The zone it names.
+        zone: String,
+        /// The primary agreement.
+        agreement: String,
+    },
+    /// The log indexes given are not one per report.
+    #[error("{indices} log indexes given for {reports} reports: one per report is needed")]
+    LogIndicesMismatch {
+        /// Reports given.
+        reports: usize,
+        /// Log indexes given.
+        indices: usize,
+    },
     /// Writing the output failed.
     #[error("writing the report: {0}")]
     Write(#[from] std::io::Error),
     /// Encoding JSON failed.
     #[error("encoding the report as JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// The problems of a coverage file ([`crate::parse_coverage_csv`]), every one with its file,
+/// line and column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", lines(.problems))]
+pub struct CoverageFileError {
+    /// Every problem, in file order.
+    pub problems: Vec<crate::coverage::CoverageProblem>,
+}
+
+fn lines(problems: &[crate::coverage::CoverageProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }

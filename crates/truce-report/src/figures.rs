@@ -51,6 +51,75 @@ pub struct ReportInputs {
     pub reports_sha256: String,
     /// Rows rejected from every input (duplicates included).
     pub rejected_rows: u64,
+    /// The log the agreements and reports were read from (`truce report --data`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogInputs>,
+    /// Coverage files (`--coverage`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub coverage_files: Vec<CoverageFile>,
+}
+
+/// The log a report was read from, as of one signed checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogInputs {
+    /// The checkpoint's origin line.
+    pub origin: String,
+    /// The checkpoint's size: entries `0 .. size` were read.
+    pub size: u64,
+    /// The checkpoint's root hash, base64 as the checkpoint writes it.
+    pub root: String,
+    /// The signed checkpoint note, verbatim.
+    pub checkpoint: String,
+    /// The names of the keys whose signature lines the note carries (not verified here:
+    /// `truce log verify` checks them).
+    pub signatures: Vec<String>,
+    /// The agreement versions reported on.
+    pub agreements: Vec<LoggedAgreement>,
+    /// Reports filed under the primary agreement in the log.
+    pub reports: u64,
+    /// Of them, those withdrawn by their source: members of no incident, in no figure.
+    pub retracted: Vec<RetractedReport>,
+    /// Monitors' reviews in the log, applied as the service applies them (a rejected
+    /// report is in no incident, a confirmed one establishes its incident, a reattributed
+    /// one names the party the review gives, a merge or split groups as it says).
+    pub reviews: u64,
+    /// Coverage records in the log.
+    pub coverage_records: u64,
+}
+
+/// An agreement version read from the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedAgreement {
+    /// Agreement id.
+    pub id: String,
+    /// Version.
+    pub version: u32,
+    /// Its entries' log indexes (one per interpretation logged).
+    pub log_indices: Vec<u64>,
+    /// SHA-256 of the agreement's text, hex, as its log entry commits to it.
+    pub text_sha256: String,
+}
+
+/// A report withdrawn by its source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetractedReport {
+    /// The report's id.
+    pub report_id: String,
+    /// The report's log index.
+    pub log_index: u64,
+    /// The retraction's log index.
+    pub retraction_index: u64,
+}
+
+/// A coverage file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CoverageFile {
+    /// The name as given.
+    pub file: String,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+    /// Records read from it.
+    pub records: u64,
 }
 
 /// One agreement file.
@@ -444,6 +513,13 @@ pub struct ListedFinding {
     pub sources: u32,
     /// The chain of reasons.
     pub reasons: Vec<String>,
+    /// The log indexes of its member reports, ascending (when read from a log).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log_indices: Vec<u64>,
+    /// The size of the checkpoint that includes them (when read from a log): entry `i` is
+    /// in the tree of the first `checkpoint_size` entries, whose root is in the inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_size: Option<u64>,
 }
 
 /// A reciprocity release.
@@ -556,13 +632,148 @@ impl Harm {
     }
 }
 
-/// Section 6: observation coverage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Section 6: observation coverage and access.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Coverage {
-    /// Coverage records used (none in batch mode).
+    /// Coverage records given (from the log, or from `--coverage` files).
     pub records: u64,
-    /// What that means for the figures.
+    /// What they are, or what their absence means for the figures.
     pub statement: String,
+    /// Where and when patrols, cameras and drones could see, and the incidents read against
+    /// it; absent when no coverage record was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observation: Option<ObservationCoverage>,
+    /// Each party's denials of access and jamming, when any was recorded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<AccessDenials>,
+}
+
+/// Observation coverage over the report period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObservationCoverage {
+    /// Length of the report period, days (fractions allowed).
+    pub period_days: f64,
+    /// Calendar days of the period on which some observation record was active for any
+    /// part of the day.
+    pub covered_days: u64,
+    /// Hours of the period inside at least one observation record (overlaps counted once),
+    /// rounded to two decimals.
+    pub covered_hours: f64,
+    /// Patrols, fixed cameras and drones separately.
+    pub by_kind: Vec<KindCoverage>,
+    /// Incidents of the period, every verdict.
+    pub incidents: u64,
+    /// Of them, those whose time and estimated centre fall inside one observation record's
+    /// time and area.
+    pub incidents_observed: u64,
+    /// `100 · incidents_observed / incidents`, one decimal; `None` without incidents.
+    pub observed_percent: Option<f64>,
+    /// Prohibited acts (as in the truce test) read against coverage: all parties first,
+    /// then each party of the primary agreement.
+    pub by_party: Vec<PartyCoverage>,
+    /// The primary agreement's zones, then the regions of the shipped geography that a
+    /// record touches or an incident lies in.
+    pub by_area: Vec<AreaCoverage>,
+    /// Coverage records that end before the period or start after it (not counted).
+    pub records_outside_period: u64,
+    /// What the figures can and cannot say.
+    pub caveat: String,
+}
+
+/// One kind of observation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KindCoverage {
+    /// `patrol`, `fixed_camera` or `drone`.
+    pub kind: String,
+    /// Records of this kind that overlap the period.
+    pub records: u64,
+    /// Calendar days with one of them active.
+    pub covered_days: u64,
+    /// Hours inside one of them, two decimals.
+    pub covered_hours: f64,
+}
+
+/// Prohibited acts attributed to one party (or to all) against coverage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartyCoverage {
+    /// The party (`None`: all parties).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub party: Option<String>,
+    /// Prohibited acts of the period.
+    pub acts: u64,
+    /// Of them, inside an observation record's time and area.
+    pub acts_observed: u64,
+    /// `100 · acts_observed / acts`, one decimal; `None` without acts.
+    pub observed_percent: Option<f64>,
+    /// Acts per day of the period, three decimals; `None` for an empty period.
+    pub per_day: Option<f64>,
+    /// Observed acts per covered day, three decimals; `None` without covered days.
+    pub per_covered_day: Option<f64>,
+}
+
+/// Coverage of one zone or region.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AreaCoverage {
+    /// `zone` (of the primary agreement) or `region` (of the shipped geography).
+    pub area: String,
+    /// Zone id or region code (`outside` for places outside every region).
+    pub key: String,
+    /// Name for readers.
+    pub name: String,
+    /// Observation records whose area touches it.
+    pub records: u64,
+    /// Calendar days with one of them active.
+    pub covered_days: u64,
+    /// Hours inside one of them, two decimals.
+    pub covered_hours: f64,
+    /// Incidents of the period whose estimated centre lies in it.
+    pub incidents: u64,
+    /// Of them, inside an observation record's time and area.
+    pub incidents_observed: u64,
+    /// `100 · incidents_observed / incidents`, one decimal; `None` without incidents.
+    pub observed_percent: Option<f64>,
+    /// Observed incidents per covered day, three decimals; `None` without covered days.
+    pub per_covered_day: Option<f64>,
+}
+
+/// One party's denials of access to monitors and jamming of their means.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccessDenials {
+    /// The party that denied access or jammed (`None`: not named in the record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub party: Option<String>,
+    /// Access denials.
+    pub denials: u64,
+    /// Jamming records.
+    pub jamming: u64,
+    /// Hours of the period under one of them (overlaps counted once), two decimals.
+    pub hours: f64,
+    /// The calendar days they touch, in order.
+    pub dates: Vec<Date>,
+    /// Each of them, in time order.
+    pub events: Vec<AccessEvent>,
+}
+
+/// One denial of access or jamming.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccessEvent {
+    /// The record's id.
+    pub id: String,
+    /// `access_denial` or `jamming`.
+    pub kind: String,
+    /// Who recorded it.
+    pub observer: String,
+    /// When it began.
+    pub start: Timestamp,
+    /// When it ended.
+    pub end: Timestamp,
+    /// Where: `west, south, east, north` or `zone <id>`.
+    pub area: String,
+    /// The regions of the shipped geography the area touches.
+    pub regions: Vec<String>,
+    /// Its log index, when read from the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
 }
 
 /// What the map draws: incidents of the period and the primary agreement's zones.

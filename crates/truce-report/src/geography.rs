@@ -184,6 +184,27 @@ impl Geography {
         })
     }
 
+    /// The regions whose area touches `shape` (boundary included), in order; `bounds` is
+    /// the shape's bounding box.
+    pub(crate) fn regions_touching(
+        &self,
+        shape: &MultiPolygon<f64>,
+        bounds: Rect<f64>,
+    ) -> Vec<&Region> {
+        let (low, high) = (bounds.min(), bounds.max());
+        self.regions
+            .iter()
+            .filter(|region| {
+                let (min, max) = (region.bounds.min(), region.bounds.max());
+                low.x <= max.x
+                    && high.x >= min.x
+                    && low.y <= max.y
+                    && high.y >= min.y
+                    && region.area.intersects(shape)
+            })
+            .collect()
+    }
+
     /// The first region whose area holds the point (boundary included).
     pub(crate) fn region_at(&self, lon: f64, lat: f64) -> Option<&Region> {
         if !(lon.is_finite() && lat.is_finite()) {

@@ -17,11 +17,14 @@ h1 { font-size: 1.7em; margin: 0 0 .3em; }
 h2 { border-bottom: 2px solid var(--ink); padding-bottom: 2px; margin-top: 2.2em; }
 h3 { margin-top: 1.6em; }
 nav ol { columns: 2; padding-left: 1.2em; }
-table { border-collapse: collapse; margin: .6em 0 1.2em; font-size: .9em; }
+/* A table wider than the screen scrolls by itself: the page never scrolls sideways. */
+table { border-collapse: collapse; margin: .6em 0 1.2em; font-size: .9em; display: block; overflow-x: auto; }
 th, td { border-bottom: 1px solid var(--rule); padding: 3px 8px; text-align: left; vertical-align: top; }
 th { border-bottom: 2px solid var(--muted); }
 .n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 code { font-size: .88em; word-break: break-all; }
+pre { background: #f6f6f4; padding: .6em .9em; overflow-x: auto; }
+pre code { word-break: normal; }
 .caveat { border-left: 4px solid #b2182b; background: #fbf3f2; padding: .5em .9em; }
 figure { margin: 1em 0 1.6em; }
 figcaption { color: var(--muted); font-size: .9em; }
@@ -69,6 +72,11 @@ svg .city-label { font-size: 10px; fill: #333; }
   nav { display: none; }
   h2 { break-after: avoid; }
   figure, tr { break-inside: avoid; }
+  /* Paper does not scroll: tables fit the page, column titles wrap and the last text
+     column (file digests) breaks where it must. */
+  table { display: table; }
+  th.n { white-space: normal; }
+  td:last-child:not(.n) { overflow-wrap: anywhere; }
   a { color: inherit; text-decoration: none; }
 }
 "#;
@@ -183,6 +191,9 @@ pub(crate) fn render_html(report: &ComplianceReport) -> Result<String, ReportErr
                     out.push_str("</tr>\n");
                 }
                 out.push_str("</tbody>\n</table>\n");
+            }
+            Block::Code(text) => {
+                let _ = writeln!(out, "<pre><code>{}</code></pre>", html_escape(text));
             }
             Block::Figure { svg, caption } => {
                 let _ = writeln!(

@@ -17,16 +17,21 @@
 //!    days on which the rate shifts;
 //! 4. the humanitarian toll: civilians killed and injured by region and by target category;
 //! 5. a map of incidents and zones drawn from the shipped geography, and charts;
-//! 6. coverage: what is known of where monitors could see (nothing, in batch mode);
+//! 6. coverage and access: where and when patrols, cameras and drones could see (from the
+//!    log's coverage records, or a coverage file in batch mode), the incidents and acts that
+//!    fell inside it, rates per covered day, and each party's denials of access;
 //! 7. competing readings side by side;
-//! 8. the list of violations with their reasons;
-//! 9. the exact inputs: agreement digests, report file digests, the report-set digest.
+//! 8. the list of violations with their reasons (and, read from a log, the log indexes of
+//!    their reports and the checkpoint that includes them);
+//! 9. the exact inputs: agreement and report file digests, or the log's checkpoint (origin,
+//!    size, root, signatures); the report-set digest.
 //!
-//! This crate does no I/O and reads no clock: the caller reads the files and hands in their
-//! digests, and the renderers write to any [`std::io::Write`]. The geography is compiled in.
+//! This crate does no I/O and reads no clock: the caller reads the files (or the log) and
+//! hands in their digests, and the renderers write to any [`std::io::Write`]. The geography is compiled in.
 
 mod compile;
 mod counting;
+mod coverage;
 mod document;
 mod error;
 mod figures;
@@ -39,14 +44,19 @@ mod svg;
 mod words;
 
 pub use compile::{Reading, ReportOptions, ReportSource, compile};
-pub use error::ReportError;
+pub use coverage::{
+    COVERAGE_COLUMNS, CoverageArea, CoverageKind, CoverageProblem, CoverageRecord,
+    parse_coverage_csv,
+};
+pub use error::{CoverageFileError, ReportError};
 pub use figures::{
-    AgreementFile, AgreementHeading, ChangeMarker, ComparedTest, Comparison, ComparisonRow,
-    ComplianceReport, Coverage, Difference, Exposure, FORMAT, Harm, Headline, HumanitarianToll,
-    InForceNote, ListedFinding, ListedFindings, MapLayer, MapPoint, MissingCount, PartyHeading,
-    PartyHeadline, ReadingFigures, ReleaseNote, ReportFile, ReportInputs, ReportPeriod, RuleCounts,
-    TestOutcome, TollRow, Trend, TruceTest, TruceTestRow, UndeterminedShare, VerdictCounts,
-    WeekOnWeek, ZoneOutline,
+    AccessDenials, AccessEvent, AgreementFile, AgreementHeading, AreaCoverage, ChangeMarker,
+    ComparedTest, Comparison, ComparisonRow, ComplianceReport, Coverage, CoverageFile, Difference,
+    Exposure, FORMAT, Harm, Headline, HumanitarianToll, InForceNote, KindCoverage, ListedFinding,
+    ListedFindings, LogInputs, LoggedAgreement, MapLayer, MapPoint, MissingCount,
+    ObservationCoverage, PartyCoverage, PartyHeading, PartyHeadline, ReadingFigures, ReleaseNote,
+    ReportFile, ReportInputs, ReportPeriod, RetractedReport, RuleCounts, TestOutcome, TollRow,
+    Trend, TruceTest, TruceTestRow, UndeterminedShare, VerdictCounts, WeekOnWeek, ZoneOutline,
 };
 pub use geography::{OUTSIDE_REGIONS, region_of};
 

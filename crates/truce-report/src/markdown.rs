@@ -78,6 +78,9 @@ pub(crate) fn render_markdown(report: &ComplianceReport) -> String {
                 }
                 out.push('\n');
             }
+            Block::Code(text) => {
+                let _ = writeln!(out, "```text\n{}\n```\n", text.trim_end());
+            }
             Block::Figure { caption, .. } => {
                 let _ = writeln!(out, "*{caption}* (drawn in the HTML rendering)\n");
             }

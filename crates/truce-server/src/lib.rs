@@ -22,6 +22,9 @@
 //!   incremental engine state per agreement version, fed each applied batch
 //!   before its submitters are answered, rebuilt from the store and the log
 //!   on start; they equal a batch `truce assess` over the same reports.
+//! * [`replay_data_dir`] reads a data directory without the service (while it
+//!   runs, or a restored backup): the log replayed into memory the way the
+//!   service rebuilds its state, for `truce report --data`.
 //! * Errors are RFC 9457 problem documents ([`ApiError`], [`Problem`]) naming
 //!   the field at fault.
 //! * The OpenAPI 3.1 document is generated from the handlers ([`openapi`])
@@ -81,6 +84,7 @@ mod live;
 mod projection;
 mod rate_limit;
 mod registry;
+mod replay;
 mod state;
 mod views;
 mod writer;
@@ -93,6 +97,10 @@ pub use config::{BodyLimits, ConfigError, RateLimitConfig, ServerConfig, WriterC
 pub use data_dir::{BLOB_DIR, DataDir, JOURNAL_FILE, LOG_DIR, LOG_KEY_FILE};
 pub use error::{ApiError, FieldProblem, PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem, ServerError};
 pub use projection::{REVOKED_KEY, role_for};
+pub use replay::{
+    ReplayError, Replayed, ReplayedAgreement, ReplayedCoverage, ReplayedReport, ReplayedRetraction,
+    replay_data_dir,
+};
 pub use state::{AppState, AppliedEntries, NoAppliedEntries, Service};
 pub use views::{
     AgreementDetail, AgreementList, AgreementSubmission, AgreementView, AnnotationList,

@@ -306,29 +306,9 @@ impl Writer {
                 })
                 .await??;
                 projector.begin_batch();
-                let mut projected = Vec::new();
-                let mut decoded = Vec::with_capacity(raw.len());
-                let now = now_ms();
-                for (index, bytes) in (start..end).zip(&raw) {
-                    let sha = journal::hex(&Sha256::digest(bytes));
-                    let meta = lines
-                        .get(&index)
-                        .and_then(|lines| lines.iter().rev().find(|line| line.sha256 == sha))
-                        .map(|line| &line.meta);
-                    match Entry::decode(bytes) {
-                        Ok(entry) => {
-                            projected.extend(
-                                projector
-                                    .project(&self.store, index, &entry, meta, now)
-                                    .await?,
-                            );
-                            decoded.push((index, entry));
-                        }
-                        Err(error) => {
-                            tracing::warn!(index, %error, "log entry does not decode; not projected");
-                        }
-                    }
-                }
+                let (projected, decoded) =
+                    project_entries(&mut projector, &self.store, start, &raw, &lines, now_ms())
+                        .await?;
                 self.store.apply(start..end, &projected).await?;
                 self.registry.apply(&projected);
                 let batch: Vec<(u64, &Entry)> = decoded
@@ -671,6 +651,41 @@ impl Writer {
         self.ready.store(false, Ordering::Release);
         ApiError::internal(cause)
     }
+}
+
+/// Decodes the log entries `raw` (at indexes `start ..`), finds each one's journal line
+/// (same index and SHA-256 of the entry's bytes; the last such line wins) and projects it.
+/// Returns the store records and the decoded entries by index; an entry that does not
+/// decode is skipped with a warning. `now` stands in for times neither the log nor the
+/// journal gives. Catch-up applies the result to the store; [`crate::replay`] reads a data
+/// directory with it, so both see the log the same way.
+pub(crate) async fn project_entries<S: Store>(
+    projector: &mut Projector,
+    store: &S,
+    start: u64,
+    raw: &[Vec<u8>],
+    lines: &BTreeMap<u64, Vec<JournalLine>>,
+    now: i64,
+) -> Result<(Vec<truce_store::Projected>, Vec<(u64, Entry)>), truce_store::StoreError> {
+    let mut projected = Vec::new();
+    let mut decoded = Vec::with_capacity(raw.len());
+    for (index, bytes) in (start..).zip(raw) {
+        let sha = journal::hex(&Sha256::digest(bytes));
+        let meta = lines
+            .get(&index)
+            .and_then(|lines| lines.iter().rev().find(|line| line.sha256 == sha))
+            .map(|line| &line.meta);
+        match Entry::decode(bytes) {
+            Ok(entry) => {
+                projected.extend(projector.project(store, index, &entry, meta, now).await?);
+                decoded.push((index, entry));
+            }
+            Err(error) => {
+                tracing::warn!(index, %error, "log entry does not decode; not projected");
+            }
+        }
+    }
+    Ok((projected, decoded))
 }
 
 /// Runs blocking work on the blocking pool.

@@ -1,25 +1,40 @@
-//! `truce report [AGREEMENT] REPORTS... [--agreement AGREEMENT]...`: the compliance report.
+//! `truce report [AGREEMENT] REPORTS... [--agreement AGREEMENT]...`: the compliance report;
+//! `truce report --data DIR [--agreement-id ID[@VERSION]]...`: the same from a service's
+//! data directory.
 //!
 //! Reading the agreement and the reports follows `truce assess` step for step (the same
 //! formats, merge, digest and corroboration), so a report and an assessment of the same
-//! files describe the same incidents and print the same report-set digest.
+//! files describe the same incidents and print the same report-set digest. From a data
+//! directory, the log is replayed as the service replays it on start
+//! ([`truce_server::replay_data_dir`]), so the report judges the reports the service
+//! judges (less the retracted ones), and its findings are the service's.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use clap::{Args, ValueEnum};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 use truce_engine::assess::Assessor;
-use truce_engine::corroborate::{CorroborationParams, corroborate};
+use truce_engine::corroborate::{CorroborationParams, corroborate, corroborate_reviewed};
+use truce_engine::intake::{Origin, merge};
+use truce_engine::review::{Annotation, ReviewIndex};
+use truce_model::Report;
 use truce_model::agreement::Agreement;
 use truce_report::{
-    AgreementFile, Reading, ReportFile, ReportFormat, ReportInputs, ReportOptions, ReportSource,
-    compile, render,
+    AgreementFile, CoverageArea, CoverageFile, CoverageKind, CoverageRecord, LogInputs,
+    LoggedAgreement, Reading, ReportFile, ReportFormat, ReportInputs, ReportOptions, ReportSource,
+    RetractedReport, compile, parse_coverage_csv, render,
 };
+use truce_server::{Replayed, ReplayedAgreement, replay_data_dir};
 
 use crate::files::write_output;
 use crate::inputs::{LoadedAgreement, ReadReports, ingest_settings, read_reports};
@@ -38,12 +53,30 @@ pub enum ReportFormatArg {
 pub struct ReportArgs {
     /// The agreement file (TOML) followed by the report files; with --agreement, report
     /// files only.
-    #[arg(required = true, value_name = "FILES")]
+    #[arg(
+        required_unless_present = "data",
+        conflicts_with = "data",
+        value_name = "FILES"
+    )]
     pub inputs: Vec<PathBuf>,
     /// An agreement to report on; repeat it to set several agreements side by side (the
     /// first is the primary one). When given, every positional argument is a report file.
-    #[arg(long = "agreement", value_name = "AGREEMENT")]
+    #[arg(long = "agreement", value_name = "AGREEMENT", conflicts_with = "data")]
     pub agreements: Vec<PathBuf>,
+    /// Read the agreements, reports and coverage records from the log of a service's data
+    /// directory (`truce serve --data DIR`, or one restored by `truce restore`), as of its
+    /// checkpoint; read-only, while the service runs or not.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// With --data: the agreement to report on, `ID` (its latest version) or `ID@VERSION`;
+    /// repeat it to set versions or agreements side by side over the first one's reports.
+    /// Default: the latest version of the log's only agreement.
+    #[arg(long = "agreement-id", value_name = "ID[@VERSION]", requires = "data")]
+    pub agreement_ids: Vec<String>,
+    /// Observation-coverage records and access denials, a CSV file (columns in
+    /// docs/report.md); repeatable. With --data they come from the log instead.
+    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    pub coverage: Vec<PathBuf>,
     /// Which reading of each agreement: `common`, a party id, or `all` side by side.
     #[arg(long, default_value = "common")]
     pub interpretation: String,
@@ -66,13 +99,13 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = 200)]
     pub list_limit: usize,
     /// Read every report file as this format instead of detecting it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "data")]
     pub input_format: Option<String>,
     /// Time zone for date-only values (ACLED's and UCDP's dates), an IANA name.
     #[arg(long, default_value = "Europe/Kyiv")]
     pub local_zone: String,
     /// Fail (exit status 2) if any row is rejected.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "data")]
     pub strict: bool,
 }
 
@@ -117,6 +150,9 @@ fn parse_until(text: &str, zone: &TimeZone) -> anyhow::Result<Timestamp> {
 
 /// Reads the agreements and reports, compiles the report and writes it.
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = args.data.clone() {
+        return run_data(&args, &dir);
+    }
     let format = output_format(&args);
     let (forced, options) = ingest_settings(args.input_format.as_deref(), &args.local_zone)?;
 
@@ -166,6 +202,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
+    let zone_ids: Vec<&str> = selected[0].0.zones.iter().map(|z| z.id.as_str()).collect();
+    let (coverage, coverage_files) = read_coverage_files(&args.coverage, &zone_ids)?;
     let inputs = ReportInputs {
         agreements: loaded
             .iter()
@@ -186,16 +224,54 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             .collect(),
         reports_sha256,
         rejected_rows: rejections.len() as u64,
+        log: None,
+        coverage_files,
     };
+    compile_and_write(
+        &args, format, &selected, &reports, &inputs, None, &coverage, None,
+    )?;
+    if !rejections.is_empty() {
+        eprintln!(
+            "{} row(s) rejected (list them with `truce assess --rejects FILE`)",
+            rejections.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
+/// Groups the reports, judges them under each selected reading (under `reviews`, when
+/// given), compiles the report and writes it where `args` says.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the parts of a report, from files or from a log"
+)]
+fn compile_and_write(
+    args: &ReportArgs,
+    format: ReportFormat,
+    selected: &[(&Agreement, usize)],
+    reports: &[Report],
+    inputs: &ReportInputs,
+    log_indices: Option<&[u64]>,
+    coverage: &[CoverageRecord],
+    reviews: Option<&Arc<ReviewIndex>>,
+) -> anyhow::Result<()> {
     // Incidents, under the first agreement's grouping limits (as `truce assess` does).
     let clock = std::time::Instant::now();
     let params = CorroborationParams::from(&selected[0].0.corroboration);
-    let incidents = corroborate(&reports, &params);
+    let incidents = match reviews {
+        Some(reviews) => corroborate_reviewed(reports, &params, reviews),
+        None => corroborate(reports, &params),
+    };
     let readings: Vec<Reading<'_>> = selected
         .par_iter()
         .map(|&(agreement, agreement_file)| {
-            Assessor::new(agreement, &reports, &incidents).map(|assessor| Reading {
+            let assessor = match reviews {
+                Some(reviews) => {
+                    Assessor::reviewed(agreement, reports, &incidents, Arc::clone(reviews))
+                }
+                None => Assessor::new(agreement, reports, &incidents),
+            };
+            assessor.map(|assessor| Reading {
                 assessor,
                 agreement_file,
             })
@@ -214,10 +290,13 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     };
     let report = compile(
         &ReportSource {
-            reports: &reports,
+            reports,
             incidents: &incidents,
             readings: &readings,
-            inputs: &inputs,
+            inputs,
+            log_indices,
+            coverage,
+            reviews,
         },
         &ReportOptions {
             baseline_days: args.baseline_days,
@@ -231,18 +310,352 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         "stage: corroborate and compile the report"
     );
     write_output(args.out.as_deref(), |out| Ok(render(&report, format, out)?))?;
-    if !rejections.is_empty() {
-        eprintln!(
-            "{} row(s) rejected (list them with `truce assess --rejects FILE`)",
-            rejections.len()
+    Ok(())
+}
+
+/// The problems of a coverage file shown before the count of the rest.
+const COVERAGE_PROBLEMS_SHOWN: usize = 50;
+
+/// Reads `--coverage` files; `zones` are the primary agreement's zone ids.
+fn read_coverage_files(
+    paths: &[PathBuf],
+    zones: &[&str],
+) -> anyhow::Result<(Vec<CoverageRecord>, Vec<CoverageFile>)> {
+    let mut records = Vec::new();
+    let mut files = Vec::new();
+    let mut ids: HashMap<String, String> = HashMap::new();
+    for path in paths {
+        let name = crate::inputs::display(path);
+        let bytes = std::fs::read(path).with_context(|| format!("reading {name}"))?;
+        let read = parse_coverage_csv(&name, &bytes, zones).map_err(|error| {
+            let shown: Vec<String> = error
+                .problems
+                .iter()
+                .take(COVERAGE_PROBLEMS_SHOWN)
+                .map(ToString::to_string)
+                .collect();
+            let more = error.problems.len().saturating_sub(COVERAGE_PROBLEMS_SHOWN);
+            let tail = if more > 0 {
+                format!("\n… and {more} more")
+            } else {
+                String::new()
+            };
+            anyhow::anyhow!(
+                "the coverage file {name} has {} problem(s); nothing was written:\n{}{tail}",
+                error.problems.len(),
+                shown.join("\n")
+            )
+        })?;
+        for record in &read {
+            if let Some(first) = ids.insert(record.id.clone(), name.clone()) {
+                bail!(
+                    "coverage record `{}` is in {first} and again in {name}: ids must be unique",
+                    record.id
+                );
+            }
+        }
+        files.push(CoverageFile {
+            file: name,
+            sha256: hex(&Sha256::digest(&bytes)),
+            records: read.len() as u64,
+        });
+        records.extend(read);
+    }
+    Ok((records, files))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// `ID` or `ID@VERSION`.
+fn parse_agreement_id(text: &str) -> anyhow::Result<(String, Option<u32>)> {
+    match text.split_once('@') {
+        None if !text.is_empty() => Ok((text.to_owned(), None)),
+        Some((id, version)) if !id.is_empty() => {
+            let version = version.parse::<u32>().map_err(|_| {
+                anyhow::anyhow!(
+                    "--agreement-id `{text}`: the version after `@` must be a whole number"
+                )
+            })?;
+            Ok((id.to_owned(), Some(version)))
+        }
+        _ => bail!("--agreement-id `{text}`: expected ID or ID@VERSION"),
+    }
+}
+
+/// The agreement versions `--agreement-id` names, or the log's only agreement at its latest
+/// version.
+fn choose_versions<'r>(
+    replayed: &'r Replayed,
+    asked: &[String],
+    dir: &Path,
+) -> anyhow::Result<Vec<&'r ReplayedAgreement>> {
+    let ids: BTreeSet<&str> = replayed.agreements.iter().map(|a| a.id.as_str()).collect();
+    let known = || {
+        ids.iter()
+            .map(|id| {
+                let versions: Vec<String> = replayed
+                    .versions_of(id)
+                    .iter()
+                    .map(|a| a.version.to_string())
+                    .collect();
+                format!("{id} (versions {})", versions.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if ids.is_empty() {
+        bail!(
+            "the log of {} holds no agreement (at its checkpoint of size {})",
+            dir.display(),
+            replayed.checkpoint.size()
         );
     }
+    let asked: Vec<(String, Option<u32>)> = if asked.is_empty() {
+        match ids.iter().next() {
+            Some(only) if ids.len() == 1 => vec![((*only).to_owned(), None)],
+            _ => bail!(
+                "the log holds several agreements: {}; choose one with --agreement-id ID[@VERSION]",
+                known()
+            ),
+        }
+    } else {
+        asked
+            .iter()
+            .map(|text| parse_agreement_id(text))
+            .collect::<anyhow::Result<_>>()?
+    };
+    let mut chosen = Vec::new();
+    for (id, version) in asked {
+        let found = match version {
+            Some(version) => replayed
+                .versions_of(&id)
+                .into_iter()
+                .find(|a| a.version == version),
+            None => replayed
+                .versions_of(&id)
+                .into_iter()
+                .max_by_key(|a| a.version),
+        };
+        let Some(found) = found else {
+            bail!(
+                "--agreement-id: the log has no agreement {id}{}; it holds {}",
+                version.map_or_else(String::new, |v| format!(" version {v}")),
+                known()
+            );
+        };
+        chosen.push(found);
+    }
+    Ok(chosen)
+}
+
+/// `truce report --data DIR`: the log replayed as the service replays it, the reports of
+/// the primary agreement less the retracted ones, coverage records from the log.
+fn run_data(args: &ReportArgs, dir: &Path) -> anyhow::Result<ExitCode> {
+    let format = output_format(args);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let replayed = runtime
+        .block_on(replay_data_dir(dir))
+        .with_context(|| format!("reading the data directory {}", dir.display()))?;
+    let versions = choose_versions(&replayed, &args.agreement_ids, dir)?;
+    let mut loaded = Vec::with_capacity(versions.len());
+    for version in &versions {
+        let readings = version.readings.clone().map_err(|reason| {
+            anyhow::anyhow!(
+                "agreement {} version {} (log entry {}) cannot be read from {}: {reason}",
+                version.id,
+                version.version,
+                version.log_indexes.first().copied().unwrap_or_default(),
+                dir.display()
+            )
+        })?;
+        loaded.push(crate::inputs::LoadedAgreement {
+            name: format!("{} v{} (log)", version.id, version.version),
+            readings,
+            sha256: version.text_sha256.clone(),
+        });
+    }
+    let mut selected: Vec<(&Agreement, usize)> = Vec::new();
+    for (file_index, file) in loaded.iter().enumerate() {
+        let found = file.select(&args.interpretation)?;
+        selected.extend(found.into_iter().map(|a| (a, file_index)));
+    }
+
+    // The primary agreement's reports, as the service holds them, and the reviews and
+    // retractions it judges them under: a withdrawn report stays in the record but is a
+    // member of no incident.
+    let primary_id = &versions[0].id;
+    let filed: Vec<&truce_server::ReplayedReport> = replayed
+        .reports
+        .iter()
+        .filter(|report| &report.agreement_id == primary_id)
+        .collect();
+    let reviews = Arc::new(ReviewIndex::from_annotations(
+        replayed
+            .annotations
+            .iter()
+            .map(|(_, annotation)| annotation),
+    ));
+    let retracted: Vec<RetractedReport> = filed
+        .iter()
+        .filter_map(|report| {
+            let retraction = replayed.retractions.iter().find(|r| {
+                r.retraction.report_id == report.report.id.as_str()
+                    && r.retraction.source_id == report.report.source.id.as_str()
+            })?;
+            Some(RetractedReport {
+                report_id: report.report.id.to_string(),
+                log_index: report.log_index,
+                retraction_index: retraction.log_index,
+            })
+        })
+        .collect();
+    let index_of: HashMap<&str, u64> = filed
+        .iter()
+        .map(|report| (report.report.id.as_str(), report.log_index))
+        .collect();
+    let log_name: Arc<str> = Arc::from("log");
+    let origins = filed
+        .iter()
+        .map(|report| Origin {
+            file: Arc::clone(&log_name),
+            row: report.log_index,
+        })
+        .collect();
+    let (reports, duplicates) = merge(filed.iter().map(|r| r.report.clone()).collect(), origins);
+    if !duplicates.is_empty() {
+        // The service files a report id once per agreement; a log from elsewhere may not.
+        tracing::warn!(
+            duplicates = duplicates.len(),
+            "reports sharing an id with different content were left out"
+        );
+    }
+    let log_indices: Vec<u64> = reports
+        .iter()
+        .map(|report| {
+            index_of
+                .get(report.id.as_str())
+                .copied()
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut hasher = Sha256::new();
+    truce_model::report::canonical::encode_set(&reports, |piece| hasher.update(piece));
+    let reports_sha256 = hex(&hasher.finalize());
+
+    let coverage: Vec<CoverageRecord> = replayed
+        .coverage
+        .iter()
+        .filter_map(|logged| {
+            let record = &logged.coverage;
+            let kind = CoverageKind::parse(record.kind.as_str())?;
+            let [west, south, east, north] = record.extent;
+            Some(CoverageRecord {
+                id: record.coverage_id.clone(),
+                observer: record.observer.clone(),
+                kind,
+                start_ms: record.time.start_ms,
+                end_ms: record.time.end_ms,
+                area: CoverageArea::Extent {
+                    west,
+                    south,
+                    east,
+                    north,
+                },
+                restricted_by: record.restricted_by.clone(),
+                log_index: Some(logged.log_index),
+            })
+        })
+        .collect();
+
+    let checkpoint = &replayed.checkpoint;
+    let log = LogInputs {
+        origin: checkpoint.origin().to_owned(),
+        size: checkpoint.size(),
+        root: STANDARD.encode(checkpoint.root().as_bytes()),
+        checkpoint: replayed.checkpoint_note.to_string(),
+        signatures: replayed
+            .checkpoint_note
+            .signatures()
+            .iter()
+            .map(|signature| signature.name().as_str().to_owned())
+            .collect(),
+        agreements: versions
+            .iter()
+            .map(|version| LoggedAgreement {
+                id: version.id.clone(),
+                version: version.version,
+                log_indices: version.log_indexes.clone(),
+                text_sha256: version.text_sha256.clone(),
+            })
+            .collect(),
+        reports: filed.len() as u64,
+        retracted,
+        reviews: replayed
+            .annotations
+            .iter()
+            .filter(|(_, annotation)| matches!(annotation, Annotation::Review(_)))
+            .count() as u64,
+        coverage_records: coverage.len() as u64,
+    };
+    let inputs = ReportInputs {
+        agreements: versions
+            .iter()
+            .map(|version| AgreementFile {
+                file: format!(
+                    "log entry {}: {} v{}",
+                    version.log_indexes.first().copied().unwrap_or_default(),
+                    version.id,
+                    version.version
+                ),
+                sha256: version.text_sha256.clone(),
+            })
+            .collect(),
+        reports: Vec::new(),
+        reports_sha256,
+        rejected_rows: duplicates.len() as u64,
+        log: Some(log),
+        coverage_files: Vec::new(),
+    };
+    compile_and_write(
+        args,
+        format,
+        &selected,
+        &reports,
+        &inputs,
+        Some(&log_indices),
+        &coverage,
+        Some(&reviews),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn agreement_ids_take_an_optional_version() {
+        assert_eq!(
+            parse_agreement_id("black-sea").ok(),
+            Some(("black-sea".to_owned(), None))
+        );
+        assert_eq!(
+            parse_agreement_id("black-sea@2").ok(),
+            Some(("black-sea".to_owned(), Some(2)))
+        );
+        for bad in ["", "@2", "black-sea@", "black-sea@two"] {
+            let error = parse_agreement_id(bad).map_err(|e| e.to_string());
+            assert!(
+                error.as_ref().is_err_and(|e| e.contains("--agreement-id")),
+                "{bad}: {error:?}"
+            );
+        }
+    }
 
     #[test]
     fn until_takes_an_instant_or_the_end_of_a_day() {

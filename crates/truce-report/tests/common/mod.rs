@@ -121,6 +121,17 @@ pub fn fixture(agreement_texts: &[&str], rows: &[String]) -> Fixture {
 }
 
 pub fn compiled(fixture: &Fixture, options: &ReportOptions) -> ComplianceReport {
+    compiled_with(fixture, options, None, &[])
+}
+
+/// As [`compiled`], with log indexes for the reports (and a log of `log_size` entries in
+/// the inputs) and coverage records.
+pub fn compiled_with(
+    fixture: &Fixture,
+    options: &ReportOptions,
+    log: Option<(&[u64], u64)>,
+    coverage: &[truce_report::CoverageRecord],
+) -> ComplianceReport {
     let readings: Vec<Reading<'_>> = fixture
         .agreements
         .iter()
@@ -137,6 +148,19 @@ pub fn compiled(fixture: &Fixture, options: &ReportOptions) -> ComplianceReport 
         reports: Vec::new(),
         reports_sha256: "1".repeat(64),
         rejected_rows: 0,
+        log: log.map(|(_, size)| truce_report::LogInputs {
+            origin: "example.org/log".to_owned(),
+            size,
+            root: "2".repeat(44),
+            checkpoint: "example.org/log\n1\nroot\n\n— example.org/log sig\n".to_owned(),
+            signatures: vec!["example.org/log".to_owned()],
+            agreements: Vec::new(),
+            reports: fixture.reports.len() as u64,
+            retracted: Vec::new(),
+            reviews: 0,
+            coverage_records: coverage.len() as u64,
+        }),
+        coverage_files: Vec::new(),
     };
     compile(
         &ReportSource {
@@ -144,6 +168,9 @@ pub fn compiled(fixture: &Fixture, options: &ReportOptions) -> ComplianceReport 
             incidents: &fixture.incidents,
             readings: &readings,
             inputs: &inputs,
+            log_indices: log.map(|(indices, _)| indices),
+            coverage,
+            reviews: None,
         },
         options,
     )

@@ -51,13 +51,6 @@ const EXAMPLES = readdirSync(join(REPO_ROOT, 'examples'), { withFileTypes: true 
 /** A4 less 10 mm margins on each side, in CSS pixels (96 per inch). */
 const A4_CONTENT_WIDTH_PX = Math.floor(((210 - 2 * 10) / 25.4) * 96);
 const PHONE = { width: 390, height: 844 };
-/**
- * Known and not yet fixed (crates/truce-report/src/svg.rs and map.rs): the value label after
- * the longest bar of the harm chart and the interval label of an unbounded forest-plot row run
- * past the right edge of the drawing, and a city label at the map's top edge is cut. The test
- * runs and prints what it finds; drop this once they fit.
- */
-const CLIPPED_TEXT_TODO = 'chart labels past the drawing edge (svg.rs, map.rs)';
 /** A safety net for a hung browser, not a measure of speed. */
 const TEST_TIMEOUT_MS = 120_000;
 
@@ -204,18 +197,14 @@ for (const name of EXAMPLES) {
       }
     });
 
-    test(
-      'no text of the map or a chart is cut off at the edge of its drawing',
-      { todo: CLIPPED_TEXT_TODO },
-      async () => {
-        const { context, page } = await openServed(`${name}.html`);
-        try {
-          noProblems(await clippedTextProblems(page));
-        } finally {
-          await context.close();
-        }
-      },
-    );
+    test('no text of the map or a chart is cut off at the edge of its drawing', async () => {
+      const { context, page } = await openServed(`${name}.html`);
+      try {
+        noProblems(await clippedTextProblems(page));
+      } finally {
+        await context.close();
+      }
+    });
 
     test(`on a ${PHONE.width}×${PHONE.height} phone: no sideways scrolling`, async () => {
       const { context, page, record, isAllowed } = await openServed(`${name}.html`, {

@@ -244,6 +244,16 @@ impl Live {
         Some((&judged.incident, members, &judged.findings))
     }
 
+    /// The incident that holds the report with this id (as [`Live::incident`]), if the
+    /// report is held and in an incident.
+    pub fn incident_holding(&self, report_id: &str) -> Option<(&Incident, Vec<&str>, &[Finding])> {
+        let Some(IdState::Held(slot)) = self.ids.get(report_id) else {
+            return None;
+        };
+        let id = self.incident_of[*slot as usize].as_ref()?;
+        self.incident(id)
+    }
+
     /// The state in the batch job's terms.
     pub fn snapshot(&self) -> LiveSnapshot {
         let mut canonical: Vec<(&SmolStr, u32)> = self

@@ -303,30 +303,38 @@ impl fmt::Display for Reason {
                 review,
                 reviewer,
                 note,
-            } => match note {
-                ReviewNote::Confirmed => write!(
-                    f,
-                    "review `{review}` by `{reviewer}` confirms the event: the act is established"
-                ),
-                ReviewNote::Reattributed { report, party } => match party {
-                    Some(party) => write!(
+            } => {
+                // An empty reviewer is one withheld from the reader.
+                let by = if reviewer.is_empty() {
+                    "a monitor".to_owned()
+                } else {
+                    format!("`{reviewer}`")
+                };
+                match note {
+                    ReviewNote::Confirmed => write!(
                         f,
-                        "review `{review}` by `{reviewer}` attributes report `{report}` to {party}"
+                        "review `{review}` by {by} confirms the event: the act is established"
                     ),
-                    None => write!(
+                    ReviewNote::Reattributed { report, party } => match party {
+                        Some(party) => write!(
+                            f,
+                            "review `{review}` by {by} attributes report `{report}` to {party}"
+                        ),
+                        None => write!(
+                            f,
+                            "review `{review}` by {by} attributes report `{report}` to nobody known"
+                        ),
+                    },
+                    ReviewNote::Merged => write!(
                         f,
-                        "review `{review}` by `{reviewer}` attributes report `{report}` to nobody known"
+                        "review `{review}` by {by} grouped these reports into one incident"
                     ),
-                },
-                ReviewNote::Merged => write!(
-                    f,
-                    "review `{review}` by `{reviewer}` grouped these reports into one incident"
-                ),
-                ReviewNote::Split => write!(
-                    f,
-                    "review `{review}` by `{reviewer}` made this report an incident of its own"
-                ),
-            },
+                    ReviewNote::Split => write!(
+                        f,
+                        "review `{review}` by {by} made this report an incident of its own"
+                    ),
+                }
+            }
             Reason::Disputed { parties } => write!(
                 f,
                 "the act is established, but the reports name different authors ({}): disputed",

@@ -597,6 +597,8 @@ fn copies_count_once_and_conflicting_copies_withdraw_the_report() {
     assert_eq!(state.n_reports(), 1, "the conflicting id is withdrawn");
     let (_, members, findings) = state.incident("inc-b").unwrap();
     assert_eq!(members, ["b"]);
+    assert_eq!(state.incident_holding("b").unwrap().1, ["b"]);
+    assert!(state.incident_holding("a").is_none(), "a is withdrawn");
     assert_eq!(findings.len(), 2);
     assert_eq!(state.insert(changed), Insertion::Conflict);
     assert!(state.incident("inc-a").is_none());

@@ -10,7 +10,7 @@ use truce_engine::adjudicate::Verdict;
 
 use crate::figures::{MapLayer, MapPoint};
 use crate::geography::{Geography, OutlineKind};
-use crate::svg::{Anchor, Svg, coordinate, verdict_class};
+use crate::svg::{Anchor, Svg, coordinate, font_size, text_extent, text_width, verdict_class};
 
 /// Width of the map in SVG units.
 const WIDTH: f64 = 720.0;
@@ -202,22 +202,41 @@ pub(crate) fn render_map(layer: &MapLayer, geography: &Geography, title: &str) -
         "front-line",
     );
     draw_incidents(&mut svg, &layer.points, &projection);
-    let mut labelled: Vec<(f64, f64)> = Vec::new();
-    for city in &geography.cities {
-        let (x, y) = (projection.x(city.lon), projection.y(city.lat));
-        if !(0.0..=WIDTH).contains(&x) || !(0.0..=height).contains(&y) {
-            continue;
-        }
+    let scale = ScaleBar::new(&projection);
+    let cities: Vec<(&str, f64, f64)> = geography
+        .cities
+        .iter()
+        .map(|city| {
+            (
+                city.name.as_str(),
+                projection.x(city.lon),
+                projection.y(city.lat),
+            )
+        })
+        .filter(|&(_, x, y)| (0.0..=WIDTH).contains(&x) && (0.0..=height).contains(&y))
+        .collect();
+    // Boxes a label must not cover: the scale bar, every place's mark, the labels placed.
+    let mut taken: Vec<Area> = vec![scale.area()];
+    for &(_, x, y) in &cities {
         svg.rect(x - 2.0, y - 2.0, 4.0, 4.0, "city");
-        let crowded = labelled
+        taken.push((x - 2.0, y - 2.0, x + 2.0, y + 2.0));
+    }
+    // Places near the frame, with fewer sides free, are named first.
+    let mut by_room = cities.clone();
+    by_room.sort_by_key(|&(name, x, y)| {
+        label_places(x, y, name)
             .iter()
-            .any(|&(lx, ly)| (lx - x).abs() < 60.0 && (ly - y).abs() < 12.0);
-        if !crowded {
-            svg.text(x + 5.0, y - 3.0, Anchor::Start, "city-label", &city.name);
-            labelled.push((x, y));
+            .filter(|&&(_, _, _, area)| inside_frame(area, height))
+            .count()
+    });
+    for &(name, x, y) in &by_room {
+        if let Some((label_x, label_y, anchor, area)) = city_label_place(x, y, name, height, &taken)
+        {
+            svg.text(label_x, label_y, anchor, "city-label", name);
+            taken.push(area);
         }
     }
-    scale_bar(&mut svg, &projection);
+    scale.draw(&mut svg);
     svg.raw("</g>");
     svg.rect(0.0, 0.0, WIDTH, height, "frame");
     let legend_y = height + 16.0;
@@ -237,11 +256,11 @@ pub(crate) fn render_map(layer: &MapLayer, geography: &Geography, title: &str) -
         );
         let label = verdict.as_str().replace('_', " ");
         svg.text(x + 12.0, legend_y, Anchor::Start, "tick", &label);
-        x += 22.0 + 7.0 * label.len() as f64;
+        x += 12.0 + text_width(&label, font_size("tick")) + 10.0;
     }
     svg.rect(x, legend_y - 9.0, 14.0, 10.0, "zone");
     svg.text(x + 18.0, legend_y, Anchor::Start, "tick", "zone");
-    x += 56.0;
+    x += 18.0 + text_width("zone", font_size("tick")) + 10.0;
     svg.line(x, legend_y - 4.0, x + 18.0, legend_y - 4.0, "front-line");
     svg.text(
         x + 22.0,
@@ -307,26 +326,102 @@ fn draw_incidents(svg: &mut Svg, points: &[MapPoint], projection: &Projection) {
     }
 }
 
-/// A bar of a round number of kilometres in the lower left corner.
-fn scale_bar(svg: &mut Svg, projection: &Projection) {
-    // One degree of latitude is about 111.2 km; the scale is true along meridians.
-    let units_per_km = projection.scale / 111.2;
-    let target_km = 120.0 / units_per_km;
-    let km = [10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
+/// A box on the map: left, top, right, bottom (SVG units).
+type Area = (f64, f64, f64, f64);
+
+/// How far a place's name keeps from the frame, SVG units.
+const LABEL_INSET: f64 = 1.0;
+
+/// Whether two boxes share more than an edge.
+fn overlap(a: Area, b: Area) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// Where the label of a place drawn at `(x, y)` may go, best first: above right of its
+/// mark, below right, above left, below left; each with its anchor and the box it covers.
+fn label_places(x: f64, y: f64, name: &str) -> [(f64, f64, Anchor, Area); 4] {
+    let size = font_size("city-label");
+    [
+        (x + 5.0, y - 3.0, Anchor::Start),
+        (x + 5.0, y + 12.0, Anchor::Start),
+        (x - 5.0, y - 3.0, Anchor::End),
+        (x - 5.0, y + 12.0, Anchor::End),
+    ]
+    .map(|(label_x, label_y, anchor)| {
+        let area = text_extent(label_x, label_y, anchor, size, name);
+        (label_x, label_y, anchor, area)
+    })
+}
+
+/// Whether a box lies inside the map's frame (`height` units high).
+fn inside_frame(area: Area, height: f64) -> bool {
+    area.0 >= LABEL_INSET
+        && area.1 >= LABEL_INSET
+        && area.2 <= WIDTH - LABEL_INSET
+        && area.3 <= height - LABEL_INSET
+}
+
+/// Where the label of a place drawn at `(x, y)` goes: the first of [`label_places`] inside
+/// the map's frame (`height` units high) that covers no box already `taken`. `None` when no
+/// side is free: the place is then shown unnamed.
+fn city_label_place(
+    x: f64,
+    y: f64,
+    name: &str,
+    height: f64,
+    taken: &[Area],
+) -> Option<(f64, f64, Anchor, Area)> {
+    label_places(x, y, name)
         .into_iter()
-        .find(|&km| km >= target_km * 0.5)
-        .unwrap_or(1000.0);
-    let length = km * units_per_km;
-    let y = projection.height - 12.0;
-    svg.rect(8.0, y - 12.0, length + 60.0, 18.0, "scale-box");
-    svg.line(12.0, y, 12.0 + length, y, "scale");
-    svg.text(
-        16.0 + length,
-        y + 4.0,
-        Anchor::Start,
-        "tick",
-        &format!("{km} km"),
-    );
+        .find(|&(_, _, _, area)| {
+            inside_frame(area, height) && !taken.iter().any(|&other| overlap(area, other))
+        })
+}
+
+/// A bar of a round number of kilometres in the lower left corner.
+#[derive(Debug, Clone, Copy)]
+struct ScaleBar {
+    /// What it measures.
+    km: f64,
+    /// Its length, SVG units.
+    length: f64,
+    /// The bar's baseline.
+    y: f64,
+}
+
+impl ScaleBar {
+    fn new(projection: &Projection) -> ScaleBar {
+        // One degree of latitude is about 111.2 km; the scale is true along meridians.
+        let units_per_km = projection.scale / 111.2;
+        let target_km = 120.0 / units_per_km;
+        let km = [10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
+            .into_iter()
+            .find(|&km| km >= target_km * 0.5)
+            .unwrap_or(1000.0);
+        ScaleBar {
+            km,
+            length: km * units_per_km,
+            y: projection.height - 12.0,
+        }
+    }
+
+    /// The white box behind it.
+    fn area(&self) -> Area {
+        (8.0, self.y - 12.0, 8.0 + self.length + 60.0, self.y + 6.0)
+    }
+
+    fn draw(&self, svg: &mut Svg) {
+        let (left, top, right, bottom) = self.area();
+        svg.rect(left, top, right - left, bottom - top, "scale-box");
+        svg.line(12.0, self.y, 12.0 + self.length, self.y, "scale");
+        svg.text(
+            16.0 + self.length,
+            self.y + 4.0,
+            Anchor::Start,
+            "tick",
+            &format!("{} km", self.km),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -401,5 +496,136 @@ mod tests {
         assert_eq!(out.matches("<rect").count(), 1, "{out}");
         assert!(out.contains("cell d4 v-violation"));
         assert!(!out.contains("<circle"));
+    }
+
+    /// The height of the map's frame, read from its clip path.
+    fn frame_height(svg: &str) -> f64 {
+        svg.split("<clipPath id=\"map-frame\"><rect ")
+            .nth(1)
+            .and_then(|rest| rest.split("height=\"").nth(1))
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|height| height.parse().ok())
+            .unwrap_or_else(|| panic!("no frame in {svg}"))
+    }
+
+    fn city(name: &str, lon: f64, lat: f64) -> crate::geography::City {
+        crate::geography::City {
+            name: name.to_owned(),
+            lon,
+            lat,
+        }
+    }
+
+    #[test]
+    fn place_names_stay_inside_the_frame_or_are_left_out() {
+        use crate::svg::tests::{assert_texts_inside, drawn_texts, texts_outside};
+        // Two incidents make the extent 29.5–32.5° E, 45.5–47.5° N.
+        let layer = MapLayer {
+            points: vec![
+                MapPoint {
+                    lon: 30.0,
+                    lat: 46.0,
+                    verdict: Verdict::Violation,
+                },
+                MapPoint {
+                    lon: 32.0,
+                    lat: 47.0,
+                    verdict: Verdict::Alleged,
+                },
+            ],
+            ..MapLayer::default()
+        };
+        let far_too_long = "Settlement ".repeat(20);
+        let geography = Geography {
+            regions: Vec::new(),
+            outlines: Vec::new(),
+            line_of_contact: Vec::new(),
+            cities: vec![
+                // On the top edge, as Sudzha is on the black-sea map.
+                city("Top Edge Town", 31.0, 47.499),
+                city("North-Eastern Corner Settlement", 32.49, 47.49),
+                city("South-Eastern Corner Settlement", 32.49, 45.51),
+                city("South-West", 29.52, 45.52),
+                city("Far Beyond", 40.0, 47.0),
+                city(&far_too_long, 31.0, 46.5),
+                // A cluster: not every name can be written.
+                city("Alpha", 30.5, 46.0),
+                city("Bravo", 30.51, 46.01),
+                city("Charlie", 30.49, 45.99),
+                city("Delta", 30.5, 46.02),
+                city("Echo", 30.52, 46.0),
+                city("Foxtrot", 30.48, 46.01),
+            ],
+        };
+        let svg = render_map(&layer, &geography, "hand-made map");
+        assert_texts_inside(&svg);
+        let height = frame_height(&svg);
+        let labels: Vec<_> = drawn_texts(&svg)
+            .into_iter()
+            .filter(|text| text.class == "city-label")
+            .collect();
+        let outside = texts_outside(&labels, (0.0, 0.0, WIDTH, height));
+        assert!(outside.is_empty(), "{outside:#?}");
+        for (i, a) in labels.iter().enumerate() {
+            for b in &labels[i + 1..] {
+                assert!(
+                    !overlap(a.area, b.area),
+                    "{:?} covers {:?}",
+                    a.content,
+                    b.content
+                );
+            }
+        }
+        let names: Vec<&str> = labels.iter().map(|text| text.content.as_str()).collect();
+        for name in [
+            "Top Edge Town",
+            "North-Eastern Corner Settlement",
+            "South-Eastern Corner Settlement",
+            "Alpha",
+        ] {
+            assert!(names.contains(&name), "{name} not in {names:?}");
+        }
+        assert!(!names.contains(&"Far Beyond"), "off the map");
+        assert!(!names.iter().any(|name| name.starts_with("Settlement")));
+        assert!(names.len() < 10, "the cluster is thinned: {names:?}");
+        // The legend is written out in full.
+        assert!(
+            svg.contains(">line of contact (approximate)</text>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("Internationally recognised borders.</text>"),
+            "{svg}"
+        );
+        // Every place inside the map is marked, named or not.
+        assert_eq!(svg.matches("class=\"city\"").count(), 11, "{svg}");
+    }
+
+    #[test]
+    fn labels_move_to_the_free_side_of_their_place() {
+        let taken = [(0.0, 0.0, 0.0, 0.0)];
+        // Room above right.
+        let Some((_, y, anchor, _)) = city_label_place(100.0, 100.0, "Name", 300.0, &taken) else {
+            panic!("room for a name");
+        };
+        assert_eq!((y, anchor), (97.0, Anchor::Start));
+        // At the top edge: below.
+        let place = city_label_place(100.0, 1.0, "Name", 300.0, &taken);
+        assert_eq!(
+            place.map(|(_, y, anchor, _)| (y, anchor)),
+            Some((13.0, Anchor::Start))
+        );
+        // At the right edge: to the left.
+        let place = city_label_place(WIDTH - 2.0, 100.0, "Name", 300.0, &taken);
+        assert_eq!(
+            place.map(|(x, _, anchor, _)| (x, anchor)),
+            Some((WIDTH - 7.0, Anchor::End))
+        );
+        // Hemmed in on every side: no name.
+        let everything = [(0.0, 0.0, WIDTH, 300.0)];
+        assert_eq!(
+            city_label_place(100.0, 100.0, "Name", 300.0, &everything),
+            None
+        );
     }
 }

@@ -104,10 +104,10 @@ pub use replay::{
 pub use state::{AppState, AppliedEntries, NoAppliedEntries, Service};
 pub use views::{
     AgreementDetail, AgreementList, AgreementSubmission, AgreementView, AnnotationList,
-    AnnotationView, CasualtiesView, ConsistencyProofView, FindingView, Health, IncidentDetail,
-    IncidentPage, IncidentView, InclusionProofView, LocationView, LogEntries, LogEntryView,
-    ReceiptView, ReportPage, ReportView, SourceList, SourceRefView, SourceRegistrationRequest,
-    SourceView, StatisticsRow, StatisticsView, Submitted,
+    AnnotationView, CasualtiesView, ConsistencyProofView, ContestView, FindingVersionView,
+    FindingView, Health, IncidentDetail, IncidentPage, IncidentView, InclusionProofView,
+    LocationView, LogEntries, LogEntryView, ReceiptView, ReportPage, ReportView, SourceList,
+    SourceRefView, SourceRegistrationRequest, SourceView, StatisticsRow, StatisticsView, Submitted,
 };
 
 /// Opens the data directory of `config`, listens on `config.listen` and

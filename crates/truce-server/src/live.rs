@@ -49,7 +49,7 @@ use truce_engine::adjudicate::{Finding, Verdict};
 use truce_engine::corroborate::CorroborationParams;
 use truce_engine::live::{Live, LiveSnapshot};
 use truce_engine::review::{self, Annotation};
-use truce_log::entry::{AgreementVersion, Decision, Entry, ReportEntry, ReportOpenings};
+use truce_log::entry::{AgreementVersion, Contest, Decision, Entry, ReportEntry, ReportOpenings};
 use truce_log::{BlobStore, Log};
 use truce_model::agreement::Agreement;
 use truce_model::{Location, Report, SmolStr, Source, SourceKind};
@@ -71,7 +71,21 @@ pub(crate) enum LiveItem {
     Version(AgreementVersion),
     /// A monitor's review or a source's retraction (it speaks of report ids
     /// under every agreement).
-    Annotation(Annotation),
+    Annotation {
+        /// Its log index.
+        log_index: u64,
+        /// What it decides.
+        annotation: Annotation,
+        /// For a review: the contest it answers.
+        answers_contest: Option<String>,
+    },
+    /// A party contests a finding.
+    Contest {
+        /// Its log index.
+        log_index: u64,
+        /// The entry.
+        contest: Contest,
+    },
     /// A report was filed under `agreement`.
     Report {
         /// The agreement it was submitted under.
@@ -138,8 +152,10 @@ pub(crate) fn items_of(entries: &[(u64, &Entry)], projected: &[Projected]) -> Ve
                 }
             }
             Projected::Annotation(record) => {
-                if let Some(annotation) = entry_at(record.log_index).and_then(annotation_of) {
-                    items.push((record.log_index, LiveItem::Annotation(annotation)));
+                if let Some(item) =
+                    entry_at(record.log_index).and_then(|entry| item_of(record.log_index, entry))
+                {
+                    items.push((record.log_index, item));
                 }
             }
             _ => {}
@@ -147,7 +163,13 @@ pub(crate) fn items_of(entries: &[(u64, &Entry)], projected: &[Projected]) -> Ve
     }
     items.sort_by_key(|(index, _)| *index);
     // An entry about several subjects is projected once per subject.
-    items.dedup_by(|(a, later), (b, _)| a == b && matches!(later, LiveItem::Annotation(_)));
+    items.dedup_by(|(a, later), (b, _)| {
+        a == b
+            && matches!(
+                later,
+                LiveItem::Annotation { .. } | LiveItem::Contest { .. }
+            )
+    });
     items.into_iter().map(|(_, item)| item).collect()
 }
 
@@ -174,6 +196,56 @@ pub(crate) fn annotation_of(entry: &Entry) -> Option<Annotation> {
         })),
         _ => None,
     }
+}
+
+/// The live item of a review, retraction or contest entry at `log_index`
+/// (other entries: `None`).
+pub(crate) fn item_of(log_index: u64, entry: &Entry) -> Option<LiveItem> {
+    match entry {
+        Entry::Contest(contest) => Some(LiveItem::Contest {
+            log_index,
+            contest: contest.clone(),
+        }),
+        Entry::Review(review) => Some(LiveItem::Annotation {
+            log_index,
+            annotation: annotation_of(entry)?,
+            answers_contest: review.answers_contest.clone(),
+        }),
+        _ => Some(LiveItem::Annotation {
+            log_index,
+            annotation: annotation_of(entry)?,
+            answers_contest: None,
+        }),
+    }
+}
+
+/// A contested finding and its re-adjudications: each version is the
+/// finding as it stood right after an entry (the contest, then each review
+/// answering it), computed from the log up to that entry; nothing is
+/// overwritten.
+#[derive(Debug, Clone)]
+pub(crate) struct ContestRecord {
+    /// The contest entry.
+    pub contest: Contest,
+    /// Its log index.
+    pub log_index: u64,
+    /// Version 1 (the finding contested), then one per answering review.
+    pub versions: Vec<FindingVersion>,
+}
+
+/// One version of a contested finding.
+#[derive(Debug, Clone)]
+pub(crate) struct FindingVersion {
+    /// 1 for the finding contested, then 2, 3, … per answering review.
+    pub version: u32,
+    /// The entry after which it stood: the contest or the review.
+    pub after_log_index: u64,
+    /// The answering review (`None` for version 1).
+    pub review: Option<truce_engine::review::ReviewRef>,
+    /// The incident that held the contested reports then (`None`: none did,
+    /// e.g. they were all withdrawn), its member report ids and the finding
+    /// under the contested interpretation.
+    pub incident: Option<(SmolStr, Vec<SmolStr>, Finding)>,
 }
 
 /// What a version's live state is fed, and the log index of each report.
@@ -262,6 +334,34 @@ impl VersionLive {
             .unwrap_or_else(PoisonError::into_inner) = None;
     }
 
+    /// The incident named `incident`, or else the one holding the first of
+    /// `reports` still in an incident: its id, members and finding under
+    /// `interpretation`.
+    fn finding_now(
+        &self,
+        incident: &str,
+        reports: &[SmolStr],
+        interpretation: &str,
+    ) -> Option<(SmolStr, Vec<SmolStr>, Finding)> {
+        let position = self
+            .interpretations
+            .iter()
+            .position(|name| name == interpretation)?;
+        let fed = self.fed.read().unwrap_or_else(PoisonError::into_inner);
+        let (found, members, findings) = if reports.is_empty() {
+            fed.live.incident(incident)?
+        } else {
+            reports
+                .iter()
+                .find_map(|id| fed.live.incident_holding(id))?
+        };
+        Some((
+            found.id.clone(),
+            members.into_iter().map(SmolStr::new).collect(),
+            findings.get(position)?.clone(),
+        ))
+    }
+
     /// Every report held, with its log index.
     fn reports(&self) -> Vec<(u64, Report)> {
         let fed = self.fed.read().unwrap_or_else(PoisonError::into_inner);
@@ -319,6 +419,8 @@ pub(crate) struct LiveFindings {
     /// Every review and retraction so far, in log order (a new version
     /// starts with all of them).
     annotations: RwLock<Vec<Annotation>>,
+    /// Contested findings and their versions, by contest id.
+    contests: RwLock<BTreeMap<String, ContestRecord>>,
     /// Whether [`LiveFindings::rebuild`] has run.
     built: std::sync::atomic::AtomicBool,
 }
@@ -330,6 +432,7 @@ impl LiveFindings {
             blobs,
             versions: RwLock::new(BTreeMap::new()),
             annotations: RwLock::new(Vec::new()),
+            contests: RwLock::new(BTreeMap::new()),
             built: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -379,8 +482,29 @@ impl LiveFindings {
                 }
                 // The engine's state depends on the reports held and on the
                 // order of the annotations, not on how the two interleave:
-                // annotations are applied after the batch's reports.
-                LiveItem::Annotation(annotation) => annotations.push(annotation),
+                // annotations are applied after the batch's reports, except
+                // where a contest or its answer needs the state right after
+                // an entry.
+                LiveItem::Annotation {
+                    annotation,
+                    answers_contest: None,
+                    ..
+                } => annotations.push(annotation),
+                LiveItem::Annotation {
+                    log_index,
+                    annotation,
+                    answers_contest: Some(contest_id),
+                } => {
+                    self.feed(std::mem::take(&mut pending));
+                    annotations.push(annotation.clone());
+                    self.annotate(std::mem::take(&mut annotations));
+                    self.answer_contest(&contest_id, log_index, &annotation);
+                }
+                LiveItem::Contest { log_index, contest } => {
+                    self.feed(std::mem::take(&mut pending));
+                    self.annotate(std::mem::take(&mut annotations));
+                    self.record_contest(log_index, contest);
+                }
                 LiveItem::Report {
                     agreement,
                     log_index,
@@ -393,6 +517,94 @@ impl LiveFindings {
         }
         self.feed(pending);
         self.annotate(annotations);
+    }
+
+    /// Records a contest with the finding it contests as it stands now.
+    fn record_contest(&self, log_index: u64, contest: Contest) {
+        let incident = self
+            .version(&contest.agreement_id, Some(contest.agreement_version))
+            .and_then(|live| live.finding_now(&contest.incident, &[], &contest.interpretation));
+        let record = ContestRecord {
+            versions: vec![FindingVersion {
+                version: 1,
+                after_log_index: log_index,
+                review: None,
+                incident,
+            }],
+            contest,
+            log_index,
+        };
+        self.contests
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(record.contest.contest_id.clone(), record);
+    }
+
+    /// Adds a version to a contested finding after the review answering it.
+    fn answer_contest(&self, contest_id: &str, log_index: u64, annotation: &Annotation) {
+        let Annotation::Review(review) = annotation else {
+            return;
+        };
+        let mut contests = self
+            .contests
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(record) = contests.get_mut(contest_id) else {
+            tracing::warn!(contest = contest_id, review = %review.review_id, "a review answers an unknown contest");
+            return;
+        };
+        let contest = &record.contest;
+        // Follow the reports of the finding contested (or of the last version
+        // that had an incident).
+        let reports: Vec<SmolStr> = record
+            .versions
+            .iter()
+            .rev()
+            .find_map(|version| version.incident.as_ref())
+            .map(|(_, members, _)| members.clone())
+            .unwrap_or_default();
+        let incident = self
+            .version(&contest.agreement_id, Some(contest.agreement_version))
+            .and_then(|live| {
+                live.finding_now(&contest.incident, &reports, &contest.interpretation)
+            });
+        let version = record.versions.len() as u32 + 1;
+        record.versions.push(FindingVersion {
+            version,
+            after_log_index: log_index,
+            review: Some(truce_engine::review::ReviewRef {
+                review_id: review.review_id.clone(),
+                reviewer: review.reviewer.clone(),
+            }),
+            incident,
+        });
+    }
+
+    /// The contests concerning an incident of an agreement version: those
+    /// naming it, or whose versions held the incident or any of `reports`.
+    pub fn contests_about(
+        &self,
+        agreement_id: &str,
+        version: u32,
+        incident: &str,
+        reports: &[&str],
+    ) -> Vec<ContestRecord> {
+        let contests = self.contests.read().unwrap_or_else(PoisonError::into_inner);
+        contests
+            .values()
+            .filter(|record| {
+                record.contest.agreement_id == agreement_id
+                    && record.contest.agreement_version == version
+                    && (record.contest.incident == incident
+                        || record.versions.iter().any(|v| {
+                            v.incident.as_ref().is_some_and(|(id, members, _)| {
+                                id == incident
+                                    || members.iter().any(|m| reports.contains(&m.as_str()))
+                            })
+                        }))
+            })
+            .cloned()
+            .collect()
     }
 
     /// Applies annotations to every version and keeps them for versions to
@@ -485,9 +697,40 @@ impl LiveFindings {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+        self.contests
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         let annotation_indexes = store
-            .annotation_indexes(&[AnnotationKind::Review, AnnotationKind::Retraction])
+            .annotation_indexes(&[
+                AnnotationKind::Review,
+                AnnotationKind::Retraction,
+                AnnotationKind::Contest,
+            ])
             .await?;
+        let n_annotations = annotation_indexes.len();
+        // Reviews, retractions and contests, in log order, fed between the
+        // reports where they stand (a contest and its answers see the state
+        // right after their entry).
+        let reader = Arc::clone(log);
+        let mut annotations: std::collections::VecDeque<(u64, LiveItem)> = blocking(move || {
+            let mut items = std::collections::VecDeque::with_capacity(annotation_indexes.len());
+            for index in annotation_indexes {
+                let bytes = reader
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry(index)?;
+                if let Some(item) = Entry::decode(&bytes)
+                    .ok()
+                    .as_ref()
+                    .and_then(|entry| item_of(index, entry))
+                {
+                    items.push_back((index, item));
+                }
+            }
+            Ok::<_, ServerError>(items)
+        })
+        .await??;
         let mut seen = BTreeSet::new();
         let mut version_indexes = Vec::new();
         for record in store.agreements().await? {
@@ -529,8 +772,8 @@ impl LiveFindings {
             let (start, end) = (first.log_index, last.log_index + 1);
             let records = page.items;
             n_reports += records.len();
-            let (live, reader) = (Arc::clone(self), Arc::clone(log));
-            blocking(move || {
+            let reader = Arc::clone(log);
+            let reports = blocking(move || {
                 let raw = reader
                     .read()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -542,42 +785,37 @@ impl LiveFindings {
                         continue;
                     };
                     if let Ok(Entry::Report(entry)) = Entry::decode(bytes) {
-                        items.push(LiveItem::Report {
-                            agreement: record.agreement_id.clone(),
-                            log_index: record.log_index,
-                            report: clear_report(&entry, record),
-                        });
+                        items.push((
+                            record.log_index,
+                            LiveItem::Report {
+                                agreement: record.agreement_id.clone(),
+                                log_index: record.log_index,
+                                report: clear_report(&entry, record),
+                            },
+                        ));
                     }
                 }
-                live.apply(items);
-                Ok::<(), ServerError>(())
+                Ok::<_, ServerError>(items)
             })
             .await??;
+            let mut items = Vec::with_capacity(reports.len());
+            for (index, report) in reports {
+                while let Some((_, annotation)) = annotations.pop_front_if(|(at, _)| *at < index) {
+                    items.push(annotation);
+                }
+                items.push(report);
+            }
+            let live = Arc::clone(self);
+            blocking(move || live.apply(items)).await?;
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
                 None => break,
             }
         }
-        // Reviews and retractions, in log order, after the reports.
-        let (live, reader) = (Arc::clone(self), Arc::clone(log));
-        let n_annotations = annotation_indexes.len();
-        blocking(move || {
-            let mut items = Vec::with_capacity(annotation_indexes.len());
-            for index in annotation_indexes {
-                let bytes = reader
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .entry(index)?;
-                if let Some(annotation) =
-                    Entry::decode(&bytes).ok().as_ref().and_then(annotation_of)
-                {
-                    items.push(LiveItem::Annotation(annotation));
-                }
-            }
-            live.apply(items);
-            Ok::<(), ServerError>(())
-        })
-        .await??;
+        // The annotations after the last report.
+        let live = Arc::clone(self);
+        let rest: Vec<LiveItem> = annotations.into_iter().map(|(_, item)| item).collect();
+        blocking(move || live.apply(rest)).await?;
         self.built.store(true, std::sync::atomic::Ordering::Release);
         tracing::info!(
             reports = n_reports,

@@ -26,8 +26,8 @@ use utoipa::ToSchema;
 mod incidents;
 
 pub use incidents::{
-    CasualtiesView, FindingView, IncidentDetail, IncidentPage, IncidentView, StatisticsRow,
-    StatisticsView,
+    CasualtiesView, ContestView, FindingVersionView, FindingView, IncidentDetail, IncidentPage,
+    IncidentView, StatisticsRow, StatisticsView,
 };
 
 /// Metres per degree of latitude (and of longitude at the equator), rounded up.

@@ -910,3 +910,94 @@ async fn reviews_and_retractions_change_the_live_findings_and_survive_a_restart(
     drop(router);
     service.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contest_answered_by_a_review_keeps_every_version_of_the_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keys::new();
+    let (service, router) = open(config(dir.path(), &keys.admin)).await;
+    populate(&router, &keys).await;
+    let strike = |id: &str| common::report(id, 30.74, 46.49);
+    post(&router, "/v1/reports", &strike("b1"), &keys.ua)
+        .await
+        .expect(201);
+    post(&router, "/v1/reports", &strike("b2"), &keys.monitor)
+        .await
+        .expect(201);
+    let first = finding_of(&router, &keys, "inc-b1").await.unwrap();
+    // Under Ukraine's reading (the common one is not in force here).
+    let ua_verdict = |detail: &Value| {
+        detail["incident"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|finding| finding["interpretation"] == "UA")
+            .unwrap()["verdict"]
+            .clone()
+    };
+    let verdict_then = ua_verdict(&first);
+    assert_eq!(verdict_then, json!("violation"), "{first:#}");
+    assert_eq!(first["contests"], json!([]), "{first:#}");
+
+    // Russia contests; the monitor answers by rejecting its own report.
+    let size = service.state().log_size();
+    post(&router, "/v1/contests", &json!({"contest_id": "c1", "agreement_id": AGREEMENT, "agreement_version": 1, "interpretation": "UA", "incident": "inc-b1", "log_size": size, "reasons": "no missile was fired"}), &keys.ru)
+        .await
+        .expect(201);
+    let open_contest = finding_of(&router, &keys, "inc-b1").await.unwrap();
+    let contest = &open_contest["contests"][0];
+    assert_eq!(contest["status"], json!("open"), "{open_contest:#}");
+    assert_eq!(contest["versions"][0]["finding"]["verdict"], verdict_then);
+    assert_eq!(contest["versions"][0]["report_ids"], json!(["b1", "b2"]));
+    post(
+        &router,
+        "/v1/reviews",
+        &json!({"review_id": "rv9", "decision": "reject", "reports": ["b2"], "answers_contest": "c1", "reasons": "the patrol saw another strike"}),
+        &keys.monitor,
+    )
+    .await
+    .expect(201);
+    let answered = finding_of(&router, &keys, "inc-b1").await.unwrap();
+    let contest = &answered["contests"][0];
+    assert_eq!(contest["status"], json!("answered"), "{answered:#}");
+    let versions = contest["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    // Version 1 is kept as it was; version 2 is the re-adjudication.
+    assert_eq!(versions[0]["finding"]["verdict"], verdict_then);
+    assert_eq!(versions[1]["review_id"], json!("rv9"));
+    assert_eq!(versions[1]["reviewer"], json!("mission.example/monitor-1"));
+    assert_eq!(versions[1]["report_ids"], json!(["b1"]));
+    assert_ne!(
+        versions[1]["finding"]["verdict"], verdict_then,
+        "{answered:#}"
+    );
+    assert_eq!(versions[1]["finding"]["verdict"], ua_verdict(&answered));
+
+    // The public sees the versions without the reviewer's name.
+    let public = get(
+        &router,
+        &format!("/v1/agreements/{AGREEMENT}/incidents/inc-b1"),
+        None,
+    )
+    .await
+    .expect(200)
+    .json();
+    assert!(
+        public["contests"][0]["versions"][1]
+            .get("reviewer")
+            .is_none(),
+        "{public:#}"
+    );
+    assert!(!public.to_string().contains("monitor-1"), "{public:#}");
+
+    // A restart rebuilds the same versions from the log.
+    drop(router);
+    service.shutdown().await.unwrap();
+    let (service, router) = open(config(dir.path(), &keys.admin)).await;
+    assert_eq!(
+        finding_of(&router, &keys, "inc-b1").await.unwrap(),
+        answered
+    );
+    drop(router);
+    service.shutdown().await.unwrap();
+}

@@ -291,7 +291,19 @@ pub(crate) async fn get_one(
             })?;
         reports.push(viewer.report(record));
     }
-    Ok(Json(IncidentDetail { incident, reports }))
+    let report_ids: Vec<&str> = incident.report_ids.iter().map(String::as_str).collect();
+    let contests = state
+        .shared
+        .live
+        .contests_about(&id, published.version, &incident_id, &report_ids)
+        .iter()
+        .map(|record| viewer.contest(record))
+        .collect();
+    Ok(Json(IncidentDetail {
+        incident,
+        reports,
+        contests,
+    }))
 }
 
 /// Which findings to count, grouped how.

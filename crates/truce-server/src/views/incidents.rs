@@ -26,7 +26,7 @@ use truce_model::Casualties;
 use utoipa::ToSchema;
 
 use super::{LocationView, METRES_PER_DEGREE, ReportView, Viewer, coarse_location};
-use crate::live::{Group, Published};
+use crate::live::{ContestRecord, Group, Published};
 
 /// Casualties of an incident (the maximum over its reports of each count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -144,6 +144,10 @@ pub struct IncidentDetail {
     pub incident: IncidentView,
     /// Its member reports as the reader may see them, by report id.
     pub reports: Vec<ReportView>,
+    /// Parties' contests of its findings (or of findings of the incidents
+    /// its reports were in), each with the finding's versions.
+    #[serde(default)]
+    pub contests: Vec<ContestView>,
 }
 
 /// One group of counted findings. A dimension not grouped by is absent; a
@@ -295,16 +299,117 @@ impl Viewer<'_> {
             reasons: finding
                 .reasons
                 .iter()
-                .map(|reason| {
-                    if coarse {
-                        coarse_reason(reason, self.cell_deg)
-                    } else {
-                        reason.to_string()
+                .map(|reason| match reason {
+                    // Reviewers are monitors: their names only for readers
+                    // who may see monitors' identities.
+                    Reason::Reviewed {
+                        review,
+                        reviewer: _,
+                        note,
+                    } if !self.sees_source(None) => Reason::Reviewed {
+                        review: review.clone(),
+                        reviewer: truce_model::SmolStr::default(),
+                        note: note.clone(),
                     }
+                    .to_string(),
+                    _ if coarse => coarse_reason(reason, self.cell_deg),
+                    _ => reason.to_string(),
                 })
                 .collect(),
         }
     }
+
+    /// The view of a contested finding and its versions.
+    pub fn contest(&self, record: &ContestRecord) -> ContestView {
+        let coarse = !self.sees_exact_position("monitor");
+        let interpretation = &record.contest.interpretation;
+        ContestView {
+            contest_id: record.contest.contest_id.clone(),
+            party: record.contest.party.clone(),
+            interpretation: interpretation.clone(),
+            incident_id: record.contest.incident.clone(),
+            log_index: record.log_index,
+            log_size: record.contest.log_size,
+            status: if record.versions.len() > 1 {
+                "answered"
+            } else {
+                "open"
+            }
+            .to_owned(),
+            versions: record
+                .versions
+                .iter()
+                .map(|version| FindingVersionView {
+                    version: version.version,
+                    after_log_index: version.after_log_index,
+                    review_id: version.review.as_ref().map(|r| r.review_id.to_string()),
+                    reviewer: version
+                        .review
+                        .as_ref()
+                        .filter(|_| self.sees_source(None))
+                        .map(|r| r.reviewer.to_string()),
+                    incident_id: version.incident.as_ref().map(|(id, _, _)| id.to_string()),
+                    report_ids: version
+                        .incident
+                        .as_ref()
+                        .map(|(_, members, _)| members.iter().map(ToString::to_string).collect())
+                        .unwrap_or_default(),
+                    finding: version
+                        .incident
+                        .as_ref()
+                        .map(|(_, _, finding)| self.finding(interpretation, finding, coarse)),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A party's contest of a finding, with every version of that finding: the
+/// one contested, then one after each review answering the contest (never
+/// overwritten; each is computed from the log up to its entry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ContestView {
+    /// The contest's id.
+    pub contest_id: String,
+    /// The contesting party.
+    pub party: String,
+    /// The interpretation of the finding contested.
+    pub interpretation: String,
+    /// The incident named by the contest.
+    pub incident_id: String,
+    /// The contest's log index.
+    pub log_index: u64,
+    /// The log size of the assessment the contest refers to.
+    pub log_size: u64,
+    /// `open` until a review answers it, then `answered`.
+    pub status: String,
+    /// Version 1 is the finding contested; each later version follows a
+    /// review answering the contest.
+    pub versions: Vec<FindingVersionView>,
+}
+
+/// One version of a contested finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FindingVersionView {
+    /// 1, 2, 3, …
+    pub version: u32,
+    /// The log entry (the contest, or the answering review) right after
+    /// which the finding stood so.
+    pub after_log_index: u64,
+    /// The answering review (absent for version 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_id: Option<String>,
+    /// Its reviewer (absent for readers who may not see monitors' identities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewer: Option<String>,
+    /// The incident holding the contested reports then (absent: none did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<String>,
+    /// Its member reports.
+    pub report_ids: Vec<String>,
+    /// Its finding under the contested interpretation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<FindingView>,
 }
 
 /// A reason in words, with the act's place coarsened to `cell_deg` and a

@@ -10,10 +10,11 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use truce_engine::assess::Assessor;
-use truce_engine::corroborate::{CorroborationParams, corroborate};
+use truce_engine::corroborate::{CorroborationParams, corroborate, corroborate_reviewed};
 use truce_output::{InputFile, Inputs, OutputFormat, Run, render, write_rejections};
 
 use crate::files::write_output;
+use crate::log_inputs::{LogReports, choose_versions, loaded_agreements, replay, reports_of};
 use crate::inputs::{LoadedAgreement, ReadReports, ingest_settings, read_reports_then, stage_done};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -27,10 +28,20 @@ pub enum FormatArg {
 #[derive(Debug, Args)]
 pub struct AssessArgs {
     /// The agreement file (TOML).
-    pub agreement: PathBuf,
+    #[arg(required_unless_present = "data")]
+    pub agreement: Option<PathBuf>,
     /// Report files: our CSV or JSON Lines, ACLED or UCDP CSV exports, GeoJSON points.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "data")]
     pub reports: Vec<PathBuf>,
+    /// Instead of files: assess what a service's data directory holds (`truce serve --data
+    /// DIR`, or one restored by `truce restore`) as of its checkpoint, exactly as the
+    /// service judges it (reviews and retractions included); read-only.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["agreement", "reports", "input_format", "rejects", "strict"])]
+    pub data: Option<PathBuf>,
+    /// With --data: the agreement, `ID` (its latest version) or `ID@VERSION`. Default: the
+    /// latest version of the log's only agreement.
+    #[arg(long = "agreement-id", value_name = "ID[@VERSION]", requires = "data")]
+    pub agreement_id: Option<String>,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "markdown")]
     pub format: FormatArg,
@@ -76,11 +87,17 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
         FormatArg::Geojson => OutputFormat::Geojson,
         FormatArg::Markdown => OutputFormat::Markdown,
     };
+    if let Some(dir) = &args.data {
+        return run_data(&args, dir, output_format);
+    }
     let (forced, options) = ingest_settings(args.input_format.as_deref(), &args.local_zone)?;
+    let Some(agreement_path) = &args.agreement else {
+        anyhow::bail!("give the agreement file and the report files, or --data DIR");
+    };
 
     // The agreement.
     let clock = std::time::Instant::now();
-    let agreement = LoadedAgreement::load(&args.agreement)?;
+    let agreement = LoadedAgreement::load(agreement_path)?;
     let selected = agreement.select(&args.interpretation)?;
     stage_done("load the agreement", clock);
 
@@ -199,5 +216,61 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     // back at once.
     drop(run);
     std::mem::forget((reports, incidents));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `truce assess --data DIR`: the log replayed as the service replays it; the reports filed
+/// under the agreement, judged under the log's reviews and retractions.
+fn run_data(
+    args: &AssessArgs,
+    dir: &std::path::Path,
+    output_format: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let replayed = replay(dir)?;
+    let asked: Vec<String> = args.agreement_id.iter().cloned().collect();
+    let versions = choose_versions(&replayed, &asked, dir)?;
+    let loaded = loaded_agreements(&versions, dir)?;
+    let agreement = &loaded[0];
+    let selected = agreement.select(&args.interpretation)?;
+    let LogReports {
+        filed,
+        reports,
+        duplicates,
+        reviews,
+        reports_sha256,
+        ..
+    } = reports_of(&replayed, &versions[0].id);
+    let params = CorroborationParams::from(&agreement.readings[0].corroboration);
+    let incidents = corroborate_reviewed(&reports, &params, &reviews);
+    let assessors: Vec<Assessor<'_>> = selected
+        .par_iter()
+        .map(|a| Assessor::reviewed(a, &reports, &incidents, reviews.clone()))
+        .collect::<Result<_, _>>()
+        .context("preparing the agreement's zones")?;
+    let inputs = Inputs {
+        agreement_file: agreement.name.clone(),
+        agreement_sha256: agreement.sha256.clone(),
+        reports: vec![InputFile {
+            file: format!(
+                "{} (log of size {})",
+                dir.display(),
+                replayed.checkpoint.size()
+            ),
+            format: "log".to_owned(),
+            accepted: filed.len() as u64,
+            rejected: duplicates.len() as u64,
+        }],
+        reports_sha256,
+    };
+    let run = Run {
+        inputs: &inputs,
+        reports: &reports,
+        incidents: &incidents,
+        assessors,
+        rejections: &duplicates,
+    };
+    write_output(args.out.as_deref(), |out| {
+        Ok(render(&run, output_format, out)?)
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ mod export_cmd;
 mod files;
 mod inputs;
 mod key_cmd;
+mod log_inputs;
 mod log_cmd;
 mod report_cmd;
 mod serve_cmd;

@@ -9,7 +9,7 @@
 //! ([`truce_server::replay_data_dir`]), so the report judges the reports the service
 //! judges (less the retracted ones), and its findings are the service's.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -25,7 +25,6 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use truce_engine::assess::Assessor;
 use truce_engine::corroborate::{CorroborationParams, corroborate, corroborate_reviewed};
-use truce_engine::intake::{Origin, merge};
 use truce_engine::review::{Annotation, ReviewIndex};
 use truce_model::Report;
 use truce_model::agreement::Agreement;
@@ -34,7 +33,7 @@ use truce_report::{
     LoggedAgreement, Reading, ReportFile, ReportFormat, ReportInputs, ReportOptions, ReportSource,
     RetractedReport, compile, parse_coverage_csv, render,
 };
-use truce_server::{Replayed, ReplayedAgreement, replay_data_dir};
+use crate::log_inputs::{LogReports, choose_versions, loaded_agreements, replay, reports_of};
 
 use crate::files::write_output;
 use crate::inputs::{LoadedAgreement, ReadReports, ingest_settings, read_reports};
@@ -368,117 +367,13 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// `ID` or `ID@VERSION`.
-fn parse_agreement_id(text: &str) -> anyhow::Result<(String, Option<u32>)> {
-    match text.split_once('@') {
-        None if !text.is_empty() => Ok((text.to_owned(), None)),
-        Some((id, version)) if !id.is_empty() => {
-            let version = version.parse::<u32>().map_err(|_| {
-                anyhow::anyhow!(
-                    "--agreement-id `{text}`: the version after `@` must be a whole number"
-                )
-            })?;
-            Ok((id.to_owned(), Some(version)))
-        }
-        _ => bail!("--agreement-id `{text}`: expected ID or ID@VERSION"),
-    }
-}
-
-/// The agreement versions `--agreement-id` names, or the log's only agreement at its latest
-/// version.
-fn choose_versions<'r>(
-    replayed: &'r Replayed,
-    asked: &[String],
-    dir: &Path,
-) -> anyhow::Result<Vec<&'r ReplayedAgreement>> {
-    let ids: BTreeSet<&str> = replayed.agreements.iter().map(|a| a.id.as_str()).collect();
-    let known = || {
-        ids.iter()
-            .map(|id| {
-                let versions: Vec<String> = replayed
-                    .versions_of(id)
-                    .iter()
-                    .map(|a| a.version.to_string())
-                    .collect();
-                format!("{id} (versions {})", versions.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    if ids.is_empty() {
-        bail!(
-            "the log of {} holds no agreement (at its checkpoint of size {})",
-            dir.display(),
-            replayed.checkpoint.size()
-        );
-    }
-    let asked: Vec<(String, Option<u32>)> = if asked.is_empty() {
-        match ids.iter().next() {
-            Some(only) if ids.len() == 1 => vec![((*only).to_owned(), None)],
-            _ => bail!(
-                "the log holds several agreements: {}; choose one with --agreement-id ID[@VERSION]",
-                known()
-            ),
-        }
-    } else {
-        asked
-            .iter()
-            .map(|text| parse_agreement_id(text))
-            .collect::<anyhow::Result<_>>()?
-    };
-    let mut chosen = Vec::new();
-    for (id, version) in asked {
-        let found = match version {
-            Some(version) => replayed
-                .versions_of(&id)
-                .into_iter()
-                .find(|a| a.version == version),
-            None => replayed
-                .versions_of(&id)
-                .into_iter()
-                .max_by_key(|a| a.version),
-        };
-        let Some(found) = found else {
-            bail!(
-                "--agreement-id: the log has no agreement {id}{}; it holds {}",
-                version.map_or_else(String::new, |v| format!(" version {v}")),
-                known()
-            );
-        };
-        chosen.push(found);
-    }
-    Ok(chosen)
-}
-
 /// `truce report --data DIR`: the log replayed as the service replays it, the reports of
 /// the primary agreement less the retracted ones, coverage records from the log.
 fn run_data(args: &ReportArgs, dir: &Path) -> anyhow::Result<ExitCode> {
     let format = output_format(args);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let replayed = runtime
-        .block_on(replay_data_dir(dir))
-        .with_context(|| format!("reading the data directory {}", dir.display()))?;
+    let replayed = replay(dir)?;
     let versions = choose_versions(&replayed, &args.agreement_ids, dir)?;
-    let mut loaded = Vec::with_capacity(versions.len());
-    for version in &versions {
-        let readings = version.readings.clone().map_err(|reason| {
-            anyhow::anyhow!(
-                "agreement {} version {} (log entry {}) cannot be read from {}: {reason}",
-                version.id,
-                version.version,
-                version.log_indexes.first().copied().unwrap_or_default(),
-                dir.display()
-            )
-        })?;
-        loaded.push(crate::inputs::LoadedAgreement {
-            name: format!("{} v{} (log)", version.id, version.version),
-            readings,
-            sha256: version.text_sha256.clone(),
-        });
-    }
+    let loaded = loaded_agreements(&versions, dir)?;
     let mut selected: Vec<(&Agreement, usize)> = Vec::new();
     for (file_index, file) in loaded.iter().enumerate() {
         let found = file.select(&args.interpretation)?;
@@ -488,18 +383,14 @@ fn run_data(args: &ReportArgs, dir: &Path) -> anyhow::Result<ExitCode> {
     // The primary agreement's reports, as the service holds them, and the reviews and
     // retractions it judges them under: a withdrawn report stays in the record but is a
     // member of no incident.
-    let primary_id = &versions[0].id;
-    let filed: Vec<&truce_server::ReplayedReport> = replayed
-        .reports
-        .iter()
-        .filter(|report| &report.agreement_id == primary_id)
-        .collect();
-    let reviews = Arc::new(ReviewIndex::from_annotations(
-        replayed
-            .annotations
-            .iter()
-            .map(|(_, annotation)| annotation),
-    ));
+    let LogReports {
+        filed,
+        reports,
+        duplicates,
+        log_indices,
+        reviews,
+        reports_sha256,
+    } = reports_of(&replayed, &versions[0].id);
     let retracted: Vec<RetractedReport> = filed
         .iter()
         .filter_map(|report| {
@@ -514,38 +405,6 @@ fn run_data(args: &ReportArgs, dir: &Path) -> anyhow::Result<ExitCode> {
             })
         })
         .collect();
-    let index_of: HashMap<&str, u64> = filed
-        .iter()
-        .map(|report| (report.report.id.as_str(), report.log_index))
-        .collect();
-    let log_name: Arc<str> = Arc::from("log");
-    let origins = filed
-        .iter()
-        .map(|report| Origin {
-            file: Arc::clone(&log_name),
-            row: report.log_index,
-        })
-        .collect();
-    let (reports, duplicates) = merge(filed.iter().map(|r| r.report.clone()).collect(), origins);
-    if !duplicates.is_empty() {
-        // The service files a report id once per agreement; a log from elsewhere may not.
-        tracing::warn!(
-            duplicates = duplicates.len(),
-            "reports sharing an id with different content were left out"
-        );
-    }
-    let log_indices: Vec<u64> = reports
-        .iter()
-        .map(|report| {
-            index_of
-                .get(report.id.as_str())
-                .copied()
-                .unwrap_or_default()
-        })
-        .collect();
-    let mut hasher = Sha256::new();
-    truce_model::report::canonical::encode_set(&reports, |piece| hasher.update(piece));
-    let reports_sha256 = hex(&hasher.finalize());
 
     let coverage: Vec<CoverageRecord> = replayed
         .coverage
@@ -637,6 +496,7 @@ fn run_data(args: &ReportArgs, dir: &Path) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log_inputs::parse_agreement_id;
 
     #[test]
     fn agreement_ids_take_an_optional_version() {

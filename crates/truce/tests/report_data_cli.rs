@@ -279,6 +279,37 @@ fn service_incidents(url: &str) -> BTreeMap<String, (String, Vec<u64>)> {
         .collect()
 }
 
+/// `truce assess --data` must judge what the service judges: the same incidents with the same
+/// verdict under the common reading.
+fn assert_assess_matches_service(data: &Path, url: &str) {
+    let text = succeeds(&[
+        "assess",
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let assessed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(assessed["inputs"]["reports"][0]["format"], "log");
+    let verdicts: BTreeMap<String, String> = assessed["assessments"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            (
+                finding["incident_id"].as_str().unwrap().to_owned(),
+                finding["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let served: BTreeMap<String, String> = service_incidents(url)
+        .into_iter()
+        .map(|(id, (verdict, _))| (id, verdict))
+        .collect();
+    assert!(!served.is_empty());
+    assert_eq!(verdicts, served);
+}
+
 /// The report's findings must be the service's: every incident of the period counted under
 /// the same verdicts, and the listed ones with the same verdict and member log indexes.
 fn assert_same_findings(report: &Value, url: &str) {
@@ -478,6 +509,7 @@ fn a_report_from_a_running_services_data_directory() {
 
     // The findings are the service's; the violations carry their log indexes.
     assert_same_findings(&report, &url);
+    assert_assess_matches_service(&data, &url);
     let shown = report["readings"][0]["violations"]["shown"]
         .as_array()
         .unwrap();
@@ -673,6 +705,7 @@ fn a_report_from_a_running_services_data_directory() {
     );
     assert_eq!(after["coverage"]["observation"]["incidents"], 4);
     assert_same_findings(&after, &url);
+    assert_assess_matches_service(&data, &url);
     drop(server);
 }
 

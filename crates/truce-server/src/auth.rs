@@ -78,7 +78,7 @@ fn authenticate(
     let now = now_ms();
     // Everything but the replay check, outside the shared window's lock.
     let mut scratch = shared.verifier.nonce_window();
-    let verified = shared.verifier.verify(
+    let verified = match shared.verifier.verify(
         header,
         method,
         path_and_query,
@@ -86,7 +86,18 @@ fn authenticate(
         now,
         shared.registry.as_ref(),
         &mut scratch,
-    )?;
+    ) {
+        Ok(verified) => verified,
+        // Before the store has caught up with the log (on start, or before the admin's
+        // registration is logged on a new directory) a key may be registered but not yet
+        // known here: "not ready, retry" rather than "unknown key".
+        Err(AuthError::UnknownKey { .. }) if !state.is_ready() => {
+            return Err(ApiError::NotReady {
+                retry_after_s: shared.config.retry_after_s,
+            });
+        }
+        Err(error) => return Err(error.into()),
+    };
     let replayed = {
         let mut window = shared
             .nonces

@@ -14,8 +14,8 @@ use truce_engine::corroborate::{CorroborationParams, corroborate, corroborate_re
 use truce_output::{InputFile, Inputs, OutputFormat, Run, render, write_rejections};
 
 use crate::files::write_output;
-use crate::log_inputs::{LogReports, choose_versions, loaded_agreements, replay, reports_of};
 use crate::inputs::{LoadedAgreement, ReadReports, ingest_settings, read_reports_then, stage_done};
+use crate::log_inputs::{LogReports, choose_versions, loaded_agreements, replay, reports_of};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FormatArg {

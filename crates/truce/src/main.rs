@@ -2,12 +2,13 @@
 
 mod assess_cmd;
 mod backup_cmd;
+mod demo_cmd;
 mod export_cmd;
 mod files;
 mod inputs;
 mod key_cmd;
-mod log_inputs;
 mod log_cmd;
+mod log_inputs;
 mod report_cmd;
 mod serve_cmd;
 mod simulate_cmd;
@@ -47,6 +48,8 @@ enum Command {
     Restore(backup_cmd::RestoreArgs),
     /// Export reports, incidents and findings as CSV, GeoJSON, ACLED-compatible or HXL-tagged CSV.
     Export(export_cmd::ExportArgs),
+    /// Start the service with a simulated 30-day truce already loaded, and print its address.
+    Demo(demo_cmd::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Backup(args) => backup_cmd::backup(args),
         Command::Restore(args) => backup_cmd::restore(args),
         Command::Export(args) => export_cmd::run(args),
+        Command::Demo(args) => demo_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -168,7 +168,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
 }
 
 /// Completes on SIGINT or (on Unix) SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::error!(%error, "cannot listen for SIGINT");

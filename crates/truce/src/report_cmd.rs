@@ -33,10 +33,10 @@ use truce_report::{
     LoggedAgreement, Reading, ReportFile, ReportFormat, ReportInputs, ReportOptions, ReportSource,
     RetractedReport, compile, parse_coverage_csv, render,
 };
-use crate::log_inputs::{LogReports, choose_versions, loaded_agreements, replay, reports_of};
 
 use crate::files::write_output;
 use crate::inputs::{LoadedAgreement, ReadReports, ingest_settings, read_reports};
+use crate::log_inputs::{LogReports, choose_versions, loaded_agreements, replay, reports_of};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ReportFormatArg {

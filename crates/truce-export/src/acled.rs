@@ -20,40 +20,8 @@ use crate::rows::{Line, RowContext, Subject, country, incident_places, incident_
 use crate::time::{add_days, days_between, local_date, round6};
 use crate::{Assessed, ExportError, ExportOptions};
 
-/// ACLED's columns, in order.
-pub const ACLED_COLUMNS: [&str; 31] = [
-    "event_id_cnty",
-    "event_date",
-    "year",
-    "time_precision",
-    "disorder_type",
-    "event_type",
-    "sub_event_type",
-    "actor1",
-    "assoc_actor_1",
-    "inter1",
-    "actor2",
-    "assoc_actor_2",
-    "inter2",
-    "interaction",
-    "civilian_targeting",
-    "iso",
-    "region",
-    "country",
-    "admin1",
-    "admin2",
-    "admin3",
-    "location",
-    "latitude",
-    "longitude",
-    "geo_precision",
-    "source",
-    "source_scale",
-    "notes",
-    "fatalities",
-    "tags",
-    "timestamp",
-];
+/// ACLED's columns, in order (those truce's ACLED reader reads).
+pub const ACLED_COLUMNS: [&str; 31] = truce_model::ingest::ACLED_COLUMNS;
 
 /// The radius, in metres, truce's ACLED reader gives each `geo_precision` code; a code is
 /// written when the radius it is read as holds the uncertainty.

@@ -8,136 +8,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+
+use common::service::{Server, fails, get, key, now_ms, succeeds};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-
-const TRUCE: &str = env!("CARGO_BIN_EXE_truce");
-
-fn truce(args: &[&str]) -> Output {
-    Command::new(TRUCE)
-        .args(args)
-        .env_remove("TRUCE_DATA")
-        .env_remove("TRUCE_CONFIG")
-        .env_remove("TRUCE_KEY")
-        .env_remove("TRUCE_URL")
-        .output()
-        .unwrap()
-}
-
-#[track_caller]
-fn succeeds(args: &[&str]) -> String {
-    let output = truce(args);
-    assert!(
-        output.status.success(),
-        "truce {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-#[track_caller]
-fn fails(args: &[&str]) -> String {
-    let output = truce(args);
-    assert!(
-        !output.status.success(),
-        "truce {args:?} succeeded: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8(output.stderr).unwrap()
-}
-
-/// A key pair made by `truce key new` in `dir`: (private, public) paths.
-fn key(dir: &Path, name: &str, stem: &str) -> (String, String) {
-    succeeds(&["key", "new", name, "--out", dir.to_str().unwrap()]);
-    let path = |extension: &str| {
-        dir.join(format!("{stem}.{extension}"))
-            .to_str()
-            .unwrap()
-            .to_owned()
-    };
-    (path("key"), path("pub"))
-}
-
-fn now_ms() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-}
-
-fn get(url: &str) -> Option<(u16, Value)> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(20)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = agent.get(url).call().ok()?;
-    let status = response.status().as_u16();
-    let body = response.body_mut().read_to_vec().ok()?;
-    Some((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
-}
-
-/// A running `truce serve`, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(data: &Path, admin_pub: &str) -> Self {
-        let log = data.with_extension(format!("serve-{}.log", now_ms()));
-        let mut child = Command::new(TRUCE)
-            .args(["serve", "--data", data.to_str().unwrap()])
-            .args(["--listen", "127.0.0.1:0", "--admin-key", admin_pub])
-            .args(["--rate-per-second", "100000", "--rate-burst", "100000"])
-            .env("TRUCE_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line.trim().to_owned();
-        let server = Self { child, url, log };
-        assert!(
-            server.url.starts_with("http://127.0.0.1:"),
-            "no URL printed ({line:?}): {}",
-            server.server_log()
-        );
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while get(&format!("{}/readyz", server.url)).is_none_or(|(status, _)| status != 200) {
-            assert!(
-                Instant::now() < deadline,
-                "not ready: {}",
-                server.server_log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn server_log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 const AGREEMENT: &str = r#"format = "truce-agreement/1"
 id = "test-front"
@@ -391,14 +272,20 @@ fn a_report_from_a_running_services_data_directory() {
     let files = temp.path().join("files");
     std::fs::create_dir_all(&files).unwrap();
     let data = temp.path().join("data");
-    let (admin, admin_pub) = key(&keys, "mission.example/admin", "mission.example_admin");
-    let (monitor, monitor_pub) = key(
-        &keys,
-        "mission.example/monitor-1",
-        "mission.example_monitor-1",
+    let (admin, admin_pub) = key(&keys, "mission.example/admin");
+    let (monitor, monitor_pub) = key(&keys, "mission.example/monitor-1");
+    let (ua, ua_pub) = key(&keys, "ua.example/liaison");
+    let server = Server::start(
+        &data,
+        &[
+            "--admin-key",
+            &admin_pub,
+            "--rate-per-second",
+            "100000",
+            "--rate-burst",
+            "100000",
+        ],
     );
-    let (ua, ua_pub) = key(&keys, "ua.example/liaison", "ua.example_liaison");
-    let server = Server::start(&data, &admin_pub);
     let url = server.url.clone();
 
     // Before any agreement, the log holds none.

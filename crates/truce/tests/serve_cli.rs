@@ -5,181 +5,21 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use common::service::{Server, agent, fails, get, key, now_ms, succeeds};
 
 use serde_json::{Value, json};
 use truce_auth::RequestSigner;
 use truce_note::NoteSigner;
 
-const TRUCE: &str = env!("CARGO_BIN_EXE_truce");
-
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/black-sea-2025")
-}
-
-fn truce(args: &[&str]) -> Output {
-    Command::new(TRUCE)
-        .args(args)
-        .env_remove("TRUCE_DATA")
-        .env_remove("TRUCE_CONFIG")
-        .env_remove("TRUCE_KEY")
-        .env_remove("TRUCE_URL")
-        .output()
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-#[track_caller]
-fn succeeds(args: &[&str]) -> String {
-    let output = truce(args);
-    assert!(
-        output.status.success(),
-        "truce {args:?} failed: {}\n{}",
-        stderr(&output),
-        stdout(&output)
-    );
-    stdout(&output)
-}
-
-#[track_caller]
-fn fails(args: &[&str]) -> String {
-    let output = truce(args);
-    assert!(
-        !output.status.success(),
-        "truce {args:?} succeeded: {}",
-        stdout(&output)
-    );
-    stderr(&output)
-}
-
-/// Makes a key pair in `dir`; returns (private, public) paths.
-fn key(dir: &Path, name: &str) -> (String, String) {
-    succeeds(&["key", "new", name, "--out", dir.to_str().unwrap()]);
-    let stem: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let private = dir.join(format!("{stem}.key"));
-    let public = dir.join(format!("{stem}.pub"));
-    (
-        private.to_str().unwrap().to_owned(),
-        public.to_str().unwrap().to_owned(),
-    )
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(20)))
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-fn get(url: &str) -> Option<(u16, Value)> {
-    let mut response = agent().get(url).call().ok()?;
-    let status = response.status().as_u16();
-    let body = response.body_mut().read_to_vec().ok()?;
-    Some((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
-}
-
-/// A running `truce serve`, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(data: &Path, extra: &[&str]) -> Self {
-        let log = data.with_extension(format!("serve-{}.log", now_ms()));
-        let mut child = Command::new(TRUCE)
-            .args(["serve", "--data", data.to_str().unwrap()])
-            .args(["--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("TRUCE_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line.trim().to_owned();
-        assert!(
-            url.starts_with("http://127.0.0.1:"),
-            "no URL printed ({url:?}): {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        let server = Self { child, url, log };
-        server.wait_ready();
-        server
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            if get(&format!("{}/readyz", self.url)).is_some_and(|(status, _)| status == 200) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("not ready: {}", self.server_log());
-    }
-
-    fn server_log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGTERM, and the exit must be clean.
-    fn terminate(mut self) {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-        let status = self.child.wait().unwrap();
-        assert!(
-            status.success(),
-            "serve exited with {status}: {}",
-            self.server_log()
-        );
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A signer from a key file written by `truce key new`.

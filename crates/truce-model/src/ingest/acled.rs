@@ -17,7 +17,7 @@ use crate::vocab::{ActionType, SourceKind, TargetKind};
 use smol_str::SmolStr;
 
 /// ACLED's 31 columns, in the order of its exports since March 2023.
-pub(crate) const COLUMNS: [&str; 31] = [
+pub const COLUMNS: [&str; 31] = [
     "event_id_cnty",
     "event_date",
     "year",

@@ -27,10 +27,12 @@ mod time;
 mod ucdp;
 mod write;
 
-/// The uncertainty our ACLED reader gives `geo_precision` codes and `time_precision` 2 (what
-/// an ACLED-compatible export must write for its rows to read back the same).
+/// ACLED's columns, and the uncertainty our ACLED reader gives `geo_precision` codes and
+/// `time_precision` 2: what an ACLED-compatible export must write for its rows to read back
+/// the same.
 pub use acled::{
-    GEO_PRECISION_M as ACLED_GEO_PRECISION_M, TIME_PRECISION_2_DAYS as ACLED_TIME_PRECISION_2_DAYS,
+    COLUMNS as ACLED_COLUMNS, GEO_PRECISION_M as ACLED_GEO_PRECISION_M,
+    TIME_PRECISION_2_DAYS as ACLED_TIME_PRECISION_2_DAYS,
 };
 pub use detect::detect_format;
 pub use options::IngestOptions;

@@ -2,6 +2,8 @@
 // Each test file uses some of these helpers; the ones it does not use are not dead code.
 #![allow(dead_code)]
 
+pub mod service;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -48,6 +48,8 @@
 //! | `GET /v1/annotations?subject=` | anyone, authors for identity readers | annotations |
 //! | `GET /v1/log/checkpoint`, `/v1/log/tile/{path}`, `/v1/log/entries`, `/v1/log/proof/inclusion`, `/v1/log/proof/consistency` | anyone | the log |
 //! | `GET /healthz`, `GET /readyz`, `GET /v1/openapi.json` | anyone | operations |
+//! | `GET /`, `GET /assets/{file}` | anyone | the dashboard and its assets ([`dashboard`]) |
+//! | `GET /v1/geography`, `GET /v1/agreements/{id}/zones?version=` | anyone | the dashboard's basemap and an agreement's zones, GeoJSON |
 //!
 //! A submission answers 201 with a receipt per entry (index, inclusion proof,
 //! signed checkpoint, and the c2sp.org/tlog-proof text); the same signed
@@ -77,6 +79,7 @@
 mod api;
 mod auth;
 mod config;
+pub mod dashboard;
 mod data_dir;
 mod error;
 mod journal;

@@ -18,7 +18,7 @@ use truce_server::{NoAppliedEntries, Service};
 use truce_store::Store;
 
 /// Every route the router serves, as (method, template).
-const ROUTES: [(&str, &str); 26] = [
+const ROUTES: [(&str, &str); 28] = [
     ("post", "/v1/sources"),
     ("get", "/v1/sources"),
     ("post", "/v1/sources/{name}/revoke"),
@@ -45,6 +45,8 @@ const ROUTES: [(&str, &str); 26] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/v1/openapi.json"),
+    ("get", "/v1/geography"),
+    ("get", "/v1/agreements/{id}/zones"),
 ];
 
 async fn start(service: Service) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {

@@ -75,6 +75,9 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(openapi_json))
+        // The dashboard's data (crate::dashboard).
+        .routes(routes!(crate::dashboard::geography))
+        .routes(routes!(crate::dashboard::zones))
 }
 
 /// The OpenAPI 3.1 document of the API.
@@ -99,6 +102,8 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .route("/v1/log/tile/{*path}", get(log::tile))
+        // The dashboard's page and assets (crate::dashboard).
+        .merge(crate::dashboard::pages())
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .fallback(not_found)
         .with_state(state)

@@ -1,0 +1,169 @@
+// The incident panel: the incident, its findings per reading (verdict, rules, reasons),
+// its member reports as the server shows them to this reader, the monitors' reviews and the
+// parties' contests. Every value is untrusted text: it goes in with textContent only.
+
+import { formatTime, t, term } from './i18n.js';
+
+/** An element with optional class and text. */
+export function el(tag, { className, text } = {}, ...children) {
+  const element = document.createElement(tag);
+  if (className) element.className = className;
+  if (text !== undefined && text !== null) element.textContent = String(text);
+  element.append(...children.filter((child) => child !== null && child !== undefined));
+  return element;
+}
+
+/** A verdict with its colour swatch and its name. */
+export function verdictBadge(verdict) {
+  const badge = el('span', { className: 'verdict' });
+  const swatch = el('span', { className: 'swatch' });
+  swatch.dataset.verdict = verdict;
+  swatch.setAttribute('aria-hidden', 'true');
+  badge.append(swatch, el('span', { text: term('verdict', verdict) }));
+  return badge;
+}
+
+/** A definition list from [label, value] pairs (values absent or empty are left out). */
+function facts(pairs) {
+  const list = el('dl', { className: 'facts' });
+  for (const [label, value] of pairs) {
+    if (value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0)) continue;
+    const shown = Array.isArray(value) ? value.join(', ') : value;
+    list.append(el('dt', { text: label }), typeof shown === 'object' ? el('dd', {}, shown) : el('dd', { text: shown }));
+  }
+  return list;
+}
+
+function casualtyText(c) {
+  if (!c) return '';
+  const parts = [
+    ['casualties.civilian_killed', c.civilian_killed],
+    ['casualties.civilian_injured', c.civilian_injured],
+    ['casualties.military_killed', c.military_killed],
+    ['casualties.military_injured', c.military_injured],
+    ['casualties.unspecified_killed', c.unspecified_killed],
+  ]
+    .filter(([, n]) => n > 0)
+    .map(([key, n]) => t(key, { n }));
+  return parts.length ? parts.join(', ') : t('casualties.none');
+}
+
+function locationText(location) {
+  if (!location) return t('location.hidden');
+  const base = `${location.lat.toFixed(4)}, ${location.lon.toFixed(4)} ± ${Math.round(location.radius_m)} m`;
+  return location.coarsened ? `${base} (${t('location.coarsened')})` : base;
+}
+
+function findingSection(finding) {
+  const section = el('section', { className: 'finding' });
+  section.append(el('h4', { text: t('panel.reading', { name: finding.interpretation }) }));
+  const verdict = el('p', {}, verdictBadge(finding.verdict));
+  if (finding.reason) verdict.append(el('span', { text: ` — ${term('reason', finding.reason)}` }));
+  section.append(verdict);
+  section.append(
+    facts([
+      [t('finding.parties'), finding.parties],
+      [t('finding.rules'), finding.rules],
+      [t('finding.exceptions'), finding.exceptions],
+      [t('finding.zones'), finding.zones],
+      [t('finding.missing'), finding.missing],
+      [t('finding.established'), finding.established ? t('yes') : t('no')],
+      [t('finding.target'), term('target', finding.target)],
+      [t('finding.site'), finding.site],
+    ]),
+  );
+  section.append(el('h5', { text: t('finding.reasons') }));
+  const reasons = el('ol', { className: 'reasons' });
+  for (const reason of finding.reasons ?? []) reasons.append(el('li', { text: reason }));
+  section.append(reasons);
+  return section;
+}
+
+function reportItem(report, zone) {
+  const item = el('li', { className: 'report' });
+  item.append(el('h5', { text: report.report_id }));
+  const source = [term('source', report.source?.kind), report.source?.party, report.source?.name].filter(Boolean).join(' · ');
+  item.append(
+    facts([
+      [t('report.source'), source],
+      [t('report.accused'), report.accused],
+      [t('report.action'), term('action', report.action)],
+      [t('report.target'), term('target', report.target)],
+      [t('report.time'), formatTime(report.start_ms, zone)],
+      [t('report.location'), locationText(report.location)],
+      [t('report.zones'), report.zone_ids],
+      [t('report.log_index'), report.log_index],
+    ]),
+  );
+  if (typeof report.text === 'string' && report.text !== '') {
+    item.append(el('blockquote', { text: report.text }));
+  } else {
+    item.append(el('p', { className: 'hint', text: t('report.text_withheld') }));
+  }
+  return item;
+}
+
+function annotationItem(annotation, zone) {
+  const body = annotation.body && typeof annotation.body === 'object' ? annotation.body : {};
+  const parts = [term('annotation', annotation.kind)];
+  for (const key of ['decision', 'status', 'reason', 'note']) {
+    if (typeof body[key] === 'string' && body[key] !== '') parts.push(body[key]);
+  }
+  const text = `${parts.join(' — ')} (${t('annotation.about', { subject: annotation.subject })}; ${formatTime(annotation.submitted_at_ms, zone)})`;
+  return el('li', { text });
+}
+
+function contestItem(contest) {
+  const item = el('li', { className: 'contest' });
+  item.append(el('p', { text: t('contest.line', { party: contest.party, reading: contest.interpretation, status: term('status', contest.status) }) }));
+  const versions = el('ol');
+  for (const version of contest.versions ?? []) {
+    const line = el('li', { text: `${t('contest.version', { n: version.version })}: ` });
+    if (version.finding) line.append(verdictBadge(version.finding.verdict));
+    else line.append(el('span', { text: t('contest.no_incident') }));
+    versions.append(line);
+  }
+  item.append(versions);
+  return item;
+}
+
+/**
+ * Fills `body` with `detail` (GET /v1/agreements/{id}/incidents/{incident}) and
+ * `annotations` (reviews and retractions about the incident or its reports), times in `zone`.
+ */
+export function renderIncident(body, detail, annotations, zone) {
+  const incident = detail.incident;
+  body.replaceChildren();
+  body.append(
+    facts([
+      [t('incident.time'), formatTime(incident.start_ms, zone)],
+      [t('incident.until'), incident.end_ms !== incident.start_ms ? formatTime(incident.end_ms, zone) : ''],
+      [t('incident.action'), term('action', incident.action)],
+      [t('incident.target'), term('target', incident.target)],
+      [t('incident.site'), incident.site],
+      [t('incident.casualties'), casualtyText(incident.casualties)],
+      [t('incident.location'), locationText(incident.location)],
+      [t('incident.sources'), incident.n_sources],
+    ]),
+  );
+  body.append(el('h3', { text: t('panel.findings') }));
+  for (const finding of incident.findings ?? []) body.append(findingSection(finding));
+  body.append(el('h3', { text: t('panel.reports', { n: (detail.reports ?? []).length }) }));
+  const reports = el('ol', { className: 'reports' });
+  for (const report of detail.reports ?? []) reports.append(reportItem(report, zone));
+  body.append(reports);
+  body.append(el('h3', { text: t('panel.reviews') }));
+  if (annotations.length === 0) {
+    body.append(el('p', { className: 'hint', text: t('panel.no_reviews') }));
+  } else {
+    const list = el('ul', { className: 'annotations' });
+    for (const annotation of annotations) list.append(annotationItem(annotation, zone));
+    body.append(list);
+  }
+  if ((detail.contests ?? []).length > 0) {
+    body.append(el('h3', { text: t('panel.contests') }));
+    const list = el('ul', { className: 'contests' });
+    for (const contest of detail.contests) list.append(contestItem(contest));
+    body.append(list);
+  }
+}

@@ -183,6 +183,41 @@ pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), FsStoreError
     file.sync_all().map_err(fs_error("fsync", path))
 }
 
+/// The most threads [`for_each_concurrently`] runs at once.
+const SYNC_THREADS: usize = 8;
+
+/// Runs `work` on every item, on up to [`SYNC_THREADS`] threads at once; the first error.
+pub(crate) fn for_each_concurrently<T: Sync>(
+    items: &[T],
+    work: impl Fn(&T) -> Result<(), FsStoreError> + Sync,
+) -> Result<(), FsStoreError> {
+    if items.len() <= 1 {
+        return items.iter().try_for_each(&work);
+    }
+    let threads = items.len().min(SYNC_THREADS);
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().try_for_each(&work)))
+            .collect();
+        let mut result = Ok(());
+        for handle in handles {
+            let outcome = handle.join().unwrap_or_else(|_| {
+                Err(FsStoreError {
+                    operation: "sync (thread panicked)",
+                    path: PathBuf::new(),
+                    source: io::Error::other("a sync thread panicked"),
+                })
+            });
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        result
+    })
+}
+
 fn temp_name(path: &Path) -> PathBuf {
     let name = path
         .file_name()
@@ -205,18 +240,19 @@ impl TileStore for FsTileStore {
             let file = self.tile_file(&tile.path);
             let dir = file.parent().unwrap_or(&self.root).to_owned();
             ensure_dir(&dir)?;
-            let temp = temp_name(&file);
-            write_synced(&temp, &tile.data)?;
-            staged.push((temp, file));
+            staged.push((temp_name(&file), file, &tile.data));
             dirs.insert(dir);
         }
-        for (temp, file) in &staged {
+        // The files of a batch are independent: write and fsync them at the
+        // same time (concurrent syncs share the file system's journal
+        // commits), rename them once all are durable, then sync their
+        // directories, again at the same time.
+        for_each_concurrently(&staged, |(temp, _, data)| write_synced(temp, data))?;
+        for (temp, file, _) in &staged {
             fs::rename(temp, file).map_err(fs_error("rename", file))?;
         }
-        for dir in &dirs {
-            sync_dir(dir)?;
-        }
-        Ok(())
+        let dirs: Vec<PathBuf> = dirs.into_iter().collect();
+        for_each_concurrently(&dirs, |dir| sync_dir(dir))
     }
 
     fn delete_partials(&mut self, key: TileKey, widths: Range<u16>) -> Result<(), Self::Error> {

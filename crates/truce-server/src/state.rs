@@ -1,6 +1,7 @@
 //! The shared state of the handlers, opening a data directory, and the hook
 //! for what comes after each applied batch.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
@@ -83,6 +84,9 @@ pub(crate) struct Shared {
     pub in_flight: Arc<Semaphore>,
     pub openapi_json: OnceLock<String>,
     pub live: Arc<LiveFindings>,
+    /// Agreement ids the store was seen to hold (an agreement is never
+    /// removed), so that submissions under them skip the store lookup.
+    pub known_agreements: RwLock<HashSet<String>>,
 }
 
 impl AppState {
@@ -152,6 +156,34 @@ impl AppState {
         answer
             .await
             .unwrap_or_else(|error| Err(ApiError::internal(&error)))
+    }
+
+    /// Whether the store holds an agreement with this id (any version).
+    pub(crate) async fn agreement_exists(&self, id: &str) -> Result<bool, ApiError> {
+        let known = self
+            .shared
+            .known_agreements
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(id);
+        if known {
+            return Ok(true);
+        }
+        let exists = !self
+            .shared
+            .store
+            .agreement(id, None)
+            .await
+            .map_err(|error| ApiError::internal(&error))?
+            .is_empty();
+        if exists {
+            self.shared
+                .known_agreements
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id.to_owned());
+        }
+        Ok(exists)
     }
 
     /// Runs a blob store write on a blocking thread.
@@ -277,6 +309,7 @@ impl Service {
             ready,
             openapi_json: OnceLock::new(),
             live,
+            known_agreements: RwLock::new(HashSet::new()),
         };
         Ok(Self {
             state: AppState {

@@ -54,8 +54,8 @@ struct LoadArgs {
     /// Longest run, in seconds.
     #[arg(long, default_value_t = 30)]
     seconds: u64,
-    /// Send reports without `text`: no body goes to the blob store (which syncs each
-    /// body to disk on its own), to see what the blob writes cost.
+    /// Send reports without `text`: no body goes to the blob store (the writer stores and
+    /// syncs a group's bodies together before logging it), to see what the blob writes cost.
     #[arg(long)]
     without_text: bool,
     /// Put every report at one place and hour (one growing cluster for the live findings).

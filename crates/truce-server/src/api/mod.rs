@@ -315,6 +315,7 @@ pub(crate) fn prepared(
         agreement: None,
         openings: crate::journal::Openings::default(),
         pointer,
+        bodies: Vec::new(),
     })
 }
 

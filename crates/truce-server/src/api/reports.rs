@@ -247,12 +247,7 @@ async fn prepare(
     let names: BTreeSet<&String> = agreements.iter().flatten().collect();
     let mut unknown = HashSet::new();
     for name in names {
-        let known = state
-            .store()
-            .agreement(name, None)
-            .await
-            .map_err(|error| ApiError::internal(&error))?;
-        if known.is_empty() {
+        if !state.agreement_exists(name).await? {
             unknown.insert(name.clone());
         }
     }
@@ -323,9 +318,12 @@ async fn prepare(
                 };
                 ApiError::invalid_at(pointer, error.to_string())
             })?;
-        if !report.text().is_empty() {
-            state.put_blob(report.text().as_bytes().to_vec()).await?;
-        }
+        // The writer stores the text with the group's other bodies, synced, before logging.
+        let bodies = if report.text().is_empty() {
+            Vec::new()
+        } else {
+            vec![report.text().as_bytes().to_vec()]
+        };
         let entry = Entry::Report(entry);
         let bytes = entry
             .encode()
@@ -336,6 +334,7 @@ async fn prepare(
             agreement: Some(agreement),
             openings: Openings::from_report_openings(&openings),
             pointer: prefix,
+            bodies,
         });
     }
     Ok(entries)

@@ -11,10 +11,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use truce_engine::assess::Assessor;
 use truce_engine::corroborate::{CorroborationParams, corroborate, corroborate_reviewed};
-use truce_output::{InputFile, Inputs, OutputFormat, Run, render, write_rejections};
+use truce_output::{InputFile, Inputs, OutputFormat, Run, render};
 
 use crate::files::write_output;
-use crate::inputs::{LoadedAgreement, ReadReports, ingest_settings, read_reports_then, stage_done};
+use crate::inputs::{
+    LoadedAgreement, ReadReports, RejectArgs, ingest_settings, read_reports_then, stage_done,
+};
 use crate::log_inputs::{LogReports, choose_versions, loaded_agreements, replay, reports_of};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -48,12 +50,8 @@ pub struct AssessArgs {
     /// Write the output here instead of standard output (written atomically).
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
-    /// Write every rejected row (file, row, column, value, reason) to this CSV file.
-    #[arg(long)]
-    pub rejects: Option<PathBuf>,
-    /// Fail (exit status 2) if any row is rejected.
-    #[arg(long)]
-    pub strict: bool,
+    #[command(flatten)]
+    pub rejected: RejectArgs,
     /// Which reading of the agreement: `common`, a party id, or `all` side by side.
     #[arg(long, default_value = "common")]
     pub interpretation: String,
@@ -110,7 +108,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     // Corroboration runs while the digest of the reports is computed (unless --strict will
     // stop the run anyway).
     let params = CorroborationParams::from(&agreement.readings[0].corroboration);
-    let strict = args.strict;
+    let strict = args.rejected.strict;
     let (
         ReadReports {
             reports,
@@ -154,17 +152,10 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     // `None` when --strict is set and a row was rejected.
     let Some(incidents) = incidents else {
         bar.finish_and_clear();
-        if let Some(path) = &args.rejects {
-            write_output(Some(path), |out| Ok(write_rejections(&rejections, out)?))?;
-        }
-        for r in rejections.iter().take(20) {
-            eprintln!("rejected: {r}");
-        }
-        eprintln!(
-            "error: {} row(s) rejected and --strict is set; nothing was written",
-            rejections.len()
-        );
-        return Ok(ExitCode::from(2));
+        return Ok(args
+            .rejected
+            .refuse(&rejections)?
+            .unwrap_or(ExitCode::from(2)));
     };
 
     // Findings.
@@ -197,20 +188,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     })?;
     bar.finish_and_clear();
     stage_done("adjudicate and render", clock);
-    if let Some(path) = &args.rejects {
-        write_output(Some(path), |out| Ok(write_rejections(&rejections, out)?))?;
-    }
-    if !rejections.is_empty() {
-        eprintln!(
-            "{} row(s) rejected{}",
-            rejections.len(),
-            if args.rejects.is_some() {
-                ""
-            } else {
-                " (list them with --rejects FILE)"
-            }
-        );
-    }
+    args.rejected.finish(&rejections)?;
     // Freeing a million reports, incidents and findings one allocation at a time takes a
     // noticeable share of a run; the process is about to exit and the system takes the memory
     // back at once.

@@ -14,10 +14,11 @@ use truce_engine::corroborate::{CorroborationParams, corroborate};
 use truce_export::{
     AdminRegion, Assessed, ExportFormat, ExportOptions, RegionLookup, RowsOf, export,
 };
-use truce_output::write_rejections;
 
 use crate::files::write_output;
-use crate::inputs::{LoadedAgreement, ReadReports, ingest_settings, read_reports, stage_done};
+use crate::inputs::{
+    LoadedAgreement, ReadReports, RejectArgs, ingest_settings, read_reports, stage_done,
+};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -58,12 +59,8 @@ pub struct ExportArgs {
     /// Write the export here instead of standard output (written atomically).
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
-    /// Write every rejected row (file, row, column, value, reason) to this CSV file.
-    #[arg(long)]
-    pub rejects: Option<PathBuf>,
-    /// Fail (exit status 2) if any row is rejected.
-    #[arg(long)]
-    pub strict: bool,
+    #[command(flatten)]
+    pub rejected: RejectArgs,
     /// Which reading of the agreement: `common`, a party id, or `all` (a row per reading).
     #[arg(long, default_value = "common")]
     pub interpretation: String,
@@ -122,18 +119,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         &ProgressBar::hidden(),
     )?;
 
-    if args.strict && !rejections.is_empty() {
-        if let Some(path) = &args.rejects {
-            write_output(Some(path), |out| Ok(write_rejections(&rejections, out)?))?;
-        }
-        for rejection in rejections.iter().take(20) {
-            eprintln!("rejected: {rejection}");
-        }
-        eprintln!(
-            "error: {} row(s) rejected and --strict is set; nothing was written",
-            rejections.len()
-        );
-        return Ok(ExitCode::from(2));
+    if let Some(refused) = args.rejected.refuse(&rejections)? {
+        return Ok(refused);
     }
 
     let clock = std::time::Instant::now();
@@ -165,19 +152,6 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     })?;
     stage_done("adjudicate and export", clock);
 
-    if let Some(path) = &args.rejects {
-        write_output(Some(path), |out| Ok(write_rejections(&rejections, out)?))?;
-    }
-    if !rejections.is_empty() {
-        eprintln!(
-            "{} row(s) rejected{}",
-            rejections.len(),
-            if args.rejects.is_some() {
-                ""
-            } else {
-                " (list them with --rejects FILE)"
-            }
-        );
-    }
+    args.rejected.finish(&rejections)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,8 @@
 //! Reading what `assess` and `report` start from: agreement files with their readings, and
 //! report files merged into one set in canonical order with its digest.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,7 +14,7 @@ use truce_model::Report;
 use truce_model::agreement::{self, Agreement};
 use truce_model::ingest::{IngestOptions, InputFormat, Rejection, detect_format, parse_reports};
 
-use crate::files::{DiskFiles, hex};
+use crate::files::{DiskFiles, hex, write_output};
 
 /// The name a path is shown by in messages and outputs.
 pub fn display(path: &Path) -> String {
@@ -226,4 +227,60 @@ pub fn read_reports_then<R: Send>(
         },
         then_result,
     ))
+}
+
+/// What to do with rejected rows: `--rejects FILE` and `--strict`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RejectArgs {
+    /// Write every rejected row (file, row, column, value, reason) to this CSV file.
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    /// Fail (exit status 2) if any row is rejected.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+impl RejectArgs {
+    /// Under `--strict` with rows rejected: writes `--rejects`, shows the first rejections
+    /// and returns the exit status 2 (nothing else is written). Otherwise `None`.
+    pub fn refuse(&self, rejections: &[Rejection]) -> anyhow::Result<Option<ExitCode>> {
+        if !self.strict || rejections.is_empty() {
+            return Ok(None);
+        }
+        self.write(rejections)?;
+        for rejection in rejections.iter().take(20) {
+            eprintln!("rejected: {rejection}");
+        }
+        eprintln!(
+            "error: {} row(s) rejected and --strict is set; nothing was written",
+            rejections.len()
+        );
+        Ok(Some(ExitCode::from(2)))
+    }
+
+    /// After a run: writes `--rejects` and says how many rows were rejected.
+    pub fn finish(&self, rejections: &[Rejection]) -> anyhow::Result<()> {
+        self.write(rejections)?;
+        if !rejections.is_empty() {
+            eprintln!(
+                "{} row(s) rejected{}",
+                rejections.len(),
+                if self.rejects.is_some() {
+                    ""
+                } else {
+                    " (list them with --rejects FILE)"
+                }
+            );
+        }
+        Ok(())
+    }
+
+    fn write(&self, rejections: &[Rejection]) -> anyhow::Result<()> {
+        if let Some(path) = &self.rejects {
+            write_output(Some(path), |out| {
+                Ok(truce_output::write_rejections(rejections, out)?)
+            })?;
+        }
+        Ok(())
+    }
 }

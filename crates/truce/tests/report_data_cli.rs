@@ -275,17 +275,7 @@ fn a_report_from_a_running_services_data_directory() {
     let (admin, admin_pub) = key(&keys, "mission.example/admin");
     let (monitor, monitor_pub) = key(&keys, "mission.example/monitor-1");
     let (ua, ua_pub) = key(&keys, "ua.example/liaison");
-    let server = Server::start(
-        &data,
-        &[
-            "--admin-key",
-            &admin_pub,
-            "--rate-per-second",
-            "100000",
-            "--rate-burst",
-            "100000",
-        ],
-    );
+    let server = Server::start_unlimited(&data, &admin_pub);
     let url = server.url.clone();
 
     // Before any agreement, the log holds none.

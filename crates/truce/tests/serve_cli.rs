@@ -264,17 +264,7 @@ fn a_backup_taken_while_serving_restores_to_a_verified_consistent_service() {
     let data = temp.path().join("data");
     let (admin, admin_pub) = key(&keys, "mission.example/admin");
     let (ua, ua_pub) = key(&keys, "ua.example/liaison");
-    let server = Server::start(
-        &data,
-        &[
-            "--admin-key",
-            &admin_pub,
-            "--rate-per-second",
-            "100000",
-            "--rate-burst",
-            "100000",
-        ],
-    );
+    let server = Server::start_unlimited(&data, &admin_pub);
     populate(&server.url, &admin, &[&ua_pub]);
 
     // Reports from a file, through the CLI, with receipts; sent again they conflict.

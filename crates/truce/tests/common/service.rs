@@ -135,6 +135,22 @@ impl Server {
         server
     }
 
+    /// Starts a service on a new directory with `admin_pub` as its admin and no effective
+    /// per-key rate limit (tests send many requests from one key).
+    pub fn start_unlimited(data: &Path, admin_pub: &str) -> Self {
+        Self::start(
+            data,
+            &[
+                "--admin-key",
+                admin_pub,
+                "--rate-per-second",
+                "100000",
+                "--rate-burst",
+                "100000",
+            ],
+        )
+    }
+
     /// Waits (up to two minutes) until `/readyz` answers 200.
     pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(120);

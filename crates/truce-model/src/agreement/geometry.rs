@@ -1,7 +1,7 @@
 //! Zone geometry: reading GeoJSON polygons and lines, validating them per RFC 7946, and
 //! building buffers of lines at a distance in metres.
 
-use geo::{Buffer, Validation};
+use geo::Buffer;
 use geo_types::{Coord, LineString, MultiLineString, MultiPolygon, Polygon};
 use serde_json::Value;
 
@@ -128,7 +128,8 @@ pub(crate) fn parse_geojson(
     match wanted {
         Wanted::Area => {
             let area = MultiPolygon(polygons);
-            if let Err(problem) = area.check_validation() {
+            // Each part was validated as it was read; what is left is how they lie.
+            if let Some(problem) = super::validity::parts_problem(&area) {
                 return Err(vec![err(file, "$", format!("invalid geometry: {problem}"))]);
             }
             Ok(Shape::Area(area))
@@ -267,7 +268,7 @@ fn polygon(file: &str, path: &str, value: &Value) -> Result<Polygon<f64>, Vec<Ag
     }
     let exterior = parsed.remove(0);
     let polygon = Polygon::new(exterior, parsed);
-    if let Err(problem) = polygon.check_validation() {
+    if let Some(problem) = super::validity::polygon_problem(&polygon) {
         return Err(vec![err(file, path, format!("invalid polygon: {problem}"))]);
     }
     Ok(polygon)

@@ -8,6 +8,7 @@
 mod file;
 mod geometry;
 mod locate;
+mod validity;
 
 use std::collections::BTreeMap;
 use std::fmt;

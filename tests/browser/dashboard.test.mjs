@@ -4,17 +4,25 @@
 // the security headers on every dashboard answer; the map must draw the incidents, a filter
 // must change the list, the URL's hash must bring back a view, the incident panel must show
 // the chain of reasons, the list must work from the keyboard and the language switch must
-// change the labels. A last test puts 100,000 synthetic incidents into the page and
-// measures, with performance.now(), a repaint after a filter change and after a period
-// change.
+// change the labels. The party panels must count what the filters pass, with a table as
+// their text alternative; a report's inclusion proof must verify in the page against the
+// latest checkpoint, and fail visibly when the proof served is altered; the CSV and GeoJSON
+// exports must hold exactly the incidents shown. A last test puts 100,000 synthetic
+// incidents into the page and measures, with performance.now(), a repaint after a filter
+// change and after a period change.
 //
 // Run from tests/browser: `node --test` (after `npm ci` and `cargo build -p truce`).
 // `TRUCE_BIN` names the truce binary (default target/debug/truce under the repository).
+// Screenshots of the main views are written to `TRUCE_SCREENSHOTS` (a directory), else to
+// `truce-dashboard-screenshots` in the system's temporary directory.
+// `TRUCE_DEMO_REPORTS` sets how many reports the demo loads (300). The screenshots in
+// docs/images were made with `TRUCE_DEMO_REPORTS=3300 TRUCE_SCREENSHOTS=../../docs/images
+// node --test --test-name-pattern=screenshots dashboard.test.mjs`.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -38,6 +46,11 @@ const TRUCE_BIN = resolve(REPO_ROOT, process.env.TRUCE_BIN || join('target', 'de
 const POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1400, height: 1000 };
+const SCREENSHOTS = resolve(process.env.TRUCE_SCREENSHOTS || join(tmpdir(), 'truce-dashboard-screenshots'));
+/** Reports the demo loads (more for the documentation's screenshots). */
+const DEMO_REPORTS = process.env.TRUCE_DEMO_REPORTS || '300';
+const VERDICT_NAMES = ['violation', 'alleged', 'disputed', 'no_violation', 'undetermined'];
 /** Safety nets for a hung process or browser, not measures of speed. */
 const TEST_TIMEOUT_MS = 180_000;
 const START_TIMEOUT_MS = 150_000;
@@ -53,7 +66,7 @@ let browser;
 /** Starts `truce demo` on a free port and resolves with its origin once it serves. */
 function startDemo(dir) {
   return new Promise((done, fail) => {
-    const args = ['demo', '--data', dir, '--reports', '300', '--listen', '127.0.0.1:0'];
+    const args = ['demo', '--data', dir, '--reports', DEMO_REPORTS, '--listen', '127.0.0.1:0'];
     const child = spawn(TRUCE_BIN, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -132,6 +145,112 @@ function paintedPixels(page) {
   });
 }
 
+/** Painted pixels of a canvas (`selector`), read through a copy. */
+function canvasPixels(page, selector) {
+  return page.evaluate((selector) => {
+    const source = document.querySelector(selector);
+    const copy = document.createElement('canvas');
+    copy.width = source.width;
+    copy.height = source.height;
+    const context = copy.getContext('2d', { willReadFrequently: true });
+    context.drawImage(source, 0, 0);
+    const data = context.getImageData(0, 0, copy.width, copy.height).data;
+    let painted = 0;
+    for (let k = 3; k < data.length; k += 4) if (data[k] > 0) painted += 1;
+    return painted;
+  }, selector);
+}
+
+/** Per party and verdict, the incidents shown whose finding names the party (from the data). */
+function expectedPartyFigures(page) {
+  return page.evaluate(async (names) => {
+    const { dashboard } = await import('/assets/app.js');
+    const { store, selection } = dashboard;
+    const reading = store.interpretations[selection.reading];
+    const out = {};
+    for (const party of Object.keys(dashboard.parties.figures())) {
+      out[party] = Object.fromEntries(names.map((name) => [name, 0]));
+    }
+    for (const i of selection.shown) {
+      const finding = store.items[i].findings.find((f) => f.interpretation === reading);
+      for (const party of finding?.parties ?? []) {
+        if (out[party] && finding.verdict in out[party]) out[party][finding.verdict] += 1;
+      }
+    }
+    return out;
+  }, VERDICT_NAMES);
+}
+
+/** What the party panels show: `{party: {verdict: n}}`, read from the page's text. */
+function shownPartyFigures(page) {
+  return page.$$eval('.party-card:not([hidden])', (cards) =>
+    Object.fromEntries(
+      cards.map((card) => [
+        card.dataset.party,
+        Object.fromEntries(
+          [...card.querySelectorAll('.party-counts li')].map((li) => [li.dataset.verdict, Number(li.querySelector('.count').textContent)]),
+        ),
+      ]),
+    ),
+  );
+}
+
+/** Opens the first incident with reports and waits for its panel. */
+async function openFirstIncident(page) {
+  await page.locator('#incident-list li').first().click();
+  await page.locator('#panel-body button.verify').first().waitFor();
+}
+
+/** Clicks the first report's verify button and waits for the outcome. */
+async function verifyFirstReport(page) {
+  await page.locator('#panel-body button.verify').first().click();
+  const holder = page.locator('#panel-body .proof').first();
+  await page.waitForFunction(() => document.querySelector('#panel-body .proof')?.dataset.outcome, null, { timeout: 30_000 });
+  return { outcome: await holder.getAttribute('data-outcome'), text: await holder.textContent() };
+}
+
+/** A small RFC 4180 reader: rows of fields. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let k = 0; k < text.length; k += 1) {
+    const c = text[k];
+    if (quoted) {
+      if (c === '"' && text[k + 1] === '"') {
+        field += '"';
+        k += 1;
+      } else if (c === '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c === '"') {
+      quoted = true;
+    } else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\r' && text[k + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      k += 1;
+    } else {
+      field += c;
+    }
+  }
+  if (field !== '' || row.length > 0) rows.push([...row, field]);
+  return rows;
+}
+
+/** Clicks `button` and returns the text of the file it downloads, and its name. */
+async function downloaded(page, button) {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+  return { name: file.suggestedFilename(), text: await readFile(await file.path(), 'utf8') };
+}
+
 before(async () => {
   assert.ok(existsSync(TRUCE_BIN), `the truce binary is not at ${TRUCE_BIN}: run \`cargo build -p truce\` or set TRUCE_BIN`);
   dataDir = join(await mkdtemp(join(tmpdir(), 'truce-dashboard-')), 'data');
@@ -158,13 +277,20 @@ describe('the dashboard', { timeout: TEST_TIMEOUT_MS }, () => {
       noProblems(trafficProblems(record, isAllowed));
       const dashboardAnswers = responses.filter((r) => {
         const path = new URL(r.url()).pathname;
-        return path === '/' || path.startsWith('/assets/') || path === '/v1/geography' || path.endsWith('/zones');
+        return (
+          path === '/' ||
+          path.startsWith('/assets/') ||
+          path === '/v1/geography' ||
+          path.endsWith('/zones') ||
+          path.endsWith('/parties')
+        );
       });
       const paths = dashboardAnswers.map((r) => new URL(r.url()).pathname);
       for (const needed of ['/', '/assets/app.js', '/assets/map.js', '/assets/app.css', '/v1/geography']) {
         assert.ok(paths.includes(needed), `${needed} not among ${paths.join(', ')}`);
       }
       assert.ok(paths.some((p) => p.endsWith('/zones')), `the zones were not asked for: ${paths.join(', ')}`);
+      assert.ok(paths.some((p) => p.endsWith('/parties')), `the parties were not asked for: ${paths.join(', ')}`);
       for (const answer of dashboardAnswers) {
         const headers = await answer.allHeaders();
         assert.equal(headers['content-security-policy'], POLICY, answer.url());
@@ -324,6 +450,9 @@ describe('the dashboard', { timeout: TEST_TIMEOUT_MS }, () => {
       assert.equal(await page.textContent('h1'), 'Панель моніторингу припинення вогню');
       assert.equal(await page.textContent('#filters label:first-child span'), 'Сторона');
       assert.equal(await page.textContent('#list-heading'), 'Інциденти');
+      const energy = await page.evaluate(async () => (await import('/assets/i18n.js')).term('target', 'energy.power_transmission'));
+      assert.equal(energy, 'Енергетика: передача електроенергії');
+      assert.equal(await page.textContent('#parties-heading'), 'Сторони');
       await page.selectOption('#language', 'en');
       await page.waitForFunction(() => document.documentElement.lang === 'en');
       assert.equal(await page.textContent('h1'), 'Ceasefire monitoring dashboard');
@@ -379,6 +508,290 @@ describe('the dashboard', { timeout: TEST_TIMEOUT_MS }, () => {
       const map = await page.locator('#map').boundingBox();
       assert.ok(map.width > 300 && map.height > 200, JSON.stringify(map));
       assert.ok(await page.locator('#incident-list li').first().isVisible());
+      // The tables, the party panels and a verified proof fit too.
+      await page.click('#toggle-tables');
+      await page.locator('.party-card table').first().waitFor();
+      await openFirstIncident(page);
+      assert.equal((await verifyFirstReport(page)).outcome, 'verified');
+      noProblems([...trafficProblems(record, isAllowed), ...(await overflowProblems(page))]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a panel per party counts what the filters pass by verdict, with a daily chart and a table', async () => {
+    const { context, page, record, isAllowed } = await openDashboard();
+    try {
+      const headings = await page.$$eval('.party-card h3', (items) => items.map((h) => h.textContent));
+      assert.deepEqual(headings, ['Russian Federation (RU)', 'Ukraine (UA)']);
+      const expected = await expectedPartyFigures(page);
+      assert.deepEqual(await shownPartyFigures(page), expected);
+      const total = (figures) => Object.values(figures).reduce((a, b) => a + b, 0);
+      assert.ok(total(expected.RU) + total(expected.UA) > 0, JSON.stringify(expected));
+      for (const party of ['RU', 'UA']) {
+        const chart = `.party-card[data-party="${party}"] canvas`;
+        if (total(expected[party]) > 0) assert.ok((await canvasPixels(page, chart)) > 50, `${party}: the chart is blank`);
+        assert.match(await page.getAttribute(chart, 'aria-label'), new RegExp(`^${party}: .* ${total(expected[party])} in all`));
+      }
+
+      // The tables: hidden at first; each party's sums to its counts, the timeline's to the list.
+      assert.equal(await page.locator('table.figures').count(), 0);
+      await page.click('#toggle-tables');
+      assert.equal(await page.getAttribute('#toggle-tables', 'aria-pressed'), 'true');
+      assert.equal(await page.locator('#timeline-table table').count(), 1);
+      const tableSums = await page.$$eval('.party-card', (cards) =>
+        Object.fromEntries(
+          cards.map((card) => [
+            card.dataset.party,
+            [...card.querySelectorAll('tbody tr')].reduce((sum, tr) => sum + Number(tr.lastElementChild.textContent) || sum, 0),
+          ]),
+        ),
+      );
+      assert.deepEqual(tableSums, { RU: total(expected.RU), UA: total(expected.UA) });
+      const timelineSum = await page.$$eval('#timeline-table tbody tr', (rows) =>
+        rows.reduce((sum, tr) => sum + Number(tr.lastElementChild.textContent), 0),
+      );
+      const shown = await page.evaluate(async () => (await import('/assets/app.js')).dashboard.selection.shown.length);
+      assert.equal(timelineSum, shown);
+
+      // A filter: the panels follow it; a party filter leaves that party's panel alone.
+      const [verdict] = Object.entries(expected.RU).sort((a, b) => b[1] - a[1])[0];
+      await page.selectOption('select[name="verdict"]', verdict);
+      const filtered = await shownPartyFigures(page);
+      assert.deepEqual(filtered, await expectedPartyFigures(page));
+      for (const figures of Object.values(filtered)) {
+        for (const [name, n] of Object.entries(figures)) if (name !== verdict) assert.equal(n, 0, JSON.stringify(filtered));
+      }
+      assert.equal(filtered.RU[verdict], expected.RU[verdict]);
+      await page.selectOption('select[name="party"]', 'UA');
+      assert.deepEqual(Object.keys(await shownPartyFigures(page)), ['UA']);
+      await page.click('#toggle-tables');
+      assert.equal(await page.locator('table.figures').count(), 0);
+      noProblems(trafficProblems(record, isAllowed));
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("the proof check's pieces: RFC 9162 paths of every leaf of trees of 1 to 9 leaves, keys, notes", async () => {
+    const { context, page, record, isAllowed } = await openDashboard();
+    try {
+      const found = await page.evaluate(async () => {
+        const v = await import('/assets/verify.js');
+        const leaves = await Promise.all([...Array(9).keys()].map((k) => v.leafHash(Uint8Array.of(k, 1, 2))));
+        // MTH and PATH of RFC 9162 section 2.1, written out recursively as the spec gives them.
+        const split = (n) => 2 ** Math.ceil(Math.log2(n) - 1);
+        const mth = async (hashes) => {
+          if (hashes.length === 1) return hashes[0];
+          const k = split(hashes.length);
+          return v.nodeHash(await mth(hashes.slice(0, k)), await mth(hashes.slice(k)));
+        };
+        const path = async (m, hashes) => {
+          if (hashes.length === 1) return [];
+          const k = split(hashes.length);
+          return m < k
+            ? [...(await path(m, hashes.slice(0, k))), await mth(hashes.slice(k))]
+            : [...(await path(m - k, hashes.slice(k))), await mth(hashes.slice(0, k))];
+        };
+        const problems = [];
+        for (let size = 1; size <= 9; size += 1) {
+          const tree = leaves.slice(0, size);
+          const root = v.toHex(await mth(tree));
+          for (let index = 0; index < size; index += 1) {
+            const proof = await path(index, tree);
+            const got = await v.rootFromInclusionProof(index, size, tree[index], proof);
+            if (!got || v.toHex(got) !== root) problems.push(`size ${size} index ${index}: wrong root`);
+            if (proof.length > 0) {
+              const bad = proof.map((h) => h.slice());
+              bad[0][5] ^= 1;
+              const wrong = await v.rootFromInclusionProof(index, size, tree[index], bad);
+              if (wrong && v.toHex(wrong) === root) problems.push(`size ${size} index ${index}: an altered proof verified`);
+              if ((await v.rootFromInclusionProof(index, size, tree[index], proof.slice(1))) !== null && size > 2) {
+                const short = v.toHex(await v.rootFromInclusionProof(index, size, tree[index], proof.slice(1)));
+                if (short === root) problems.push(`size ${size} index ${index}: a short proof verified`);
+              }
+            }
+            const other = await v.rootFromInclusionProof((index + 1) % size, size, tree[index], proof);
+            if (size > 1 && other && v.toHex(other) === root) problems.push(`size ${size} index ${index}: verified at another index`);
+          }
+        }
+        // A key whose base64 holds '+', and its id.
+        const raw = new Uint8Array(33).fill(0xfb);
+        raw[0] = 1;
+        const encoded = btoa(String.fromCharCode(...raw));
+        const digest = new Uint8Array(
+          await crypto.subtle.digest('SHA-256', new Uint8Array([...new TextEncoder().encode('log.example'), 0x0a, ...raw])),
+        );
+        const id = v.toHex(digest.subarray(0, 4));
+        const key = await v.parseVkey(`log.example+${id}+${encoded}`);
+        let refused = false;
+        try {
+          await v.parseVkey(`log.example+00000000+${encoded}`);
+        } catch {
+          refused = true;
+        }
+        const note = v.parseNote('origin\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u2014 log.example AAAAAQE=\n');
+        return {
+          problems,
+          encoded,
+          key: { name: key.name, type: key.type, length: key.key.length, id: key.keyId.toString(16).padStart(8, '0') },
+          id,
+          refused,
+          note: { text: note.text, lines: note.signatures.map((s) => [s.name, s.keyId, s.signature.length]) },
+          checkpoint: (({ origin, size }) => ({ origin, size: String(size) }))(v.parseCheckpoint(note.text)),
+        };
+      });
+      assert.deepEqual(found.problems, []);
+      assert.ok(found.encoded.includes('+'), found.encoded);
+      assert.deepEqual(found.key, { name: 'log.example', type: 1, length: 32, id: found.id });
+      assert.ok(found.refused, 'a key with a wrong id was accepted');
+      assert.deepEqual(found.note.lines, [['log.example', 1, 1]]);
+      assert.deepEqual(found.checkpoint, { origin: 'origin', size: '3' });
+      noProblems(trafficProblems(record, isAllowed));
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a report's inclusion proof is verified in the page against the latest checkpoint", async () => {
+    const { context, page, record, isAllowed } = await openDashboard();
+    try {
+      await openFirstIncident(page);
+      const asked = [];
+      page.on('request', (request) => asked.push(new URL(request.url()).pathname));
+      const { outcome, text } = await verifyFirstReport(page);
+      assert.equal(outcome, 'verified', text);
+      assert.match(text, /^✓ Verified: report \S+ is entry \d+ of the log/);
+      assert.match(text, /Log signature\s*verified in this browser \(Ed25519, key truce\.local\/log\+[0-9a-f]{8}\)/);
+      assert.match(text, /Witness cosignatures\s*none/);
+      for (const path of ['/v1/log/checkpoint', '/v1/log/vkey', '/v1/log/entries', '/v1/log/proof/inclusion']) {
+        assert.ok(asked.includes(path), `${path} not asked: ${asked.join(', ')}`);
+      }
+      noProblems(trafficProblems(record, isAllowed));
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a tampered proof or checkpoint fails visibly; cosigners are named', async () => {
+    const { context, page, record, isAllowed } = await openDashboard();
+    try {
+      const isProof = (url) => url.pathname === '/v1/log/proof/inclusion';
+      const isCheckpoint = (url) => url.pathname === '/v1/log/checkpoint';
+      // One hash of the proof altered in transit.
+      await page.route(isProof, async (route) => {
+        const response = await route.fetch();
+        const body = await response.json();
+        const first = Buffer.from(body.proof[0], 'base64');
+        first[0] ^= 0x01;
+        body.proof[0] = first.toString('base64');
+        await route.fulfill({ response, json: body });
+      });
+      await openFirstIncident(page);
+      let result = await verifyFirstReport(page);
+      assert.equal(result.outcome, 'failed', result.text);
+      assert.match(result.text, /^✗ Not verified: the inclusion proof does not lead to the checkpoint's root/);
+      assert.equal(await page.locator('#panel-body .proof-verdict.failed').count(), 1);
+      await page.unroute(isProof);
+
+      // A checkpoint whose root was changed: its signature no longer verifies.
+      await page.route(isCheckpoint, async (route) => {
+        const response = await route.fetch();
+        const lines = (await response.text()).split('\n');
+        const root = Buffer.from(lines[2], 'base64');
+        root[31] ^= 0x80;
+        lines[2] = root.toString('base64');
+        await route.fulfill({ response, body: lines.join('\n') });
+      });
+      result = await verifyFirstReport(page);
+      assert.equal(result.outcome, 'failed', result.text);
+      assert.match(result.text, /the log's signature on the checkpoint does not verify/);
+      assert.match(result.text, /does NOT verify/);
+      await page.unroute(isCheckpoint);
+
+      // A witness's cosignature line added: named, with its time, and said to be unverified.
+      await page.route(isCheckpoint, async (route) => {
+        const response = await route.fetch();
+        const line = Buffer.alloc(4 + 8 + 64);
+        line.writeUInt32BE(0x1234abcd, 0);
+        line.writeBigUInt64BE(1742000000n, 4);
+        await route.fulfill({ response, body: `${await response.text()}— witness.example/ua ${line.toString('base64')}\n` });
+      });
+      result = await verifyFirstReport(page);
+      assert.equal(result.outcome, 'verified', result.text);
+      assert.match(result.text, /witness\.example\/ua \(key 1234abcd\), 2025-03-15 00:53 \(UTC\): not verified/);
+      noProblems(trafficProblems(record, isAllowed));
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the CSV and GeoJSON exports hold exactly the incidents shown', async () => {
+    const { context, page, record, isAllowed } = await openDashboard();
+    try {
+      // The commonest action and a period of a fortnight: a part of the incidents.
+      const action = await page.evaluate(async () => {
+        const { dashboard } = await import('/assets/app.js');
+        const counts = new Map();
+        for (const i of dashboard.selection.shown) {
+          const a = dashboard.store.items[i].action;
+          counts.set(a, (counts.get(a) ?? 0) + 1);
+        }
+        return [...counts].sort((a, b) => b[1] - a[1])[0][0];
+      });
+      await page.selectOption('select[name="action"]', action);
+      await page.focus('#timeline');
+      await page.keyboard.press('ArrowRight');
+      for (let k = 0; k < 7; k += 1) await page.keyboard.press('Shift+ArrowRight');
+      await page.waitForFunction(() => /from=/.test(window.location.hash));
+      const shown = await page.evaluate(async () => {
+        const { dashboard } = await import('/assets/app.js');
+        const { store, selection } = dashboard;
+        return { ids: [...selection.shown].map((i) => store.ids[i]), total: store.n };
+      });
+      const count = await page.textContent('#list-count');
+      assert.ok(shown.ids.length > 0 && shown.ids.length < shown.total, `${shown.ids.length} of ${shown.total}`);
+      assert.ok(count.includes(String(shown.ids.length)), count);
+
+      const csv = await downloaded(page, '#export-csv');
+      assert.match(csv.name, /^truce-jeddah-30-day-ceasefire-2025-v1-common-incidents\.csv$/);
+      const rows = parseCsv(csv.text);
+      const header = rows.shift();
+      assert.equal(header[0], 'incident_id');
+      assert.equal(rows.length, shown.ids.length);
+      assert.deepEqual(rows.map((r) => r[0]).sort(), [...shown.ids].sort());
+      const actionColumn = header.indexOf('action');
+      assert.ok(rows.every((r) => r[actionColumn] === action && r.length === header.length));
+      assert.match(await page.textContent('#export-status'), new RegExp(`^${shown.ids.length} incidents exported`));
+
+      const geo = await downloaded(page, '#export-geojson');
+      assert.match(geo.name, /\.geojson$/);
+      const doc = JSON.parse(geo.text);
+      assert.equal(doc.type, 'FeatureCollection');
+      assert.equal(doc.features.length, shown.ids.length);
+      assert.deepEqual(doc.features.map((f) => f.properties.incident_id).sort(), [...shown.ids].sort());
+      assert.ok(doc.features.every((f) => f.properties.action === action));
+      assert.ok(doc.features.every((f) => f.geometry === null || (f.geometry.type === 'Point' && f.geometry.coordinates.length === 2)));
+      assert.equal(doc.filters.action, action);
+      noProblems(trafficProblems(record, isAllowed));
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('screenshots of the main views', async (t) => {
+    const { context, page, record, isAllowed } = await openDashboard('', { viewport: DESKTOP });
+    try {
+      await mkdir(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-map-list.png') });
+      await openFirstIncident(page);
+      const { outcome } = await verifyFirstReport(page);
+      assert.equal(outcome, 'verified');
+      await page.locator('#incident-panel').screenshot({ path: join(SCREENSHOTS, 'dashboard-incident-verified.png') });
+      await page.click('#close-panel');
+      await page.locator('.parties').screenshot({ path: join(SCREENSHOTS, 'dashboard-parties.png') });
+      t.diagnostic(`screenshots in ${SCREENSHOTS}`);
+      noProblems(trafficProblems(record, isAllowed));
     } finally {
       await context.close();
     }

@@ -9,6 +9,8 @@
 //! | `GET /assets/{file}` | its scripts (ES modules), style sheet and translations, embedded in the binary |
 //! | `GET /v1/geography` | the basemap: countries, regions, the line of contact and cities as GeoJSON |
 //! | `GET /v1/agreements/{id}/zones?version=` | the zones of an agreement version as GeoJSON, as the service judges by them |
+//! | `GET /v1/agreements/{id}/parties?version=` | the parties of an agreement version (id and name), for the per-party panels |
+//! | `GET /v1/log/vkey` | the verifier key of the log's checkpoints, for the page's proof check |
 //!
 //! Nothing is fetched from elsewhere: the page, its code and the map's
 //! geography come from this binary (`include_str!`, `include_bytes!`), so it
@@ -65,6 +67,21 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("dashboard/timeline.js"),
     ),
     ("panel.js", JAVASCRIPT, include_bytes!("dashboard/panel.js")),
+    (
+        "parties.js",
+        JAVASCRIPT,
+        include_bytes!("dashboard/parties.js"),
+    ),
+    (
+        "verify.js",
+        JAVASCRIPT,
+        include_bytes!("dashboard/verify.js"),
+    ),
+    (
+        "export.js",
+        JAVASCRIPT,
+        include_bytes!("dashboard/export.js"),
+    ),
     ("i18n.js", JAVASCRIPT, include_bytes!("dashboard/i18n.js")),
     (
         "app.css",
@@ -112,6 +129,8 @@ const ZONE_SIMPLIFY_DEG: f64 = 0.002;
 const ZONE_CACHE_SIZE: usize = 32;
 
 /// The page and its assets (outside `/v1`: they are not part of the API).
+/// The small reads the page needs (geography, zones, an agreement version's
+/// parties, the log's verifier key) are `/v1` routes in the API's router.
 pub(crate) fn pages() -> Router<AppState> {
     Router::new()
         .route("/", get(page))
@@ -329,8 +348,17 @@ pub(crate) struct ZoneQuery {
     version: Option<String>,
 }
 
-/// Zones already drawn, by the hash of their agreement entry.
-static ZONE_CACHE: LazyLock<Mutex<HashMap<[u8; 32], Arc<String>>>> =
+/// What the dashboard reads of an agreement version: its zones, drawn, and
+/// its parties.
+struct Loaded {
+    /// The zones as a GeoJSON FeatureCollection.
+    zones: String,
+    /// The version and its parties as the JSON the parties route answers.
+    parties: String,
+}
+
+/// Agreement versions already read, by the hash of their agreement entry.
+static ZONE_CACHE: LazyLock<Mutex<HashMap<[u8; 32], Arc<Loaded>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// The zones of an agreement version as GeoJSON: one feature per area of a
@@ -356,17 +384,79 @@ pub(crate) async fn zones(
     Path(id): Path<String>,
     query: Result<Query<ZoneQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    match zone_document(&state, &id, query).await {
-        Ok(body) => geojson(body.as_ref().clone()),
+    match loaded_agreement(&state, &id, query).await {
+        Ok(loaded) => geojson(loaded.zones.clone()),
         Err(error) => secured(error.into_response()),
     }
 }
 
-async fn zone_document(
+/// The parties of an agreement version: `{"agreement_id", "version",
+/// "parties": [{"id", "name"}]}`, in the agreement's order (of the common
+/// interpretation, the first logged). The dashboard draws a panel per party.
+#[utoipa::path(
+    get,
+    path = "/v1/agreements/{id}/parties",
+    tag = "dashboard",
+    params(("id" = String, Path, description = "The agreement's id"), ZoneQuery),
+    responses(
+        (status = 200, description = "The version and its parties, each with `id` and `name`", content_type = "application/json"),
+        (status = 400, description = "A version that is not a number", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such agreement or version", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "The agreement's files could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn parties(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<ZoneQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    match loaded_agreement(&state, &id, query).await {
+        Ok(loaded) => {
+            let mut response = loaded.parties.clone().into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            secured(response)
+        }
+        Err(error) => secured(error.into_response()),
+    }
+}
+
+/// The verifier key of the log's checkpoints (`name+keyid+base64`, the
+/// `vkey` format of `truce log verify`), one line of text. A reader should
+/// compare it with the key the log's operator publishes: the page uses it to
+/// check the checkpoint's signature, which only shows that the checkpoint was
+/// signed by the key this server names.
+#[utoipa::path(
+    get,
+    path = "/v1/log/vkey",
+    tag = "dashboard",
+    responses(
+        (status = 200, description = "The log's verifier key and a newline", body = String, content_type = "text/plain; charset=utf-8"),
+    )
+)]
+pub(crate) async fn log_vkey(State(state): State<AppState>) -> Response {
+    let mut response = format!("{}\n", state.log_verifier().to_vkey()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    secured(response)
+}
+
+/// The agreement version `id` (`query`'s version, else the newest), read
+/// from its log entry and the blobs once and then kept.
+async fn loaded_agreement(
     state: &AppState,
     id: &str,
     query: Result<Query<ZoneQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Arc<String>, ApiError> {
+) -> Result<Arc<Loaded>, ApiError> {
     let Query(query) = query.map_err(|error| {
         ApiError::BadParameter(FieldProblem::parameter("version", error.body_text()))
     })?;
@@ -412,25 +502,37 @@ async fn zone_document(
         )));
     };
     let blobs = state.shared.blobs.clone();
-    let document = tokio::task::spawn_blocking(move || {
+    let loaded = tokio::task::spawn_blocking(move || {
         let agreements = load_from_blobs(&blobs, &entry)?;
         let agreement = agreements
             .iter()
             .find(|agreement| agreement.interpretation == entry.interpretation)
             .or_else(|| agreements.first())
             .ok_or_else(|| "the agreement has no interpretation".to_owned())?;
-        Ok::<_, String>(zone_collection(&agreement.zones).to_string())
+        let parties = json!({
+            "agreement_id": agreement.id,
+            "version": agreement.version,
+            "parties": agreement
+                .parties
+                .iter()
+                .map(|party| json!({"id": party.id.as_str(), "name": party.name.as_str()}))
+                .collect::<Vec<_>>(),
+        });
+        Ok::<_, String>(Loaded {
+            zones: zone_collection(&agreement.zones).to_string(),
+            parties: parties.to_string(),
+        })
     })
     .await
     .map_err(|error| ApiError::internal(&error))?
     .map_err(|error| ApiError::internal(&error))?;
-    let document = Arc::new(document);
+    let loaded = Arc::new(loaded);
     let mut cache = ZONE_CACHE.lock().unwrap_or_else(PoisonError::into_inner);
     if cache.len() >= ZONE_CACHE_SIZE {
         cache.clear();
     }
-    cache.insert(key, Arc::clone(&document));
-    Ok(document)
+    cache.insert(key, Arc::clone(&loaded));
+    Ok(loaded)
 }
 
 /// The zones as a FeatureCollection.

@@ -50,6 +50,7 @@
 //! | `GET /healthz`, `GET /readyz`, `GET /v1/openapi.json` | anyone | operations |
 //! | `GET /`, `GET /assets/{file}` | anyone | the dashboard and its assets ([`dashboard`]) |
 //! | `GET /v1/geography`, `GET /v1/agreements/{id}/zones?version=` | anyone | the dashboard's basemap and an agreement's zones, GeoJSON |
+//! | `GET /v1/agreements/{id}/parties?version=`, `GET /v1/log/vkey` | anyone | an agreement version's parties; the log's verifier key (the dashboard's proof check) |
 //!
 //! A submission answers 201 with a receipt per entry (index, inclusion proof,
 //! signed checkpoint, and the c2sp.org/tlog-proof text); the same signed

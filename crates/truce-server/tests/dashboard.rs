@@ -1,7 +1,8 @@
 //! The dashboard's routes: the page, its embedded assets with their content
 //! types and cache headers, the security headers on every answer, the
-//! basemap and an agreement's zones as GeoJSON, and a 404 for an unknown
-//! asset.
+//! basemap and an agreement's zones as GeoJSON, an agreement's parties, the
+//! log's verifier key, a 404 for an unknown asset, and a translation of every
+//! vocabulary term in every language.
 
 #![allow(clippy::unwrap_used)]
 
@@ -278,4 +279,127 @@ async fn the_openapi_document_lists_the_dashboards_data() {
     // The page and its assets are not part of the API.
     assert!(json["paths"].get("/").is_none());
     assert!(json["paths"].get("/assets/{file}").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agreements_parties_are_listed_in_its_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keys::new();
+    let (_service, router) = open(config(dir.path(), &keys.admin)).await;
+    let missing = get(&router, "/v1/agreements/no-such/parties", None)
+        .await
+        .expect(404);
+    assert_secured("parties (404)", &missing.headers);
+    assert_eq!(missing.problem(), "not-found");
+    populate(&router, &keys).await;
+
+    let path = format!("/v1/agreements/{AGREEMENT}/parties");
+    let answer = get(&router, &path, None).await.expect(200);
+    assert_secured(&path, &answer.headers);
+    assert_eq!(content_type(&answer.headers), "application/json");
+    assert_eq!(answer.headers[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({
+            "agreement_id": AGREEMENT,
+            "version": 1,
+            "parties": [
+                {"id": "RU", "name": "Russian Federation"},
+                {"id": "UA", "name": "Ukraine"},
+            ],
+        })
+    );
+    let bad = get(&router, &format!("{path}?version=one"), None)
+        .await
+        .expect(400);
+    assert_secured("parties (400)", &bad.headers);
+    assert_eq!(bad.problem_places(), ["version"]);
+    get(&router, &format!("{path}?version=9"), None)
+        .await
+        .expect(404);
+    // The zones of the same version are still answered (they share a cache).
+    get(&router, &format!("/v1/agreements/{AGREEMENT}/zones"), None)
+        .await
+        .expect(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_verifier_key_is_served_and_verifies_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keys::new();
+    let (service, router) = open(config(dir.path(), &keys.admin)).await;
+    populate(&router, &keys).await;
+    let answer = get(&router, "/v1/log/vkey", None).await.expect(200);
+    assert_secured("/v1/log/vkey", &answer.headers);
+    assert_eq!(content_type(&answer.headers), "text/plain; charset=utf-8");
+    let text = answer.text();
+    assert!(
+        text.ends_with('\n') && text.lines().count() == 1,
+        "{text:?}"
+    );
+    let verifier = truce_note::Verifier::from_vkey(text.trim()).unwrap();
+    assert_eq!(verifier.to_vkey(), service.state().log_verifier().to_vkey());
+    // The page checks the checkpoint with it.
+    let checkpoint = get(&router, "/v1/log/checkpoint", None).await.expect(200);
+    truce_note::Note::parse(&checkpoint.body)
+        .unwrap()
+        .verify(&[verifier])
+        .unwrap();
+}
+
+#[test]
+fn every_vocabulary_term_has_a_translation_in_every_language() {
+    use truce_engine::adjudicate::{NoViolationReason, Verdict};
+    use truce_model::{ActionType, EnergyKind, SourceKind, TargetKind};
+
+    let mut needed: Vec<String> = Vec::new();
+    needed.extend(
+        ActionType::NAMES
+            .iter()
+            .map(|name| format!("action.{name}")),
+    );
+    needed.extend(
+        TargetKind::NAMES
+            .iter()
+            .map(|name| format!("target.{name}")),
+    );
+    needed.extend(
+        EnergyKind::NAMES
+            .iter()
+            .map(|name| format!("target.energy.{name}")),
+    );
+    needed.extend(
+        SourceKind::NAMES
+            .iter()
+            .map(|name| format!("source.{name}")),
+    );
+    needed.extend(
+        Verdict::ALL
+            .iter()
+            .map(|verdict| format!("verdict.{}", verdict.as_str())),
+    );
+    needed.extend(
+        NoViolationReason::ALL
+            .iter()
+            .map(|reason| format!("reason.{}", reason.as_str())),
+    );
+    for (language, text) in [
+        ("en", include_str!("../src/dashboard/i18n-en.json")),
+        ("uk", include_str!("../src/dashboard/i18n-uk.json")),
+        ("ru", include_str!("../src/dashboard/i18n-ru.json")),
+    ] {
+        let strings: Value = serde_json::from_str(text).unwrap();
+        let missing: Vec<&String> = needed
+            .iter()
+            .filter(|key| {
+                strings[key.as_str()]
+                    .as_str()
+                    .is_none_or(|value| value.trim().is_empty())
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{language}: no translation of {missing:?}"
+        );
+    }
 }

@@ -18,7 +18,7 @@ use truce_server::{NoAppliedEntries, Service};
 use truce_store::Store;
 
 /// Every route the router serves, as (method, template).
-const ROUTES: [(&str, &str); 28] = [
+const ROUTES: [(&str, &str); 30] = [
     ("post", "/v1/sources"),
     ("get", "/v1/sources"),
     ("post", "/v1/sources/{name}/revoke"),
@@ -47,6 +47,8 @@ const ROUTES: [(&str, &str); 28] = [
     ("get", "/v1/openapi.json"),
     ("get", "/v1/geography"),
     ("get", "/v1/agreements/{id}/zones"),
+    ("get", "/v1/agreements/{id}/parties"),
+    ("get", "/v1/log/vkey"),
 ];
 
 async fn start(service: Service) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {

@@ -78,6 +78,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         // The dashboard's data (crate::dashboard).
         .routes(routes!(crate::dashboard::geography))
         .routes(routes!(crate::dashboard::zones))
+        .routes(routes!(crate::dashboard::parties))
+        .routes(routes!(crate::dashboard::log_vkey))
 }
 
 /// The OpenAPI 3.1 document of the API.

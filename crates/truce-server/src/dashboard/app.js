@@ -1,6 +1,7 @@
 // The dashboard's controller: reads the API as the public (unsigned), keeps the view in the
 // URL's hash (agreement, reading, filters, period, map position, open incident, time zone),
-// and repaints the map, the timeline, the legend and the list from one selection.
+// and repaints the map, the timeline, the legend, the list and the party panels from one
+// selection. The exports and the proof checks read the same state.
 //
 // `dashboard` (exported) is the page's handle for tests: the same module instance the page
 // runs, reached with `import('/assets/app.js')`.
@@ -17,9 +18,12 @@ import {
   t,
   term,
 } from './i18n.js';
+import { download, fileName, toCsv, toGeoJson } from './export.js';
 import { MapView } from './map.js';
-import { el, renderIncident, verdictBadge } from './panel.js';
+import { el, renderIncident, renderProof, verdictBadge } from './panel.js';
+import { DAY_MS, PartyPanels, dailyTable } from './parties.js';
 import { TimelineView } from './timeline.js';
+import { verifyReport } from './verify.js';
 
 /** Rows of the incident list (the newest first); the count says how many more match. */
 const LIST_LIMIT = 200;
@@ -43,6 +47,9 @@ const state = {
   selection: null,
   focusRow: 0,
   panel: null,
+  proofs: new Map(),
+  parties: [],
+  tables: false,
   lastRepaintMs: 0,
   applying: false,
 };
@@ -65,9 +72,17 @@ async function getJson(path) {
   return response.json();
 }
 
+async function getText(path) {
+  const response = await fetch(path, { headers: { accept: 'text/plain, application/json' } });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.text();
+}
+
 function status(text) {
   $('status').textContent = text;
 }
+
+const partyPanels = new PartyPanels($('parties'));
 
 const map = new MapView($('map'), {
   onSelect: (index) => openIncident(state.store.ids[index]),
@@ -184,6 +199,10 @@ async function loadAgreement(id, version) {
     status(t('status.zones_failed', { message: error.message }));
     return { features: [] };
   });
+  const parties = getJson(`${path}/parties${versionQuery}`).then(
+    (answer) => (Array.isArray(answer.parties) ? answer.parties : []),
+    () => null,
+  );
   const items = [];
   await pages(`${path}/incidents${versionQuery}`, (page) => {
     items.push(...page.items);
@@ -198,7 +217,13 @@ async function loadAgreement(id, version) {
     (zoneDoc.features ?? []).map((f) => [String(f.properties?.zone ?? ''), String(f.properties?.name ?? '')]),
   );
   map.setZones(zoneDoc);
-  setStore(new IncidentStore(items, state.interpretations, kinds));
+  const store = new IncidentStore(items, state.interpretations, kinds);
+  // Without the agreement's list, the parties the findings name.
+  state.parties = ((await parties) ?? store.values('party').map((id) => ({ id, name: id })))
+    .filter((party) => typeof party?.id === 'string')
+    .map((party) => ({ id: party.id, name: typeof party.name === 'string' ? party.name : party.id }));
+  partyPanels.setParties(state.parties);
+  setStore(store);
   $('agreement').value = id;
   status('');
 }
@@ -281,6 +306,7 @@ function repaint() {
   timeline.setCounts(store, selection.inAnyPeriod, selection.verdicts);
   renderList();
   renderSummaries();
+  renderParties();
   state.lastRepaintMs = performance.now() - started;
   writeHash();
 }
@@ -336,6 +362,42 @@ function renderSummaries() {
   );
 }
 
+/** The UTC day `d` of a span starting at `first`, as a date. */
+function dayName(first, d) {
+  return formatDate(first + d * DAY_MS, 'UTC').split(' ')[0];
+}
+
+/** The days the party charts span: the period's, else the timeline's. */
+function chartDays() {
+  const { from, to } = state.filter;
+  if (from === null) return { first: timeline.first, days: timeline.days };
+  const first = Math.floor(from / DAY_MS) * DAY_MS;
+  const last = Math.floor((to ?? state.store.last) / DAY_MS) * DAY_MS;
+  return { first, days: Math.max(1, Math.round((last - first) / DAY_MS) + 1) };
+}
+
+function renderParties() {
+  const { first, days } = chartDays();
+  partyPanels.update({
+    store: state.store,
+    indices: state.selection.shown,
+    verdicts: state.selection.verdicts,
+    reading: state.selection.reading,
+    first,
+    days,
+    only: state.filter.party,
+    dayLabel: (d) => dayName(first, d),
+    tables: state.tables,
+  });
+  const box = $('timeline-table');
+  box.hidden = !state.tables;
+  box.replaceChildren(
+    ...(state.tables
+      ? [dailyTable(t('timeline.table_caption'), timeline.counts, timeline.days, (d) => dayName(timeline.first, d))]
+      : []),
+  );
+}
+
 function renderList() {
   const store = state.store;
   const shown = state.selection.shown;
@@ -384,6 +446,7 @@ function focusRow(index) {
 
 async function openIncident(id) {
   if (!id || !state.agreement) return;
+  if (state.selected !== id) state.proofs = new Map();
   state.selected = id;
   const store = state.store;
   map.setSelected(store?.index.get(id) ?? -1);
@@ -412,7 +475,7 @@ async function openIncident(id) {
       .sort((a, b) => a.log_index - b.log_index);
     if (state.selected !== id) return;
     state.panel = { detail, annotations };
-    renderIncident(body, detail, annotations, state.zone);
+    renderIncident(body, detail, annotations, state.zone, state.proofs);
   } catch (error) {
     if (state.selected !== id) return;
     state.panel = null;
@@ -423,6 +486,7 @@ async function openIncident(id) {
 function closePanel() {
   state.selected = null;
   state.panel = null;
+  state.proofs = new Map();
   $('incident-panel').hidden = true;
   map.setSelected(-1);
   for (const row of $('incident-list').children) row.setAttribute('aria-selected', 'false');
@@ -432,8 +496,55 @@ function closePanel() {
 function rerenderPanel() {
   if (state.panel && state.selected) {
     $('panel-heading').textContent = t('panel.heading', { id: state.selected });
-    renderIncident($('panel-body'), state.panel.detail, state.panel.annotations, state.zone);
+    renderIncident($('panel-body'), state.panel.detail, state.panel.annotations, state.zone, state.proofs);
   }
+}
+
+// ---- proofs ---------------------------------------------------------------------------
+
+/** Checks report `reportId` (entry `index`) against the latest checkpoint; shows the outcome. */
+async function verify(index, reportId) {
+  const incident = state.selected;
+  const show = (result) => {
+    if (state.selected !== incident) return;
+    state.proofs.set(index, result);
+    const holder = $('panel-body').querySelector(`.proof[data-index="${index}"]`);
+    if (holder) renderProof(holder, result, state.zone);
+  };
+  // Web Crypto exists only in a secure context: HTTPS, or this machine (localhost).
+  if (!globalThis.crypto?.subtle) {
+    show({ state: 'error', message: t('verify.no_crypto') });
+    return;
+  }
+  show({ state: 'working' });
+  try {
+    const result = await verifyReport({ logIndex: index, reportId }, getText);
+    show({ ...result, state: 'done', reportId });
+  } catch (error) {
+    show({ state: 'error', message: error.message });
+  }
+}
+
+// ---- exports --------------------------------------------------------------------------
+
+function exportShown(kind) {
+  const store = state.store;
+  if (!store || !state.selection) return;
+  const { shown, verdicts, reading } = state.selection;
+  const readingName = state.interpretations[reading] ?? 'common';
+  const name = fileName(['truce', state.agreement, `v${state.version}`, readingName, 'incidents'], kind === 'csv' ? 'csv' : 'geojson');
+  if (kind === 'csv') {
+    download(toCsv(store, shown, verdicts, readingName), name, 'text/csv;charset=utf-8');
+  } else {
+    const meta = {
+      agreement_id: state.agreement,
+      agreement_version: state.version,
+      reading: readingName,
+      filters: Object.fromEntries(Object.entries(state.filter).filter(([, v]) => v !== '' && v !== null)),
+    };
+    download(toGeoJson(store, shown, verdicts, readingName, meta), name, 'application/geo+json');
+  }
+  $('export-status').textContent = t('export.done', { n: shown.length, file: name });
 }
 
 // ---- events ---------------------------------------------------------------------------
@@ -463,6 +574,7 @@ function listen() {
   $('language').addEventListener('change', async (event) => {
     await loadLanguage(event.target.value);
     applyTranslations();
+    syncTablesButton();
     fillReadings();
     syncControls();
     repaint();
@@ -472,6 +584,17 @@ function listen() {
     state.zone = event.target.value;
     repaint();
     rerenderPanel();
+  });
+  $('panel-body').addEventListener('click', (event) => {
+    const button = event.target.closest('button.verify');
+    if (button) verify(Number(button.dataset.index), button.dataset.report);
+  });
+  $('export-csv').addEventListener('click', () => exportShown('csv'));
+  $('export-geojson').addEventListener('click', () => exportShown('geojson'));
+  $('toggle-tables').addEventListener('click', () => {
+    state.tables = !state.tables;
+    syncTablesButton();
+    renderParties();
   });
   $('close-panel').addEventListener('click', () => {
     closePanel();
@@ -509,6 +632,12 @@ function listen() {
   });
 }
 
+function syncTablesButton() {
+  const button = $('toggle-tables');
+  button.setAttribute('aria-pressed', String(state.tables));
+  button.textContent = t(state.tables ? 'tables.hide' : 'tables.show');
+}
+
 // ---- start ----------------------------------------------------------------------------
 
 async function start() {
@@ -538,6 +667,7 @@ export const dashboard = {
   get selection() {
     return state.selection;
   },
+  parties: partyPanels,
   get filter() {
     return { ...state.filter };
   },
@@ -550,7 +680,10 @@ export const dashboard = {
   inject(items, interpretations = ['common']) {
     state.interpretations = interpretations;
     state.filter = emptyFilter();
-    setStore(new IncidentStore(items, interpretations));
+    const store = new IncidentStore(items, interpretations);
+    state.parties = store.values('party').map((id) => ({ id, name: id }));
+    partyPanels.setParties(state.parties);
+    setStore(store);
     repaint();
   },
 };

@@ -1,6 +1,8 @@
 // The incident panel: the incident, its findings per reading (verdict, rules, reasons),
 // its member reports as the server shows them to this reader, the monitors' reviews and the
-// parties' contests. Every value is untrusted text: it goes in with textContent only.
+// parties' contests, and for each report a button that checks its entry against the log's
+// latest checkpoint (verify.js). Every value is untrusted text: it goes in with textContent
+// only.
 
 import { formatTime, t, term } from './i18n.js';
 
@@ -79,7 +81,46 @@ function findingSection(finding) {
   return section;
 }
 
-function reportItem(report, zone) {
+/** The outcome of a report's proof check (`result` of verify.js's verifyReport) in `holder`. */
+export function renderProof(holder, result, zone) {
+  holder.replaceChildren();
+  delete holder.dataset.outcome;
+  if (result.state === 'working') {
+    holder.append(el('p', { className: 'hint', text: t('verify.working') }));
+    return;
+  }
+  if (result.state === 'error') {
+    holder.append(el('p', { className: 'proof-verdict failed', text: `✗ ${t('verify.error', { message: result.message })}` }));
+    holder.dataset.outcome = 'failed';
+    return;
+  }
+  holder.dataset.outcome = result.ok ? 'verified' : 'failed';
+  const verdict = result.ok
+    ? `✓ ${t('verify.ok', { report: result.reportId, index: result.index, size: String(result.size) })}`
+    : `✗ ${t('verify.failed', { problems: result.problems.map((p) => t(p.key, p.params ?? {})).join('; ') })}`;
+  holder.append(el('p', { className: `proof-verdict ${result.ok ? 'verified' : 'failed'}`, text: verdict }));
+  // The key's name and id (the base64 of the key itself may hold a '+').
+  const key = result.vkey.match(/^[^+]+\+[0-9a-fA-F]{8}/)?.[0] ?? result.vkey;
+  const cosigners = result.signers.filter((s) => s.role !== 'log');
+  const witnessList = el('ul', { className: 'witnesses' });
+  for (const signer of cosigners) {
+    const text =
+      signer.role === 'cosigner'
+        ? t('verify.cosigner', { name: signer.name, id: signer.keyId, time: formatTime(signer.time * 1000, zone) })
+        : t('verify.other_signer', { name: signer.name, id: signer.keyId });
+    witnessList.append(el('li', { text }));
+  }
+  holder.append(
+    facts([
+      [t('verify.checkpoint'), t('verify.checkpoint_value', { origin: result.origin, size: String(result.size), root: result.root.slice(0, 16) })],
+      [t('verify.signature'), t(`verify.sig.${result.signature}`, { key })],
+      [t('verify.witnesses'), cosigners.length === 0 ? t('verify.no_witnesses') : witnessList],
+    ]),
+    el('p', { className: 'hint', text: t('verify.key_note') }),
+  );
+}
+
+function reportItem(report, zone, proofs) {
   const item = el('li', { className: 'report' });
   item.append(el('h5', { text: report.report_id }));
   const source = [term('source', report.source?.kind), report.source?.party, report.source?.name].filter(Boolean).join(' · ');
@@ -100,6 +141,19 @@ function reportItem(report, zone) {
   } else {
     item.append(el('p', { className: 'hint', text: t('report.text_withheld') }));
   }
+  if (Number.isSafeInteger(report.log_index) && report.log_index >= 0) {
+    const button = el('button', { className: 'verify', text: t('verify.button') });
+    button.type = 'button';
+    button.dataset.index = String(report.log_index);
+    button.dataset.report = String(report.report_id ?? '');
+    const holder = el('div', { className: 'proof' });
+    holder.setAttribute('role', 'status');
+    holder.setAttribute('aria-live', 'polite');
+    holder.dataset.index = String(report.log_index);
+    const known = proofs?.get(report.log_index);
+    if (known) renderProof(holder, known, zone);
+    item.append(el('div', { className: 'proof-box' }, button, holder));
+  }
   return item;
 }
 
@@ -107,7 +161,8 @@ function annotationItem(annotation, zone) {
   const body = annotation.body && typeof annotation.body === 'object' ? annotation.body : {};
   const parts = [term('annotation', annotation.kind)];
   for (const key of ['decision', 'status', 'reason', 'note']) {
-    if (typeof body[key] === 'string' && body[key] !== '') parts.push(body[key]);
+    if (typeof body[key] !== 'string' || body[key] === '') continue;
+    parts.push(key === 'decision' || key === 'status' ? term(key, body[key]) : body[key]);
   }
   const text = `${parts.join(' — ')} (${t('annotation.about', { subject: annotation.subject })}; ${formatTime(annotation.submitted_at_ms, zone)})`;
   return el('li', { text });
@@ -129,9 +184,10 @@ function contestItem(contest) {
 
 /**
  * Fills `body` with `detail` (GET /v1/agreements/{id}/incidents/{incident}) and
- * `annotations` (reviews and retractions about the incident or its reports), times in `zone`.
+ * `annotations` (reviews and retractions about the incident or its reports), times in `zone`;
+ * `proofs` holds the proof checks already made, by log index.
  */
-export function renderIncident(body, detail, annotations, zone) {
+export function renderIncident(body, detail, annotations, zone, proofs = new Map()) {
   const incident = detail.incident;
   body.replaceChildren();
   body.append(
@@ -150,7 +206,7 @@ export function renderIncident(body, detail, annotations, zone) {
   for (const finding of incident.findings ?? []) body.append(findingSection(finding));
   body.append(el('h3', { text: t('panel.reports', { n: (detail.reports ?? []).length }) }));
   const reports = el('ol', { className: 'reports' });
-  for (const report of detail.reports ?? []) reports.append(reportItem(report, zone));
+  for (const report of detail.reports ?? []) reports.append(reportItem(report, zone, proofs));
   body.append(reports);
   body.append(el('h3', { text: t('panel.reviews') }));
   if (annotations.length === 0) {

@@ -200,6 +200,31 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// A backend that cannot write a snapshot to a file.
+    #[error("a {backend} store cannot be backed up to {}: {advice}", path.display())]
+    BackupUnsupported {
+        /// The destination asked for.
+        path: PathBuf,
+        /// The backend, e.g. `PostgreSQL`.
+        backend: &'static str,
+        /// What to do instead.
+        advice: &'static str,
+    },
+
+    /// A database URL whose scheme names no backend of this build.
+    #[error("database URL scheme {scheme:?} is not supported: {reason}")]
+    UnsupportedDatabase {
+        /// The scheme, the text before the first `:` (never the rest of the
+        /// URL, which may hold a password).
+        scheme: String,
+        /// Why, and what is supported.
+        reason: &'static str,
+    },
+
+    /// A database setting that is not a URL at all.
+    #[error("the database setting is not a URL: give `sqlite:` or `postgres://…`")]
+    NotADatabaseUrl,
+
     /// A file-system operation failed.
     #[error("cannot {operation} {}", path.display())]
     Io {

@@ -13,10 +13,15 @@
 //!
 //! The trait takes and returns the plain records of this crate, so it knows
 //! nothing of the log's entry codec nor of any database. [`SqliteStore`] is
-//! the embedded default; a PostgreSQL backend is to implement the same trait.
-//! Cursor encoding and filter checks ([`encode_cursor`],
-//! [`ReportFilter::validate`], [`PageRequest::resolve`]) are shared, so every
-//! backend pages the same way.
+//! the embedded default; [`PgStore`] keeps the store in a PostgreSQL database
+//! with PostGIS, which several service instances may share. [`AnyStore`]
+//! holds either, chosen by a database URL ([`AnyStore::open`]: none or
+//! `sqlite:` for SQLite in the data directory, `postgres://…` for
+//! PostgreSQL). Cursor encoding and filter checks ([`encode_cursor`],
+//! [`ReportFilter::validate`], [`PageRequest::resolve`]) and the checks on a
+//! batch's items are shared, so every backend pages the same way and refuses
+//! the same batches with the same errors; the conformance suite in `tests/`
+//! runs every behaviour against both.
 //!
 //! # SQLite schema
 //!
@@ -45,14 +50,49 @@
 //! read-only connections and see the last committed batch. A backup is
 //! `VACUUM INTO` on a reader: one read transaction, so a consistent snapshot
 //! taken while batches are applied.
+//!
+//! # PostgreSQL schema
+//!
+//! One database named by the URL, with the PostGIS extension (the first
+//! migration creates it if the role may; otherwise an administrator runs
+//! `CREATE EXTENSION postgis` first). Migrations live in
+//! `migrations/postgres/` and are applied on connect under sqlx's advisory
+//! lock, so instances starting together migrate once; their history is
+//! `_sqlx_migrations`. Log indexes and times are `BIGINT`, coordinates
+//! `DOUBLE PRECISION`. The tables and their meaning are those of SQLite, with
+//! these differences:
+//!
+//! | table | differs from SQLite in | keys and indexes |
+//! | --- | --- | --- |
+//! | `store_state` | every batch takes its row with `SELECT … FOR UPDATE` first, so batches from any number of handles on the database are serialised, and of two for the same range one is refused ([`StoreError::BatchOutOfOrder`]) | `id = 1` |
+//! | `sources`, `agreements`, `receipts` | nothing | as in SQLite |
+//! | `reports` | the zones are a `TEXT[]` column `zone_ids` in the report's order (no `report_zones` table); `point` is a `geometry(Point, 4326)` generated from `lon`/`lat` (no `report_points` table) | as in SQLite, plus GIN on `zone_ids` (the zone filter is `zone_ids @> ARRAY[zone]`) and GiST on `point` (the bounding-box filter is `point && ST_MakeEnvelope(…)`, then the exact `lon`/`lat` check, as the GiST bounds are 32-bit floats rounded outwards) |
+//! | `annotations` | `body_json` is `TEXT`, not `jsonb`, so it reads back byte for byte | (log index, subject); (subject, log index); (kind, log index) |
+//! | `nonces` | `key` and `nonce_hex` use the `"C"` collation, so they are listed in byte order as in SQLite, whatever the database's locale | (key, nonce); timestamp |
+//!
+//! Reads are single statements on a pool of connections and see the batches
+//! committed when they start. Inserts use `ON CONFLICT DO NOTHING` and name a
+//! duplicate from the row count, since a unique violation would abort the
+//! batch's transaction. A batch whose connection is cut before it commits
+//! leaves nothing ([`Store::apply`] is one transaction). [`Store::backup`] is
+//! refused with [`StoreError::BackupUnsupported`]: back up a PostgreSQL store
+//! with `pg_dump` or the server's base backups, which are consistent while it
+//! serves; a store can also always be rebuilt by replaying the log.
 
+mod any;
+mod batch;
+mod db;
 mod error;
+mod postgres;
 mod query;
 mod record;
 mod sqlite;
 mod store;
 
+pub use any::AnyStore;
+
 pub use error::StoreError;
+pub use postgres::PgStore;
 pub use query::{
     BoundingBox, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest, ReportFilter, TimeWindow,
     decode_cursor, encode_cursor,

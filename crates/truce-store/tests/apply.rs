@@ -1,20 +1,21 @@
 //! Batches: round trips of every record kind, all-or-nothing application,
-//! ordering against the applied size, bookkeeping, and reopening a file.
+//! ordering against the applied size, bookkeeping, and reopening a store;
+//! each on every backend.
 
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
 
-use common::{agreement, annotation, memory, report, source, walk};
+use common::{agreement, annotation, report, source, walk};
 use truce_store::{
-    AnnotationKind, PageRequest, Projected, ReportFilter, SeenNonce, SqliteStore, Store, StoreError,
+    AnnotationKind, PageRequest, PgStore, Projected, ReportFilter, ReportRecord, SeenNonce,
+    SqliteStore, Store, StoreError,
 };
 
-#[tokio::test]
-async fn a_new_store_is_empty() {
-    let store = memory().await;
+async fn a_new_store_is_empty<S: Store>(store: S) {
     assert_eq!(store.applied_size().await.unwrap(), 0);
     assert!(store.sources().await.unwrap().is_empty());
     assert!(store.agreements().await.unwrap().is_empty());
@@ -26,9 +27,7 @@ async fn a_new_store_is_empty() {
     assert_eq!(page.next_cursor, None);
 }
 
-#[tokio::test]
-async fn sources_round_trip_and_are_revoked() {
-    let store = memory().await;
+async fn sources_round_trip_and_are_revoked<S: Store>(store: S) {
     let monitor = source("monitor-1", 0);
     let mut liaison = source("liaison-ua", 1);
     liaison.kind = "party".into();
@@ -102,9 +101,7 @@ async fn sources_round_trip_and_are_revoked() {
     assert_eq!(store.applied_size().await.unwrap(), 4);
 }
 
-#[tokio::test]
-async fn a_source_cannot_be_revoked_where_it_is_registered() {
-    let store = memory().await;
+async fn a_source_cannot_be_revoked_where_it_is_registered<S: Store>(store: S) {
     let error = store
         .apply(
             0..1,
@@ -137,9 +134,7 @@ async fn a_source_cannot_be_revoked_where_it_is_registered() {
     assert!(store.sources().await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn a_source_registered_already_revoked_round_trips() {
-    let store = memory().await;
+async fn a_source_registered_already_revoked_round_trips<S: Store>(store: S) {
     let mut gone = source("gone", 0);
     gone.revoked_at_index = Some(2);
     gone.revoked_at_ms = Some(9);
@@ -150,9 +145,7 @@ async fn a_source_registered_already_revoked_round_trips() {
     assert_eq!(store.source("gone").await.unwrap(), Some(gone));
 }
 
-#[tokio::test]
-async fn agreements_round_trip_by_version_and_interpretation() {
-    let store = memory().await;
+async fn agreements_round_trip_by_version_and_interpretation<S: Store>(store: S) {
     let v1 = agreement("energy-2025", 1, "common", 0);
     let v1_ru = agreement("energy-2025", 1, "RU", 1);
     let v2 = agreement("energy-2025", 2, "common", 2);
@@ -212,9 +205,7 @@ async fn agreements_round_trip_by_version_and_interpretation() {
     );
 }
 
-#[tokio::test]
-async fn reports_round_trip_by_index_and_id() {
-    let store = memory().await;
+async fn reports_round_trip_by_index_and_id<S: Store>(store: S) {
     let mut first = report(0);
     first.party = Some("UA".into());
     first.actor = Some("RU".into());
@@ -241,9 +232,7 @@ async fn reports_round_trip_by_index_and_id() {
     assert_eq!(store.report_by_id("b", "r-0").await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn annotations_round_trip_by_subject() {
-    let store = memory().await;
+async fn annotations_round_trip_by_subject<S: Store>(store: S) {
     let review_a = annotation(3, AnnotationKind::Review, "r-1");
     let review_b = annotation(3, AnnotationKind::Review, "r-2");
     let contest = annotation(1, AnnotationKind::Contest, "r-1");
@@ -282,9 +271,7 @@ async fn annotations_round_trip_by_subject() {
     assert_eq!(store.annotations("r-1").await.unwrap().len(), 3);
 }
 
-#[tokio::test]
-async fn a_batch_that_fails_half_way_leaves_nothing() {
-    let store = memory().await;
+async fn a_batch_that_fails_half_way_leaves_nothing<S: Store>(store: S) {
     store
         .apply(
             0..2,
@@ -333,9 +320,7 @@ async fn a_batch_that_fails_half_way_leaves_nothing() {
     assert_eq!(walk(&store, &zoned, 10).await.len(), 1);
 }
 
-#[tokio::test]
-async fn duplicates_are_named() {
-    let store = memory().await;
+async fn duplicates_are_named<S: Store>(store: S) {
     store
         .apply(
             0..3,
@@ -412,9 +397,7 @@ async fn duplicates_are_named() {
     assert_eq!(store.applied_size().await.unwrap(), 3);
 }
 
-#[tokio::test]
-async fn batches_must_continue_where_the_store_left_off() {
-    let store = memory().await;
+async fn batches_must_continue_where_the_store_left_off<S: Store>(store: S) {
     store.apply(0..10, &[]).await.unwrap();
     let error = store
         .apply(12..15, &[Projected::Report(report(12))])
@@ -443,9 +426,7 @@ async fn batches_must_continue_where_the_store_left_off() {
     assert_eq!(error.to_string(), "batch range 10..9 ends before it starts");
 }
 
-#[tokio::test]
-async fn items_must_lie_inside_their_batch() {
-    let store = memory().await;
+async fn items_must_lie_inside_their_batch<S: Store>(store: S) {
     let error = store
         .apply(0..5, &[Projected::Report(report(20))])
         .await
@@ -477,9 +458,7 @@ async fn items_must_lie_inside_their_batch() {
     assert_eq!(store.applied_size().await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn reports_the_schema_cannot_hold_faithfully_are_refused() {
-    let store = memory().await;
+async fn reports_the_schema_cannot_hold_faithfully_are_refused<S: Store>(store: S) {
     let mut nan = report(0);
     nan.lat = f64::NAN;
     let error = store
@@ -511,9 +490,7 @@ async fn reports_the_schema_cannot_hold_faithfully_are_refused() {
     assert_eq!(store.applied_size().await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn receipts_give_a_retry_its_original_entry() {
-    let store = memory().await;
+async fn receipts_give_a_retry_its_original_entry<S: Store>(store: S) {
     store
         .apply(
             0..2,
@@ -560,9 +537,7 @@ fn nonce(key: &str, nonce_hex: &str, ts_ms: i64) -> SeenNonce {
     }
 }
 
-#[tokio::test]
-async fn nonces_are_remembered_loaded_and_forgotten() {
-    let store = memory().await;
+async fn nonces_are_remembered_loaded_and_forgotten<S: Store>(store: S) {
     store
         .remember_nonces(&[
             nonce("b", "01", 20),
@@ -606,13 +581,11 @@ async fn nonces_are_remembered_loaded_and_forgotten() {
     assert_eq!(store.forget_nonces(i64::MAX).await.unwrap(), 3);
 }
 
-#[tokio::test]
-async fn a_file_store_keeps_everything_when_reopened() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+/// What [`keeps_everything_when_reopened`] writes.
+fn everything() -> (Vec<Projected>, ReportRecord) {
     let mut zoned = report(2);
     zoned.zone_ids = vec!["z1".into(), "z0".into()];
-    let batch = [
+    let batch = vec![
         Projected::Source(source("m", 0)),
         Projected::Agreement(agreement("a", 1, "common", 1)),
         Projected::Report(zoned.clone()),
@@ -623,14 +596,16 @@ async fn a_file_store_keeps_everything_when_reopened() {
             log_index: 2,
         },
     ];
-    {
-        let store = SqliteStore::open(&data).await.unwrap();
-        assert!(store.path().unwrap().ends_with("data/truce.sqlite3"));
-        store.apply(0..4, &batch).await.unwrap();
-        store.remember_nonces(&[nonce("m", "bb", 9)]).await.unwrap();
-        store.close().await;
-    }
-    let store = SqliteStore::open(&data).await.unwrap();
+    (batch, zoned)
+}
+
+/// Writes [`everything`] through `first`, then reads it back through
+/// `reopened`, a store opened afresh on the same database.
+async fn keeps_everything_when_reopened<S: Store>(first: S, reopened: impl AsyncFnOnce(S) -> S) {
+    let (batch, zoned) = everything();
+    first.apply(0..4, &batch).await.unwrap();
+    first.remember_nonces(&[nonce("m", "bb", 9)]).await.unwrap();
+    let store = reopened(first).await;
     assert_eq!(store.applied_size().await.unwrap(), 4);
     assert_eq!(store.source("m").await.unwrap(), Some(source("m", 0)));
     assert_eq!(
@@ -653,6 +628,32 @@ async fn a_file_store_keeps_everything_when_reopened() {
         .await
         .unwrap();
     assert_eq!(store.applied_size().await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn sqlite_file_store_keeps_everything_when_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let store = SqliteStore::open(&data).await.unwrap();
+    assert!(store.path().unwrap().ends_with("data/truce.sqlite3"));
+    keeps_everything_when_reopened(store, async |first: SqliteStore| {
+        first.close().await;
+        SqliteStore::open(&data).await.unwrap()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_store_keeps_everything_when_reopened() {
+    let Some(db) = common::pg::TestDb::create("reopened").await else {
+        return;
+    };
+    let url = db.url().to_owned();
+    keeps_everything_when_reopened(db.store.clone(), async |first: PgStore| {
+        first.close().await;
+        PgStore::connect(&url).await.unwrap()
+    })
+    .await;
 }
 
 /// What a server does: hold the store in an `Arc` and use it from spawned
@@ -687,10 +688,31 @@ async fn serve_from_tasks<S: Store + 'static>(store: Arc<S>) -> (u64, usize) {
     (store.applied_size().await.unwrap(), all.len())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_shared_store_serves_tasks() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
-    assert_eq!(serve_from_tasks(store).await, (20, 20));
-    assert_eq!(serve_from_tasks(Arc::new(memory().await)).await, (20, 20));
+async fn a_shared_store_serves_tasks<S: Store + 'static>(store: S) {
+    assert_eq!(serve_from_tasks(Arc::new(store)).await, (20, 20));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_store_serves_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    a_shared_store_serves_tasks(store).await;
+}
+
+on_every_backend!(
+    a_new_store_is_empty,
+    sources_round_trip_and_are_revoked,
+    a_source_cannot_be_revoked_where_it_is_registered,
+    a_source_registered_already_revoked_round_trips,
+    agreements_round_trip_by_version_and_interpretation,
+    reports_round_trip_by_index_and_id,
+    annotations_round_trip_by_subject,
+    a_batch_that_fails_half_way_leaves_nothing,
+    duplicates_are_named,
+    batches_must_continue_where_the_store_left_off,
+    items_must_lie_inside_their_batch,
+    reports_the_schema_cannot_hold_faithfully_are_refused,
+    receipts_give_a_retry_its_original_entry,
+    nonces_are_remembered_loaded_and_forgotten,
+    a_shared_store_serves_tasks,
+);

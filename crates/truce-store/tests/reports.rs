@@ -1,7 +1,9 @@
-//! Report queries: every filter alone and combined, and cursor pagination.
+//! Report queries: every filter alone and combined, and cursor pagination,
+//! on every backend.
 
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -9,8 +11,8 @@ use std::collections::BTreeSet;
 use common::{indexes, matches, memory, report, walk};
 use proptest::prelude::*;
 use truce_store::{
-    BoundingBox, PageRequest, Projected, ReportFilter, ReportRecord, SqliteStore, Store,
-    StoreError, TimeWindow, encode_cursor,
+    BoundingBox, PageRequest, Projected, ReportFilter, ReportRecord, Store, StoreError, TimeWindow,
+    encode_cursor,
 };
 
 /// Six reports with distinct attributes: index, agreement, party, actor,
@@ -49,14 +51,13 @@ fn table() -> Vec<ReportRecord> {
         .collect()
 }
 
-async fn table_store() -> SqliteStore {
-    let store = memory().await;
+async fn table_store<S: Store>(store: S) -> S {
     let batch: Vec<Projected> = table().into_iter().map(Projected::Report).collect();
     store.apply(0..6, &batch).await.unwrap();
     store
 }
 
-async fn found(store: &SqliteStore, filter: &ReportFilter) -> Vec<u64> {
+async fn found<S: Store>(store: &S, filter: &ReportFilter) -> Vec<u64> {
     let reports = walk(store, filter, 1000).await;
     let expected: Vec<u64> = indexes(&table())
         .into_iter()
@@ -85,9 +86,8 @@ fn set(indexes: &[u64]) -> Option<BTreeSet<u64>> {
     Some(indexes.iter().copied().collect())
 }
 
-#[tokio::test]
-async fn each_filter_alone() {
-    let store = table_store().await;
+async fn each_filter_alone<S: Store>(store: S) {
+    let store = table_store(store).await;
     let none = ReportFilter::default();
     assert_eq!(found(&store, &none).await, [0, 1, 2, 3, 4, 5]);
     let cases: Vec<(ReportFilter, Vec<u64>)> = vec![
@@ -225,9 +225,8 @@ async fn each_filter_alone() {
     }
 }
 
-#[tokio::test]
-async fn filters_combined() {
-    let store = table_store().await;
+async fn filters_combined<S: Store>(store: S) {
+    let store = table_store(store).await;
     let none = ReportFilter::default();
     let cases: Vec<(ReportFilter, Vec<u64>)> = vec![
         (
@@ -301,10 +300,9 @@ async fn filters_combined() {
     }
 }
 
-#[tokio::test]
-async fn the_box_edge_is_decided_by_the_exact_coordinates() {
-    // 32-bit R*Tree bounds cannot tell these points apart; the stored doubles can.
-    let store = memory().await;
+async fn the_box_edge_is_decided_by_the_exact_coordinates<S: Store>(store: S) {
+    // 32-bit index bounds (SQLite's R*Tree, PostGIS's GiST) cannot tell these
+    // points apart; the stored doubles can.
     let inside = ReportRecord {
         lon: 30.000_000_1,
         lat: 47.0,
@@ -334,9 +332,7 @@ async fn the_box_edge_is_decided_by_the_exact_coordinates() {
     assert_eq!(indexes(&walk(&store, &filter, 10).await), [1]);
 }
 
-#[tokio::test]
-async fn pages_walk_every_report_once_in_index_order() {
-    let store = memory().await;
+async fn pages_walk_every_report_once_in_index_order<S: Store>(store: S) {
     // 2500 reports at odd indexes, with even entries that project to nothing.
     let batch: Vec<Projected> = (0..2500)
         .map(|n| Projected::Report(report(2 * n + 1)))
@@ -374,9 +370,8 @@ async fn pages_walk_every_report_once_in_index_order() {
     assert!(past_the_end.items.is_empty());
 }
 
-#[tokio::test]
-async fn bad_page_requests_and_filters_are_refused() {
-    let store = table_store().await;
+async fn bad_page_requests_and_filters_are_refused<S: Store>(store: S) {
+    let store = table_store(store).await;
     let all = ReportFilter::default();
     let error = store
         .reports(&all, PageRequest::after("xx", 10))
@@ -527,37 +522,95 @@ fn filter() -> impl Strategy<Value = ReportFilter> {
         )
 }
 
+/// Applies `reports` in `batches` contiguous slices of the index range up to
+/// `size`, then checks that every walk of `filter`'s pages gives the
+/// filtered set.
+async fn pages_are_the_filtered_set<S: Store>(
+    store: &S,
+    reports: &[ReportRecord],
+    size: u64,
+    batches: usize,
+    filter: &ReportFilter,
+) {
+    let chunk = reports.len().div_ceil(batches).max(1);
+    let mut applied = 0;
+    for slice in reports.chunks(chunk) {
+        let end = slice.last().map_or(applied, |last| last.log_index + 1);
+        let items: Vec<Projected> = slice.iter().cloned().map(Projected::Report).collect();
+        store.apply(applied..end, &items).await.unwrap();
+        applied = end;
+    }
+    store.apply(applied..size, &[]).await.unwrap();
+    assert_eq!(store.applied_size().await.unwrap(), size);
+
+    let expected: Vec<ReportRecord> = reports
+        .iter()
+        .filter(|report| matches(filter, report))
+        .cloned()
+        .collect();
+    for limit in [1, 7, 1000] {
+        let pages = walk(store, filter, limit).await;
+        assert_eq!(&pages, &expected, "limit {limit}");
+    }
+}
+
+/// The generated cases: reports, how many batches, a filter.
+fn cases() -> impl Strategy<Value = (Vec<Shape>, usize, ReportFilter)> {
+    (prop::collection::vec(shape(), 0..60), 1_usize..4, filter())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn pages_concatenated_are_the_filtered_set(
-        shapes in prop::collection::vec(shape(), 0..60),
-        batches in 1_usize..4,
-        filter in filter(),
-    ) {
+    fn sqlite_pages_concatenated_are_the_filtered_set((shapes, batches, filter) in cases()) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
             let store = memory().await;
             let (reports, size) = records(&shapes);
-            // Apply in `batches` contiguous slices of the index range.
-            let chunk = reports.len().div_ceil(batches).max(1);
-            let mut applied = 0;
-            for slice in reports.chunks(chunk) {
-                let end = slice.last().map_or(applied, |last| last.log_index + 1);
-                let items: Vec<Projected> = slice.iter().cloned().map(Projected::Report).collect();
-                store.apply(applied..end, &items).await.unwrap();
-                applied = end;
-            }
-            store.apply(applied..size, &[]).await.unwrap();
-            assert_eq!(store.applied_size().await.unwrap(), size);
-
-            let expected: Vec<ReportRecord> =
-                reports.iter().filter(|report| matches(&filter, report)).cloned().collect();
-            for limit in [1, 7, 1000] {
-                let pages = walk(&store, &filter, limit).await;
-                assert_eq!(&pages, &expected, "limit {}", limit);
-            }
+            pages_are_the_filtered_set(&store, &reports, size, batches, &filter).await;
         });
     }
 }
+
+/// The same property on PostgreSQL: one database for every case (a fresh one
+/// each would take most of the time), emptied between cases.
+#[test]
+fn postgres_pages_concatenated_are_the_filtered_set() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(db) = runtime.block_on(common::pg::TestDb::create("pages_property")) else {
+        return;
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(24));
+    let outcome = runner.run(&cases(), |(shapes, batches, filter)| {
+        runtime.block_on(async {
+            let mut conn = db.connection().await;
+            sqlx::raw_sql(
+                "TRUNCATE reports, sources, agreements, annotations, receipts, nonces; \
+                 UPDATE store_state SET applied_size = 0",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            let (reports, size) = records(&shapes);
+            pages_are_the_filtered_set(&db.store, &reports, size, batches, &filter).await;
+        });
+        Ok(())
+    });
+    if let Err(failure) = outcome {
+        panic!("{failure}");
+    }
+    drop(db);
+}
+
+on_every_backend!(
+    each_filter_alone,
+    filters_combined,
+    the_box_edge_is_decided_by_the_exact_coordinates,
+    pages_walk_every_report_once_in_index_order,
+    bad_page_requests_and_filters_are_refused,
+);

@@ -46,19 +46,6 @@ fn temporary_path(dir: &Path, name: &str, purpose: &str) -> PathBuf {
     dir.join(format!(".{name}.{purpose}-{}-{n}", std::process::id()))
 }
 
-/// A log index as the database's signed integer.
-fn to_db(field: &'static str, value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::IndexTooLarge { field, value })
-}
-
-/// A stored signed integer back as a log index.
-fn from_db(field: &'static str, value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt {
-        field,
-        value: value.to_string(),
-    })
-}
-
 /// The store in an SQLite database (see the crate documentation for the
 /// schema). Clones share the connections.
 #[derive(Debug, Clone)]

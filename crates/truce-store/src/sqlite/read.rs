@@ -2,7 +2,7 @@
 
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-use super::{from_db, to_db};
+use crate::db::{AgreementRow, AnnotationRow, SourceRow, convert, from_db, to_db};
 use crate::query::encode_cursor;
 use crate::{
     AgreementRecord, AnnotationKind, AnnotationRecord, Page, PageRequest, ReportFilter,
@@ -34,69 +34,6 @@ macro_rules! agreement_select {
         "SELECT id, version, interpretation, log_index, content_sha256, title, registered_at_ms \
          FROM agreements"
     };
-}
-
-#[derive(sqlx::FromRow)]
-struct SourceRow {
-    name: String,
-    vkey: String,
-    kind: String,
-    party: Option<String>,
-    role: String,
-    registered_at_index: i64,
-    revoked_at_index: Option<i64>,
-    revoked_at_ms: Option<i64>,
-}
-
-impl TryFrom<SourceRow> for SourceRecord {
-    type Error = StoreError;
-
-    fn try_from(row: SourceRow) -> Result<Self, StoreError> {
-        Ok(SourceRecord {
-            name: row.name,
-            vkey: row.vkey,
-            kind: row.kind,
-            party: row.party,
-            role: row.role,
-            registered_at_index: from_db("sources.registered_at_index", row.registered_at_index)?,
-            revoked_at_index: row
-                .revoked_at_index
-                .map(|index| from_db("sources.revoked_at_index", index))
-                .transpose()?,
-            revoked_at_ms: row.revoked_at_ms,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct AgreementRow {
-    id: String,
-    version: i64,
-    interpretation: String,
-    log_index: i64,
-    content_sha256: String,
-    title: String,
-    registered_at_ms: i64,
-}
-
-impl TryFrom<AgreementRow> for AgreementRecord {
-    type Error = StoreError;
-
-    fn try_from(row: AgreementRow) -> Result<Self, StoreError> {
-        let version = u32::try_from(row.version).map_err(|_| StoreError::Corrupt {
-            field: "agreements.version",
-            value: row.version.to_string(),
-        })?;
-        Ok(AgreementRecord {
-            id: row.id,
-            version,
-            interpretation: row.interpretation,
-            log_index: from_db("agreements.log_index", row.log_index)?,
-            content_sha256: row.content_sha256,
-            title: row.title,
-            registered_at_ms: row.registered_at_ms,
-        })
-    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -146,40 +83,6 @@ impl TryFrom<ReportRow> for ReportRecord {
             submitted_at_ms: row.submitted_at_ms,
         })
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct AnnotationRow {
-    log_index: i64,
-    kind: String,
-    subject: String,
-    author: String,
-    body_json: String,
-    submitted_at_ms: i64,
-}
-
-impl TryFrom<AnnotationRow> for AnnotationRecord {
-    type Error = StoreError;
-
-    fn try_from(row: AnnotationRow) -> Result<Self, StoreError> {
-        let kind: AnnotationKind = row.kind.parse().map_err(|_| StoreError::Corrupt {
-            field: "annotations.kind",
-            value: row.kind.clone(),
-        })?;
-        Ok(AnnotationRecord {
-            log_index: from_db("annotations.log_index", row.log_index)?,
-            kind,
-            subject: row.subject,
-            author: row.author,
-            body_json: row.body_json,
-            submitted_at_ms: row.submitted_at_ms,
-        })
-    }
-}
-
-/// Maps every row, stopping at the first that does not convert.
-fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> Result<Vec<T>, StoreError> {
-    rows.into_iter().map(T::try_from).collect()
 }
 
 pub(super) async fn applied_size(readers: &SqlitePool) -> Result<u64, StoreError> {

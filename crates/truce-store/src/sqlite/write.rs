@@ -1,12 +1,12 @@
 //! The write path: batches of projected entries and nonces, each in one
 //! transaction on the single writer connection.
 
-use std::collections::BTreeSet;
 use std::ops::Range;
 
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use super::{from_db, to_db};
+use crate::batch::{check_range, check_report, check_revocation, check_source};
+use crate::db::{from_db, to_db};
 use crate::{
     AgreementRecord, AnnotationRecord, Projected, ReportRecord, SeenNonce, SourceRecord, StoreError,
 };
@@ -47,25 +47,7 @@ pub(super) async fn apply(
     entries: Range<u64>,
     batch: &[Projected],
 ) -> Result<(), StoreError> {
-    if entries.end < entries.start {
-        return Err(StoreError::ReversedRange {
-            start: entries.start,
-            end: entries.end,
-        });
-    }
-    for item in batch {
-        for (_, index) in item.log_indexes() {
-            if !entries.contains(&index) {
-                return Err(StoreError::OutsideBatch {
-                    what: item.describe(),
-                    index,
-                    start: entries.start,
-                    end: entries.end,
-                });
-            }
-        }
-    }
-    let end = to_db("batch end", entries.end)?;
+    let end = check_range(&entries, batch)?;
     let mut tx = writer
         .begin_with(BEGIN)
         .await
@@ -118,21 +100,8 @@ async fn insert_source(
     conn: &mut SqliteConnection,
     source: &SourceRecord,
 ) -> Result<(), StoreError> {
+    check_source(source)?;
     let registered = to_db("registered_at_index", source.registered_at_index)?;
-    let problem = match (source.revoked_at_index, source.revoked_at_ms) {
-        (None, None) => None,
-        (Some(index), Some(_)) if index > source.registered_at_index => None,
-        (Some(index), Some(_)) => Some(format!("index {index}")),
-        (Some(index), None) => Some(format!("index {index} without revoked_at_ms")),
-        (None, Some(at_ms)) => Some(format!("revoked_at_ms {at_ms} without revoked_at_index")),
-    };
-    if let Some(revoked) = problem {
-        return Err(StoreError::InvalidRevocation {
-            name: source.name.clone(),
-            registered_at_index: source.registered_at_index,
-            revoked,
-        });
-    }
     let revoked = source
         .revoked_at_index
         .map(|index| to_db("revoked_at_index", index))
@@ -200,13 +169,7 @@ async fn revoke_source(
         });
     }
     let registered = from_db("sources.registered_at_index", registered)?;
-    if at_index <= registered {
-        return Err(StoreError::InvalidRevocation {
-            name: name.to_owned(),
-            registered_at_index: registered,
-            revoked: format!("index {at_index}"),
-        });
-    }
+    check_revocation(name, registered, at_index)?;
     sqlx::query("UPDATE sources SET revoked_at_index = ?, revoked_at_ms = ? WHERE name = ?")
         .bind(to_db("at_index", at_index)?)
         .bind(at_ms)
@@ -261,41 +224,6 @@ async fn insert_agreement(
             source: error,
         }),
     }
-}
-
-/// Refuses what the schema cannot hold faithfully (SQLite stores NaN as
-/// NULL) or what would make the time filter meaningless.
-fn check_report(report: &ReportRecord) -> Result<(), StoreError> {
-    for (field, value) in [
-        ("lon", report.lon),
-        ("lat", report.lat),
-        ("radius_m", report.radius_m),
-    ] {
-        if !value.is_finite() {
-            return Err(StoreError::NotFinite {
-                log_index: report.log_index,
-                field,
-                value,
-            });
-        }
-    }
-    if report.start_ms > report.end_ms {
-        return Err(StoreError::ReversedTimeSpan {
-            log_index: report.log_index,
-            start_ms: report.start_ms,
-            end_ms: report.end_ms,
-        });
-    }
-    let mut zones = BTreeSet::new();
-    for zone_id in &report.zone_ids {
-        if !zones.insert(zone_id.as_str()) {
-            return Err(StoreError::DuplicateZone {
-                log_index: report.log_index,
-                zone_id: zone_id.clone(),
-            });
-        }
-    }
-    Ok(())
 }
 
 async fn insert_report(

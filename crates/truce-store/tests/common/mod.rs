@@ -2,10 +2,41 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod pg;
+
 use truce_store::{
     AgreementRecord, AnnotationKind, AnnotationRecord, PageRequest, ReportFilter, ReportRecord,
     SourceRecord, SqliteStore, Store,
 };
+
+/// Runs each named behaviour, an `async fn NAME<S: Store>(store: S)` of the
+/// test file, as two tests: `sqlite::NAME` on a fresh in-memory SQLite
+/// store, and `postgres::NAME` on a fresh PostgreSQL database (skipped, with
+/// a notice, when no server is configured; see [`pg`]).
+#[allow(unused_macros)]
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(crate::common::memory().await).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    if let Some(db) = crate::common::pg::TestDb::create(stringify!($test)).await {
+                        super::$test(db.store.clone()).await;
+                    }
+                }
+            )*
+        }
+    };
+}
 
 /// A fresh in-memory store.
 pub async fn memory() -> SqliteStore {

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
+use smallvec::SmallVec;
 use truce_model::agreement::{Agreement, Footprint, InForce, Reciprocity, Selector};
 use truce_model::{Report, SmolStr, SourceKind, Target, TargetKind};
 
@@ -221,6 +222,72 @@ enum Voice<'a> {
     Source(&'a str),
 }
 
+/// A small ordered set without duplicates, kept inline: an incident has a handful of voices
+/// and accused parties, and a `BTreeSet` would allocate for each of a million incidents.
+/// Iterates in ascending order, as a `BTreeSet` does.
+#[derive(Debug)]
+struct SmallSet<T>(SmallVec<[T; 4]>);
+
+impl<T> Default for SmallSet<T> {
+    fn default() -> Self {
+        Self(SmallVec::new())
+    }
+}
+
+impl<T: Ord> SmallSet<T> {
+    fn insert(&mut self, item: T) {
+        if let Err(at) = self.0.binary_search(&item) {
+            self.0.insert(at, item);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+}
+
+/// Which parties the reports name, each with the voices naming it, in ascending party order
+/// (the order of the `BTreeMap` this replaces).
+#[derive(Debug, Default)]
+struct Claims<'a>(SmallVec<[(&'a str, SmallSet<Voice<'a>>); 2]>);
+
+impl<'a> Claims<'a> {
+    /// The voices naming `party`, added empty when it was not named yet.
+    fn voices_of(&mut self, party: &'a str) -> &mut SmallSet<Voice<'a>> {
+        let at = match self.0.binary_search_by(|(p, _)| (*p).cmp(party)) {
+            Ok(at) => at,
+            Err(at) => {
+                self.0.insert(at, (party, SmallSet::default()));
+                at
+            }
+        };
+        &mut self.0[at].1
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn parties(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.0.iter().map(|(p, _)| *p)
+    }
+
+    fn get(&self, party: &str) -> Option<&SmallSet<Voice<'a>>> {
+        self.0
+            .binary_search_by(|(p, _)| (*p).cmp(party))
+            .ok()
+            .map(|at| &self.0[at].1)
+    }
+}
+
 /// How one candidate perpetrator's act measures against the agreement.
 struct Evaluation {
     prohibited: Tri,
@@ -388,10 +455,10 @@ impl<'a> Adjudicator<'a> {
         }
 
         // Voices and attributions.
-        let mut voices: BTreeSet<Voice<'_>> = BTreeSet::new();
+        let mut voices: SmallSet<Voice<'_>> = SmallSet::default();
         let mut has_monitor = false;
-        let mut claims: BTreeMap<&str, BTreeSet<Voice<'_>>> = BTreeMap::new();
-        let mut excluded_claims: BTreeSet<&str> = BTreeSet::new();
+        let mut claims = Claims::default();
+        let mut excluded_claims: SmallSet<&str> = SmallSet::default();
         let mut review_notes: BTreeSet<(crate::review::ReviewRef, ReviewNote)> = BTreeSet::new();
         let mut confirmed = None;
         let reviewed = !self.reviews.is_empty();
@@ -433,7 +500,7 @@ impl<'a> Adjudicator<'a> {
                         },
                     ));
                     if let Some(p) = party.as_deref().and_then(|p| agreement.resolve_party(p)) {
-                        claims.entry(p).or_default().insert(voice);
+                        claims.voices_of(p).insert(voice);
                     }
                     continue;
                 }
@@ -441,7 +508,7 @@ impl<'a> Adjudicator<'a> {
             if let Some(accused) = &attribution.accused {
                 match agreement.resolve_party(accused) {
                     Some(p) => {
-                        claims.entry(p).or_default().insert(voice);
+                        claims.voices_of(p).insert(voice);
                     }
                     None if agreement.is_excluded_actor(accused) => {
                         excluded_claims.insert(accused);
@@ -456,7 +523,7 @@ impl<'a> Adjudicator<'a> {
                     .filter_map(|a| agreement.resolve_party(a))
                     .collect();
                 if let (1, Some(p)) = (parties.len(), parties.first()) {
-                    claims.entry(p).or_default().insert(voice);
+                    claims.voices_of(p).insert(voice);
                 } else if parties.is_empty() {
                     for actor in attribution.actors() {
                         if agreement.is_excluded_actor(actor) {
@@ -519,7 +586,7 @@ impl<'a> Adjudicator<'a> {
         let candidates: Vec<SmolStr> = if claims.is_empty() {
             agreement.parties.iter().map(|p| p.id.clone()).collect()
         } else {
-            claims.keys().map(SmolStr::new).collect()
+            claims.parties().map(SmolStr::new).collect()
         };
         // Zones whose areas are the same for every party are classified once per incident.
         let mut shared = vec![None; agreement.zones.len()];
@@ -530,6 +597,16 @@ impl<'a> Adjudicator<'a> {
             evaluations.push((p.clone(), evaluation));
         }
 
+        // Each candidate's reasons move into the finding (nothing below reads them).
+        let several = evaluations.len() > 1;
+        for (party, evaluation) in &mut evaluations {
+            if several {
+                finding.reasons.push(Reason::AsActOf {
+                    party: party.clone(),
+                });
+            }
+            finding.reasons.append(&mut evaluation.reasons);
+        }
         let yes: Vec<&(SmolStr, Evaluation)> = evaluations
             .iter()
             .filter(|(_, e)| e.prohibited == Tri::Yes)
@@ -543,14 +620,6 @@ impl<'a> Adjudicator<'a> {
         } else {
             yes.clone()
         };
-        for (party, evaluation) in &evaluations {
-            if evaluations.len() > 1 {
-                finding.reasons.push(Reason::AsActOf {
-                    party: party.clone(),
-                });
-            }
-            finding.reasons.extend(evaluation.reasons.iter().cloned());
-        }
         for (_, e) in &relevant {
             finding.rules.extend(e.rules.iter().cloned());
             finding.exceptions.extend(e.exceptions.iter().cloned());
@@ -596,7 +665,7 @@ impl<'a> Adjudicator<'a> {
             return finding;
         }
 
-        let accused: Vec<SmolStr> = claims.keys().map(SmolStr::new).collect();
+        let accused: Vec<SmolStr> = claims.parties().map(SmolStr::new).collect();
         if accused.len() > 1 {
             finding.parties = accused.clone();
             if established {
@@ -616,7 +685,9 @@ impl<'a> Adjudicator<'a> {
 
         let party = &accused[0];
         finding.parties = vec![party.clone()];
-        let naming = &claims[party.as_str()];
+        let Some(naming) = claims.get(party.as_str()) else {
+            unreachable!("`accused` lists the parties of `claims`")
+        };
         let independent_of_adversary = naming
             .iter()
             .any(|v| *v == Voice::Party(party) || matches!(v, Voice::Source(_)));

@@ -15,14 +15,21 @@
 // `TRUCE_BIN` names the truce binary (default target/debug/truce under the repository).
 // Screenshots of the main views are written to `TRUCE_SCREENSHOTS` (a directory), else to
 // `truce-dashboard-screenshots` in the system's temporary directory.
-// `TRUCE_DEMO_REPORTS` sets how many reports the demo loads (300). The screenshots in
+// `TRUCE_DEMO_REPORTS` sets how many reports the demo loads (300).
+// The monitors' desk is tested last, with the key of the demo's monitor `mission_patrol_1`
+// (DIR/demo/keys): a request signed in the page must be the canonical one of truce-auth and
+// be accepted, a wrong key must get the server's 401 shown, reports filed offline must be
+// sent once each when the connection returns (a lost answer and a reload included), a review
+// made from the keyboard must change the finding and appear in the audit trail, and an
+// unsigned review must be refused by the server. The screenshots in
 // docs/images were made with `TRUCE_DEMO_REPORTS=3300 TRUCE_SCREENSHOTS=../../docs/images
 // node --test --test-name-pattern=screenshots dashboard.test.mjs`.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash, createPrivateKey, generateKeyPairSync, sign as edSign } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -876,6 +883,336 @@ describe('the dashboard', { timeout: TEST_TIMEOUT_MS }, () => {
       noProblems(trafficProblems(record, isAllowed));
     } finally {
       await context.close();
+    }
+  });
+});
+
+// ---- the monitors' desk ------------------------------------------------------------------
+
+/** The demo's monitor key (written by `truce demo` under DIR/demo/keys). */
+const MONITOR = 'mission_patrol_1';
+const monitorKeyFile = () => join(dataDir, 'demo', 'keys', `${MONITOR}.key`);
+/** DER of a PKCS #8 Ed25519 private key up to its seed (RFC 8410). */
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** The private key text `truce key new` writes for `name` and a 32-byte `seed`. */
+function skeyText(name, seed) {
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const publicKey = key.export({ format: 'jwk' }).x;
+  const typed = Buffer.concat([Buffer.of(1), Buffer.from(publicKey, 'base64url')]);
+  const id = createHash('sha256').update(Buffer.concat([Buffer.from(`${name}\n`), typed])).digest().subarray(0, 4).toString('hex');
+  return `PRIVATE+KEY+${name}+${id}+${Buffer.concat([Buffer.of(1), seed]).toString('base64')}\n`;
+}
+
+/** The seed of a private key text. */
+function seedOf(text) {
+  return Buffer.from(text.trim().split('+').slice(4).join('+'), 'base64').subarray(1);
+}
+
+/** Problems but those a test causes on purpose (refused or cut requests it asserts on). */
+function problemsBut(record, isAllowed, expected) {
+  return trafficProblems(record, isAllowed).filter((problem) => !expected.some((pattern) => pattern.test(problem)));
+}
+
+async function signIn(page, file, { remember = false } = {}) {
+  await page.setInputFiles('#key-file', file);
+  if (remember) await page.check('#key-remember');
+  await page.click('#sign-in');
+}
+
+/** Every report of the agreement as the public reads them. */
+async function serverReports(agreement) {
+  const items = [];
+  let cursor = null;
+  do {
+    const url = `${origin}/v1/reports?agreement=${encodeURIComponent(agreement)}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const page = await (await fetch(url)).json();
+    items.push(...page.items);
+    cursor = page.next_cursor ?? null;
+  } while (cursor);
+  return items;
+}
+
+/** Fills the report form: action, target, a time in the demo's period, the place typed or picked. */
+async function fillReport(page, { text, place }) {
+  await page.selectOption('#report-form select[name="action"]', 'artillery');
+  await page.selectOption('#report-form select[name="target"]', 'military');
+  await page.selectOption('#report-form select[name="accused"]', 'RU');
+  await page.selectOption('#report-form select[name="zone"]', 'Europe/Kyiv');
+  const local = await page.evaluate(async () => {
+    const { dashboard } = await import('/assets/app.js');
+    return new Date(dashboard.store.last - 3_600_000).toISOString().slice(0, 16);
+  });
+  await page.fill('#report-form input[name="time"]', local);
+  if (place === 'map') {
+    await page.click('#pick-place');
+    await page.locator('#map').scrollIntoViewIfNeeded();
+    const box = await page.locator('#map').boundingBox();
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  } else {
+    await page.fill('#report-form input[name="lat"]', String(place.lat));
+    await page.fill('#report-form input[name="lon"]', String(place.lon));
+  }
+  await page.fill('#report-form input[name="uncertainty_m"]', '1500');
+  await page.fill('#report-form input[name="civilian_injured"]', '2');
+  await page.fill('#report-form textarea[name="text"]', text);
+}
+
+describe("the monitors' desk", { timeout: TEST_TIMEOUT_MS }, () => {
+  test('a request signed in the page follows truce-auth and is accepted; a wrong key gets the 401 shown', async () => {
+    const keyText = await readFile(monitorKeyFile(), 'utf8');
+    const { context, page, record, isAllowed } = await openDashboard();
+    try {
+      // The page's signature of a fixed request is the one Node computes from the same key
+      // over truce-auth's canonical text (Ed25519 signatures are deterministic).
+      const request = { method: 'post', path: '/v1/reviews?x=1', body: '{"a":"é"}', timestampMs: 1742256000000, nonce: 'ab'.repeat(16) };
+      const signed = await page.evaluate(
+        async ({ keyText, request }) => {
+          const s = await import('/assets/sign.js');
+          const signer = await s.importKeyText(keyText);
+          return { header: await s.authorization(signer, request), keyId: signer.keyId, vkey: signer.vkey };
+        },
+        { keyText, request },
+      );
+      const digest = createHash('sha256').update(Buffer.from(request.body, 'utf8')).digest('hex');
+      const canonical = `truce-request/1\nPOST\n/v1/reviews?x=1\n${MONITOR}\n${signed.keyId}\n1742256000000\n${request.nonce}\n${digest}\n`;
+      const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seedOf(keyText)]), format: 'der', type: 'pkcs8' });
+      const signature = edSign(null, Buffer.from(canonical, 'utf8'), key).toString('base64');
+      assert.equal(
+        signed.header,
+        `Truce-Ed25519 key=${MONITOR}, id=${signed.keyId}, ts=1742256000000, nonce=${request.nonce}, sig=${signature}`,
+      );
+      const pub = (await readFile(join(dataDir, 'demo', 'keys', `${MONITOR}.pub`), 'utf8')).trim();
+      assert.equal(signed.vkey, pub);
+      // A public key, or text that is no key, is refused in the page with a message.
+      const refusals = await page.evaluate(async (pub) => {
+        const s = await import('/assets/sign.js');
+        const out = [];
+        for (const text of [pub, 'hello']) {
+          try {
+            await s.importKeyText(text);
+            out.push('accepted');
+          } catch (error) {
+            out.push(error.key);
+          }
+        }
+        return out;
+      }, pub);
+      assert.deepEqual(refusals, ['signin.error.public_key', 'signin.error.not_a_key']);
+
+      // Signing in: the server accepts the page's signed request.
+      await signIn(page, monitorKeyFile());
+      await page.locator('#signed-in').waitFor();
+      assert.match(await page.textContent('#signed-in-as'), new RegExp(`^Signed in as monitor ${MONITOR} \\(key ${signed.keyId}\\)$`));
+      assert.match(await page.textContent('#signin-status'), /memory only/);
+      assert.match(await page.textContent('header .role'), new RegExp(`monitor ${MONITOR}`));
+      assert.equal(await page.locator('#monitor-tools').isVisible(), true);
+      noProblems(trafficProblems(record, isAllowed));
+    } finally {
+      await context.close();
+    }
+
+    // The same name with another key: valid in the page, refused by the server (401), shown.
+    const dir = await mkdtemp(join(tmpdir(), 'truce-wrong-key-'));
+    const wrong = join(dir, `${MONITOR}.key`);
+    const { privateKey } = generateKeyPairSync('ed25519');
+    await writeFile(wrong, skeyText(MONITOR, privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(16)));
+    const second = await openDashboard();
+    try {
+      await signIn(second.page, wrong);
+      await second.page.waitForFunction(() => document.getElementById('signin-status').classList.contains('error'));
+      const shown = await second.page.textContent('#signin-status');
+      assert.match(shown, /^The service refused the key: 401 /, shown);
+      assert.equal(await second.page.locator('#signed-in').isVisible(), false);
+      assert.equal(await second.page.locator('#monitor-tools').isVisible(), false);
+      noProblems(problemsBut(second.record, second.isAllowed, [/status of 401/]));
+    } finally {
+      await second.context.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the server, not the page, refuses an unsigned review', async () => {
+    const { context, page, record, isAllowed } = await openDashboard();
+    try {
+      const answer = await page.evaluate(async () => {
+        const response = await fetch('/v1/reviews', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ review_id: 'rv-public', decision: 'confirm', reports: ['x'], reasons: 'no' }),
+        });
+        return { status: response.status, type: response.headers.get('content-type'), body: await response.json() };
+      });
+      assert.equal(answer.status, 401);
+      assert.match(answer.type, /^application\/problem\+json/);
+      assert.match(answer.body.type, /missing/);
+      noProblems(problemsBut(record, isAllowed, [/status of 401/]));
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the report form checks its fields; reports filed offline are sent once each when the connection returns', async () => {
+    const { context, page, record, isAllowed } = await openDashboard();
+    let reload;
+    try {
+      await signIn(page, monitorKeyFile(), { remember: true });
+      await page.locator('#signed-in').waitFor();
+      assert.match(await page.textContent('#signin-status'), /until you sign out/);
+      const agreement = await page.textContent('#form-agreement');
+
+      // Checked in the page: nothing is filed with a missing place or a bad count.
+      await page.fill('#report-form input[name="civilian_killed"]', '-1');
+      await page.click('#file-report');
+      assert.match(await page.textContent('#form-status'), /not filed: \d+ field/);
+      assert.equal(await page.getAttribute('#report-form input[name="lat"]', 'aria-invalid'), 'true');
+      assert.match(await page.textContent('#error-lat'), /latitude from -90 to 90/);
+      assert.match(await page.textContent('#error-civilian_killed'), /whole number/);
+      assert.match(await page.textContent('#error-action'), /Choose the action/);
+      assert.equal(await page.locator('#outbox li').count(), 0);
+      await page.fill('#report-form input[name="civilian_killed"]', '0');
+
+      // Offline: both wait in the browser.
+      await context.setOffline(true);
+      await fillReport(page, { text: 'first, place picked on the map', place: 'map' });
+      assert.match(await page.inputValue('#report-form input[name="lat"]'), /^\d+\.\d{5}$/);
+      assert.match(await page.textContent('#form-time-utc'), /^That is \d{4}-\d\d-\d\d \d\d:\d\d \(UTC\)\.$/);
+      await page.click('#file-report');
+      await page.waitForFunction(() => document.querySelectorAll('#outbox li').length === 1);
+      assert.match(await page.textContent('#form-status'), /filed while offline/);
+      await fillReport(page, { text: 'second, place typed', place: { lat: 47.61, lon: 35.9 } });
+      await page.click('#file-report');
+      await page.waitForFunction(() => document.querySelectorAll('#outbox li').length === 2);
+      assert.deepEqual(await page.$$eval('#outbox li', (items) => items.map((li) => li.dataset.state)), ['queued', 'queued']);
+      assert.match(await page.textContent('#outbox-count'), /^2 waiting/);
+      const ids = await page.$$eval('#outbox li', (items) => items.map((li) => li.dataset.id).reverse());
+
+      // Back online, the first attempt reaches the server but its answer is lost; the rest
+      // are cut: nothing is known to be sent, both still wait.
+      let reached = 0;
+      const isPost = (url) => url.pathname === '/v1/reports';
+      await page.route(isPost, async (route) => {
+        if (route.request().method() !== 'POST') return route.fallback();
+        if (reached === 0) {
+          reached += 1;
+          await route.fetch();
+        }
+        return route.abort('connectionreset');
+      });
+      await context.setOffline(false);
+      for (let k = 0; k < 100 && reached === 0; k += 1) await page.waitForTimeout(100);
+      await page.waitForTimeout(1000);
+      assert.equal(reached, 1);
+      let onServer = (await serverReports(agreement)).filter((r) => ids.includes(r.report_id));
+      assert.equal(onServer.length, 1, 'the first attempt was logged');
+
+      // The outbox survives a reload (the key was remembered): still both waiting.
+      await page.reload({ waitUntil: 'load' });
+      await page.evaluate(async () => (await import('/assets/app.js')).dashboard.ready);
+      await page.locator('#signed-in').waitFor();
+      assert.deepEqual(await page.$$eval('#outbox li', (items) => items.map((li) => li.dataset.state)), ['queued', 'queued']);
+
+      // The connection works again: each is sent, the first answered with its earlier receipt.
+      await page.unroute(isPost);
+      await page.evaluate(() => window.dispatchEvent(new Event('online')));
+      await page.waitForFunction(() => [...document.querySelectorAll('#outbox li')].every((li) => li.dataset.state === 'sent'), null, {
+        timeout: 30_000,
+      });
+      const shown = await page.$$eval('#outbox li', (items) => items.map((li) => li.textContent));
+      onServer = (await serverReports(agreement)).filter((r) => ids.includes(r.report_id));
+      assert.deepEqual(onServer.map((r) => r.report_id).sort(), [...ids].sort(), 'each report once on the server');
+      for (const report of onServer) {
+        assert.ok(shown.some((text) => text.startsWith(`${report.report_id}: logged at index ${report.log_index}`)), shown.join('\n'));
+        assert.equal(report.source.kind, 'monitor');
+      }
+      assert.match(await page.textContent('#outbox-count'), /^0 waiting/);
+      reload = { ids, agreement };
+      noProblems(problemsBut(record, isAllowed, [/ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_RESET|net::ERR_FAILED/, /Failed to load resource/]));
+    } finally {
+      await context.close();
+    }
+    assert.ok(reload);
+  });
+
+  test('the review queue works from the keyboard; the finding and the audit trail follow', async () => {
+    const { context, page, record, isAllowed } = await openDashboard();
+    let reviewedId;
+    try {
+      await signIn(page, monitorKeyFile());
+      await page.locator('#signed-in').waitFor();
+      await page.focus('#review-queue');
+      const selectedIndex = () => page.$$eval('#review-queue li', (items) => items.findIndex((li) => li.getAttribute('aria-selected') === 'true'));
+      assert.equal(await selectedIndex(), 0);
+      await page.keyboard.press('j');
+      await page.keyboard.press('ArrowDown');
+      assert.equal(await selectedIndex(), 2);
+      await page.keyboard.press('k');
+      assert.equal(await selectedIndex(), 1);
+      const row = page.locator('#review-queue li[aria-selected="true"]');
+      assert.equal(await row.getAttribute('data-reviewed'), 'false');
+      reviewedId = await row.getAttribute('data-id');
+
+      // c: confirm, with a reason; Enter sends it.
+      await page.keyboard.press('c');
+      assert.equal(await page.evaluate(() => document.activeElement?.name), 'reason');
+      await page.keyboard.press('Enter');
+      assert.match(await page.textContent('#review-status'), /Give the reason/);
+      await page.keyboard.type('seen by patrol 1 at the site');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => /logged at index \d+/.test(document.getElementById('queue-status').textContent), null, { timeout: 30_000 });
+      await page.waitForFunction((id) => document.getElementById('panel-heading').textContent.includes(id), reviewedId);
+      await page.locator('#panel-body .trail-item').first().waitFor();
+      const trail = await page.$$eval('#panel-body .trail-item', (items) =>
+        items.map((li) => ({ kind: li.dataset.kind, decision: li.dataset.decision, author: li.dataset.author, text: li.textContent })),
+      );
+      const mine = trail.find((item) => item.decision === 'confirm' && item.author === MONITOR);
+      assert.ok(mine, JSON.stringify(trail));
+      assert.match(mine.text, /^\d{4}-\d\d-\d\d \d\d:\d\d \(UTC\)Review: confirmed?/i);
+      const reasons = await page.$$eval('#panel-body .reasons li', (items) => items.map((li) => li.textContent));
+      assert.ok(reasons.some((r) => /^review `rv-/.test(r)), reasons.join('\n'));
+      // Reviewed now: in the data the page read again, and no longer among the queue's open ones.
+      const nowReviewed = await page.evaluate(async (id) => {
+        const { dashboard } = await import('/assets/app.js');
+        const { isReviewed } = await import('/assets/monitor.js');
+        return isReviewed(dashboard.store.items[dashboard.store.index.get(id)]);
+      }, reviewedId);
+      assert.equal(nowReviewed, true);
+      assert.equal(await page.locator(`#review-queue li[data-id="${reviewedId}"][data-reviewed="false"]`).count(), 0);
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'review-queue');
+
+      // a: re-attribute to a party, from the keyboard.
+      await page.keyboard.press('Home');
+      const other = await page.locator('#review-queue li[aria-selected="true"]').getAttribute('data-id');
+      assert.notEqual(other, reviewedId);
+      await page.keyboard.press('a');
+      assert.equal(await page.evaluate(() => document.activeElement?.name), 'party');
+      await page.selectOption('#review-form select[name="party"]', 'UA');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('the crater points the other way');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction((id) => document.getElementById('panel-heading').textContent.includes(id), other, { timeout: 30_000 });
+      await page.waitForFunction(() => [...document.querySelectorAll('#panel-body .trail-item')].some((li) => li.dataset.decision === 'reattribute'));
+      assert.match(await page.textContent('#panel-body .trail'), /Re-attributed to UA/);
+      noProblems(trafficProblems(record, isAllowed));
+    } finally {
+      await context.close();
+    }
+
+    // The public sees the trail without its authors.
+    const pub = await openDashboard();
+    try {
+      await pub.page.evaluate(async (id) => {
+        window.location.hash = `${window.location.hash}&incident=${encodeURIComponent(id)}`;
+      }, reviewedId);
+      await pub.page.locator('#panel-body .trail-item').first().waitFor();
+      const trail = await pub.page.textContent('#panel-body .trail');
+      assert.ok(!trail.includes(MONITOR), trail);
+      assert.equal(await pub.page.locator('#panel-body .trail-item[data-author]').count(), 0);
+      assert.match(trail, /author not shown to this reader/);
+      assert.equal(await pub.page.locator('#monitor-tools').isVisible(), false);
+      noProblems(trafficProblems(pub.record, pub.isAllowed));
+    } finally {
+      await pub.context.close();
     }
   });
 });

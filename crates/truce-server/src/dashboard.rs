@@ -18,7 +18,11 @@
 //! strict Content-Security-Policy (scripts and styles from this origin only,
 //! no inline script), `X-Content-Type-Options: nosniff` and
 //! `Referrer-Policy: no-referrer`. The page reads the `/v1` API as the public
-//! does (unsigned), so the server's redaction decides what it shows.
+//! does (unsigned), so the server's redaction decides what it shows. A
+//! monitor who signs in with their key file (`sign.js`, `monitor.js`) has
+//! their reports, reviews and reads of annotations signed in the browser
+//! with Web Crypto, in truce-auth's canonical form; the API checks them like
+//! any other signed request, and the page decides nothing about roles.
 //!
 //! Assets are answered with `Cache-Control: no-cache` and an `ETag` (a hash
 //! of their bytes): a browser keeps them and revalidates, so a new binary's
@@ -83,6 +87,17 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("dashboard/export.js"),
     ),
     ("i18n.js", JAVASCRIPT, include_bytes!("dashboard/i18n.js")),
+    ("sign.js", JAVASCRIPT, include_bytes!("dashboard/sign.js")),
+    (
+        "outbox.js",
+        JAVASCRIPT,
+        include_bytes!("dashboard/outbox.js"),
+    ),
+    (
+        "monitor.js",
+        JAVASCRIPT,
+        include_bytes!("dashboard/monitor.js"),
+    ),
     (
         "app.css",
         "text/css; charset=utf-8",

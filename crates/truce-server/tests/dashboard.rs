@@ -10,8 +10,8 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, header};
-use common::{AGREEMENT, Keys, config, get, open, populate, send};
-use serde_json::Value;
+use common::{AGREEMENT, Call, Keys, config, get, open, populate, post, report, send, signer};
+use serde_json::{Value, json};
 use truce_server::dashboard::{CONTENT_SECURITY_POLICY, asset_names};
 
 /// The exact policy the dashboard promises.
@@ -402,4 +402,135 @@ fn every_vocabulary_term_has_a_translation_in_every_language() {
             "{language}: no translation of {missing:?}"
         );
     }
+}
+
+/// The keys a script asks for with `t('…')` (and, in `sign.js`, the key-file messages).
+fn keys_used_by(script: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    // Each opener, and how many of its bytes come before the key.
+    for (opener, skip) in [("t('", 3), ("'signin.error.", 1)] {
+        for (at, _) in script.match_indices(opener) {
+            // `t(` itself, not the end of `select(` or `createElement(`.
+            let before = at.checked_sub(1).map(|k| script.as_bytes()[k]);
+            if skip == 3
+                && before.is_some_and(|byte| {
+                    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'$')
+                })
+            {
+                continue;
+            }
+            let start = at + skip;
+            if let Some(end) = script[start..].find('\'') {
+                keys.push(script[start..start + end].to_owned());
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn every_string_of_the_page_is_in_every_language() {
+    let english: Value =
+        serde_json::from_str(include_str!("../src/dashboard/i18n-en.json")).unwrap();
+    let english = english.as_object().unwrap();
+    for (language, text) in [
+        ("uk", include_str!("../src/dashboard/i18n-uk.json")),
+        ("ru", include_str!("../src/dashboard/i18n-ru.json")),
+    ] {
+        let strings: Value = serde_json::from_str(text).unwrap();
+        let missing: Vec<&String> = english
+            .keys()
+            .filter(|key| {
+                strings[key.as_str()]
+                    .as_str()
+                    .is_none_or(|value| value.trim().is_empty())
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{language}: no translation of {missing:?}"
+        );
+    }
+    let html = include_str!("../src/dashboard/index.html");
+    let mut used: Vec<String> = html
+        .match_indices("data-i18n=\"")
+        .map(|(at, found)| {
+            let rest = &html[at + found.len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .collect();
+    for script in [
+        include_str!("../src/dashboard/monitor.js"),
+        include_str!("../src/dashboard/sign.js"),
+        include_str!("../src/dashboard/panel.js"),
+        include_str!("../src/dashboard/app.js"),
+    ] {
+        used.extend(keys_used_by(script));
+    }
+    assert!(
+        used.iter().any(|key| key == "signin.error.key_id"),
+        "{used:?}"
+    );
+    assert!(
+        used.iter().any(|key| key == "trail.author_withheld"),
+        "{used:?}"
+    );
+    let unknown: Vec<&String> = used
+        .iter()
+        .filter(|key| !english.contains_key(key.as_str()))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "strings the page uses with no text: {unknown:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviews_are_refused_by_the_server_to_the_public_and_the_trail_hides_authors_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keys::new();
+    let (_service, router) = open(config(dir.path(), &keys.admin)).await;
+    populate(&router, &keys).await;
+    let citizen = signer("citizen.example/1", 9);
+    post(
+        &router,
+        "/v1/sources",
+        &json!({"vkey": citizen.verifier().to_vkey(), "kind": "public"}),
+        &keys.admin,
+    )
+    .await
+    .expect(201);
+    post(&router, "/v1/reports", &report("r1", 31.0, 46.5), &keys.ua)
+        .await
+        .expect(201);
+    let review =
+        json!({"review_id": "rv1", "decision": "confirm", "reports": ["r1"], "reasons": "seen"});
+
+    // Whatever a page does, the server decides: unsigned is 401, a public key 403.
+    let unsigned = Call::new("POST", "/v1/reviews")
+        .json(&review)
+        .send(&router)
+        .await;
+    assert_eq!(unsigned.status, 401, "{}", unsigned.problem());
+    post(&router, "/v1/reviews", &review, &citizen)
+        .await
+        .expect(403);
+    post(&router, "/v1/reviews", &review, &keys.monitor)
+        .await
+        .expect(201);
+
+    // The trail: the monitor sees who reviewed; the public sees the review without its author.
+    let path = "/v1/annotations?subject=r1";
+    let as_monitor = get(&router, path, Some(&keys.monitor))
+        .await
+        .expect(200)
+        .json();
+    let as_public = get(&router, path, None).await.expect(200).json();
+    let monitor_name = keys.monitor.name().as_str();
+    assert_eq!(as_monitor["annotations"][0]["author"], monitor_name);
+    assert_eq!(as_monitor["annotations"][0]["body"]["decision"], "confirm");
+    let public = &as_public["annotations"][0];
+    assert_eq!(public["body"]["decision"], "confirm");
+    assert!(public.get("author").is_none(), "{public}");
+    assert!(!public.to_string().contains(monitor_name), "{public}");
 }

@@ -20,8 +20,10 @@ import {
 } from './i18n.js';
 import { download, fileName, toCsv, toGeoJson } from './export.js';
 import { MapView } from './map.js';
+import { MonitorDesk } from './monitor.js';
 import { el, renderIncident, renderProof, verdictBadge } from './panel.js';
 import { DAY_MS, PartyPanels, dailyTable } from './parties.js';
+import { signedFetch } from './sign.js';
 import { TimelineView } from './timeline.js';
 import { verifyReport } from './verify.js';
 
@@ -29,8 +31,8 @@ import { verifyReport } from './verify.js';
 const LIST_LIMIT = 200;
 /** Incidents and reports asked per page (the API's maximum). */
 const PAGE_LIMIT = 1000;
-/** Reports whose reviews are asked for when an incident opens. */
-const REVIEWED_REPORTS_LIMIT = 10;
+/** Reports whose annotations (the audit trail) are asked for when an incident opens. */
+const REVIEWED_REPORTS_LIMIT = 50;
 
 const $ = (id) => document.getElementById(id);
 
@@ -52,6 +54,8 @@ const state = {
   tables: false,
   lastRepaintMs: 0,
   applying: false,
+  /** The monitor's signer (monitor.js) once signed in, else null: reads are then unsigned. */
+  signer: null,
 };
 
 function emptyFilter() {
@@ -307,6 +311,7 @@ function repaint() {
   renderList();
   renderSummaries();
   renderParties();
+  desk.renderQueue();
   state.lastRepaintMs = performance.now() - started;
   writeHash();
 }
@@ -463,16 +468,18 @@ async function openIncident(id) {
     const subjects = [id, ...(detail.incident.report_ids ?? []).slice(0, REVIEWED_REPORTS_LIMIT)];
     const lists = await Promise.all(
       subjects.map((subject) =>
-        getJson(`/v1/annotations?subject=${encodeURIComponent(subject)}`).then(
+        readAnnotations(subject).then(
           (answer) => answer.annotations ?? [],
           () => [],
         ),
       ),
     );
-    const annotations = lists
-      .flat()
-      .filter((a) => a.kind === 'review' || a.kind === 'retraction')
-      .sort((a, b) => a.log_index - b.log_index);
+    // One entry may be about several subjects (a review of three reports): once each.
+    const byIndex = new Map();
+    for (const annotation of lists.flat()) {
+      if (Number.isSafeInteger(annotation?.log_index)) byIndex.set(annotation.log_index, annotation);
+    }
+    const annotations = [...byIndex.values()].sort((a, b) => a.log_index - b.log_index);
     if (state.selected !== id) return;
     state.panel = { detail, annotations };
     renderIncident(body, detail, annotations, state.zone, state.proofs);
@@ -481,6 +488,38 @@ async function openIncident(id) {
     state.panel = null;
     body.replaceChildren(el('p', { className: 'error', text: t('panel.failed', { message: error.message }) }));
   }
+}
+
+/**
+ * The annotations about `subject`: read as the signed-in monitor (who may see their
+ * authors), else unsigned, as the public sees them. The server decides what each may see.
+ */
+async function readAnnotations(subject) {
+  const path = `/v1/annotations?subject=${encodeURIComponent(subject)}`;
+  if (!state.signer) return getJson(path);
+  const response = await signedFetch(state.signer, { path });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+/** Reads the agreement's incidents again (after a report or a review), keeping the view. */
+async function reload() {
+  if (!state.agreement) return;
+  const filter = { ...state.filter };
+  const selected = state.selected;
+  const view = map.getView();
+  state.applying = true;
+  try {
+    await loadAgreement(state.agreement, state.version);
+    state.filter = filter;
+    syncControls();
+    map.setView(view, { notify: false });
+    repaint();
+  } finally {
+    state.applying = false;
+  }
+  if (selected) await openIncident(selected);
+  writeHash();
 }
 
 function closePanel() {
@@ -579,6 +618,8 @@ function listen() {
     syncControls();
     repaint();
     rerenderPanel();
+    desk.refresh();
+    showRole();
   });
   $('timezone').addEventListener('change', (event) => {
     state.zone = event.target.value;
@@ -632,11 +673,41 @@ function listen() {
   });
 }
 
+/** The header's line says whom the page reads as. */
+function showRole() {
+  const line = document.querySelector('header .role');
+  if (state.signer) {
+    line.removeAttribute('data-i18n');
+    line.textContent = t('role.monitor', { name: state.signer.name });
+  } else {
+    line.dataset.i18n = 'role.public';
+    line.textContent = t('role.public');
+  }
+}
+
 function syncTablesButton() {
   const button = $('toggle-tables');
   button.setAttribute('aria-pressed', String(state.tables));
   button.textContent = t(state.tables ? 'tables.hide' : 'tables.show');
 }
+
+// ---- the monitors' desk ---------------------------------------------------------------
+
+const desk = new MonitorDesk({
+  map,
+  agreement: () => state.agreement,
+  parties: () => state.parties,
+  zone: () => state.zone,
+  incidents: () => ({ store: state.store, selection: state.selection }),
+  openIncident: (id) => openIncident(id),
+  reload: () => reload(),
+  onSigner: (signer) => {
+    state.signer = signer;
+    showRole();
+    rerenderPanel();
+    if (state.selected) openIncident(state.selected);
+  },
+});
 
 // ---- start ----------------------------------------------------------------------------
 
@@ -650,6 +721,8 @@ async function start() {
   state.agreements = agreements.agreements ?? [];
   fillAgreements();
   await applyHash();
+  desk.refresh();
+  await desk.start();
 }
 
 const ready = start().catch((error) => {
@@ -668,6 +741,7 @@ export const dashboard = {
     return state.selection;
   },
   parties: partyPanels,
+  monitor: desk,
   get filter() {
     return { ...state.filter };
   },

@@ -142,3 +142,11 @@ export function formatTime(ms, zone) {
 export function formatDate(ms, zone) {
   return `${timeParts(ms, zone).date} (${zoneLabel(ms, zone)})`;
 }
+
+/** The ids of a vocabulary (`action`, `target`, …) that have a translation, in file order. */
+export function termIds(kind) {
+  const prefix = `${kind}.`;
+  return Object.keys(english)
+    .filter((key) => key.startsWith(prefix))
+    .map((key) => key.slice(prefix.length));
+}

@@ -106,6 +106,10 @@ export class MapView {
     this.noVerdict = { fill: pixel('#999999'), rim: pixel('#555555') };
     this.pointsDrawn = 0;
     this.frame = 0;
+    /** When set, a click reports its place to this function instead of opening an incident. */
+    this.onPick = null;
+    /** A place marked on the map ({lon, lat}), or null: the report form's place. */
+    this.marker = null;
     this.listen();
     new ResizeObserver(() => this.resize()).observe(container);
     this.resize();
@@ -225,6 +229,21 @@ export class MapView {
       canvas.style.height = `${this.height}px`;
     }
     this.image = null;
+    this.draw();
+  }
+
+  /** The place (longitude, latitude) under screen point `px`, `py` (CSS pixels). */
+  placeAt(px, py) {
+    const s = this.scale;
+    return {
+      lon: this.view.lon + (px - this.width / 2) / s,
+      lat: latitudeOf(mercatorY(this.view.lat) - (py - this.height / 2) / s),
+    };
+  }
+
+  /** Marks `place` ({lon, lat}) with a cross, or clears the mark (null). */
+  setMarker(place) {
+    this.marker = place && Number.isFinite(place.lon) && Number.isFinite(place.lat) ? place : null;
     this.draw();
   }
 
@@ -380,6 +399,22 @@ export class MapView {
       ctx.stroke();
       ctx.setTransform(1, 0, 0, 1, 0, 0);
     }
+    if (this.marker) {
+      const [px, py] = this.project(this.marker.lon, mercatorY(this.marker.lat));
+      ctx.setTransform(this.ratio, 0, 0, this.ratio, 0, 0);
+      ctx.beginPath();
+      ctx.moveTo(px - 9, py);
+      ctx.lineTo(px + 9, py);
+      ctx.moveTo(px, py - 9);
+      ctx.lineTo(px, py + 9);
+      ctx.lineWidth = 4;
+      ctx.strokeStyle = '#ffffff';
+      ctx.stroke();
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = '#000000';
+      ctx.stroke();
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+    }
   }
 
   /** The shown incident under screen point (CSS pixels), or -1. */
@@ -450,6 +485,10 @@ export class MapView {
       drag = null;
       if (moved < 4) {
         const box = el.getBoundingClientRect();
+        if (this.onPick) {
+          this.onPick(this.placeAt(event.clientX - box.left, event.clientY - box.top));
+          return;
+        }
         const index = this.hit(event.clientX - box.left, event.clientY - box.top);
         if (index >= 0) this.onSelect(index);
       } else {
@@ -474,6 +513,11 @@ export class MapView {
     el.addEventListener('keydown', (event) => {
       const step = Math.min(this.width, this.height) / 6;
       const moves = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+      if (this.onPick && event.key === 'Enter') {
+        event.preventDefault();
+        this.onPick({ lon: this.view.lon, lat: this.view.lat });
+        return;
+      }
       if (event.key in moves) {
         this.panBy(...moves[event.key]);
       } else if (event.key === '+' || event.key === '=') {

@@ -157,15 +157,47 @@ function reportItem(report, zone, proofs) {
   return item;
 }
 
-function annotationItem(annotation, zone) {
+/**
+ * One step of an incident's audit trail: when (in `zone`, labelled), what (a review's
+ * decision, a re-attribution and to whom, a contest, a retraction) and by whom — the author
+ * only when the server gave it to this reader (the public gets no identities).
+ */
+export function trailItem(annotation, zone) {
   const body = annotation.body && typeof annotation.body === 'object' ? annotation.body : {};
-  const parts = [term('annotation', annotation.kind)];
-  for (const key of ['decision', 'status', 'reason', 'note']) {
-    if (typeof body[key] !== 'string' || body[key] === '') continue;
-    parts.push(key === 'decision' || key === 'status' ? term(key, body[key]) : body[key]);
+  const item = el('li', { className: 'trail-item' });
+  item.dataset.kind = String(annotation.kind ?? '');
+  let what;
+  if (annotation.kind === 'review') {
+    const decision = typeof body.decision === 'string' ? body.decision : '';
+    item.dataset.decision = decision;
+    if (decision === 'reattribute') {
+      what = typeof body.party === 'string' && body.party !== ''
+        ? t('trail.reattributed', { party: body.party })
+        : t('trail.reattributed_nobody');
+    } else {
+      what = t('trail.reviewed', { decision: term('decision', decision) });
+    }
+    if (Array.isArray(body.reports) && body.reports.length > 0) {
+      what += ` — ${t('trail.reports', { reports: body.reports.map(String).join(', ') })}`;
+    }
+    if (typeof body.answers_contest === 'string' && body.answers_contest !== '') {
+      what += ` — ${t('trail.answers', { contest: body.answers_contest })}`;
+    }
+  } else if (annotation.kind === 'contest') {
+    what = t('trail.contested', { party: String(body.party ?? '—'), reading: String(body.interpretation ?? 'common') });
+  } else if (annotation.kind === 'retraction') {
+    what = t('trail.retracted', { report: String(body.report_id ?? annotation.subject ?? '') });
+  } else {
+    what = term('annotation', annotation.kind);
   }
-  const text = `${parts.join(' — ')} (${t('annotation.about', { subject: annotation.subject })}; ${formatTime(annotation.submitted_at_ms, zone)})`;
-  return el('li', { text });
+  const author = typeof annotation.author === 'string' && annotation.author !== '' ? annotation.author : null;
+  item.append(
+    el('span', { className: 'when', text: formatTime(annotation.submitted_at_ms, zone) }),
+    el('span', { className: 'what', text: what }),
+    el('span', { className: 'who', text: author ? t('trail.by', { author }) : t('trail.author_withheld') }),
+  );
+  if (author) item.dataset.author = author;
+  return item;
 }
 
 function contestItem(contest) {
@@ -184,7 +216,8 @@ function contestItem(contest) {
 
 /**
  * Fills `body` with `detail` (GET /v1/agreements/{id}/incidents/{incident}) and
- * `annotations` (reviews and retractions about the incident or its reports), times in `zone`;
+ * `annotations` (reviews, contests and retractions about the incident or its reports, in log
+ * order: the audit trail), times in `zone`;
  * `proofs` holds the proof checks already made, by log index.
  */
 export function renderIncident(body, detail, annotations, zone, proofs = new Map()) {
@@ -208,12 +241,12 @@ export function renderIncident(body, detail, annotations, zone, proofs = new Map
   const reports = el('ol', { className: 'reports' });
   for (const report of detail.reports ?? []) reports.append(reportItem(report, zone, proofs));
   body.append(reports);
-  body.append(el('h3', { text: t('panel.reviews') }));
+  body.append(el('h3', { text: t('panel.trail') }));
   if (annotations.length === 0) {
-    body.append(el('p', { className: 'hint', text: t('panel.no_reviews') }));
+    body.append(el('p', { className: 'hint trail-empty', text: t('panel.no_trail') }));
   } else {
-    const list = el('ul', { className: 'annotations' });
-    for (const annotation of annotations) list.append(annotationItem(annotation, zone));
+    const list = el('ol', { className: 'trail' });
+    for (const annotation of annotations) list.append(trailItem(annotation, zone));
     body.append(list);
   }
   if ((detail.contests ?? []).length > 0) {

@@ -1,6 +1,7 @@
 //! The service's settings, read from a TOML file; the command line layers
 //! flags and environment variables on top.
 
+use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// ```toml
 /// listen = "0.0.0.0:8443"
 /// data_dir = "/var/lib/truce"
+/// database = "postgres://truce@db.example/truce"
 /// admin_vkey = "mission.example/admin+1a2b3c4d+AT..."
 ///
 /// [rate_limit]
@@ -24,8 +26,13 @@ pub struct ServerConfig {
     /// The address to listen on (port 0 picks a free port).
     pub listen: SocketAddr,
     /// The data directory: `log/`, `log.key`, `blobs/`, `journal.jsonl` and
-    /// `truce.sqlite3` live here.
+    /// (unless `database` names another) the SQLite store `truce.sqlite3`
+    /// live here.
     pub data_dir: PathBuf,
+    /// Where the store lives: `None` or `sqlite:` for SQLite in the data
+    /// directory, `postgres://…` for a PostgreSQL database. The log stays in
+    /// the data directory either way.
+    pub database: Option<DatabaseUrl>,
     /// The admin's public key (a `truce-note` verifier key,
     /// `<name>+<key id>+<base64>`). Required on first start, when it becomes
     /// the log's first entry; on later starts, if given, it must be the key
@@ -57,6 +64,7 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
             data_dir: PathBuf::from("truce-data"),
+            database: None,
             admin_vkey: None,
             log_origin: "truce.local/log".to_owned(),
             max_skew_ms: truce_auth::DEFAULT_MAX_SKEW_MS,
@@ -68,6 +76,140 @@ impl Default for ServerConfig {
             coarsen_cell_deg: truce_auth::DEFAULT_CELL_DEG,
         }
     }
+}
+
+/// A database URL, e.g. `postgres://truce:secret@db.example:5432/truce`.
+///
+/// Its `Debug` and `Display` forms hide the password (`truce:***@`, and the
+/// value of a `password=` query parameter), so the URL can be logged and put
+/// in error messages; [`DatabaseUrl::expose`] gives the URL itself, for
+/// connecting only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The URL with its password, to connect with. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with its password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact_url(&self.0)
+    }
+
+    /// Whether the URL names SQLite in the data directory (`sqlite:`).
+    pub fn is_sqlite(&self) -> bool {
+        self.0.eq_ignore_ascii_case("sqlite:")
+    }
+
+    /// `text` with every occurrence of this URL and of its password
+    /// replaced, for messages built by code that may have quoted either.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut text = text.replace(&self.0, &self.redacted());
+        for secret in self.secrets() {
+            // A very short password would match ordinary words; the URL
+            // itself has been replaced above in any case.
+            if secret.len() >= 4 {
+                text = text.replace(secret, "***");
+            }
+        }
+        text
+    }
+
+    /// The password in the user information and in `password=` parameters.
+    fn secrets(&self) -> Vec<&str> {
+        let mut secrets = Vec::new();
+        let (base, query) = split_query(&self.0);
+        if let Some((_, authority, _)) = split_authority(base)
+            && let Some((userinfo, _)) = authority.rsplit_once('@')
+            && let Some((_, password)) = userinfo.split_once(':')
+            && !password.is_empty()
+        {
+            secrets.push(password);
+        }
+        if let Some(query) = query {
+            secrets.extend(
+                query
+                    .split('&')
+                    .filter_map(|pair| pair.split_once('='))
+                    .filter(|(name, value)| {
+                        name.eq_ignore_ascii_case("password") && !value.is_empty()
+                    })
+                    .map(|(_, value)| value),
+            );
+        }
+        secrets
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// `url` split at its first `?` into the part before and the query.
+fn split_query(url: &str) -> (&str, Option<&str>) {
+    match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    }
+}
+
+/// `base` (a URL without its query) as the text up to `://`, the authority,
+/// and the rest; `None` when it has no `://`.
+fn split_authority(base: &str) -> Option<(&str, &str, &str)> {
+    let at = base.find("://")? + 3;
+    let (head, tail) = base.split_at(at);
+    let end = tail.find(['/', '#']).unwrap_or(tail.len());
+    let (authority, rest) = tail.split_at(end);
+    Some((head, authority, rest))
+}
+
+/// `url` with the password of its user information and the values of its
+/// `password=` query parameters replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let (base, query) = split_query(url);
+    let mut out = match split_authority(base) {
+        Some((head, authority, rest)) => {
+            let authority = match authority.rsplit_once('@') {
+                Some((userinfo, host)) => match userinfo.split_once(':') {
+                    Some((user, _)) => format!("{user}:***@{host}"),
+                    None => authority.to_owned(),
+                },
+                None => authority.to_owned(),
+            };
+            format!("{head}{authority}{rest}")
+        }
+        None => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
 }
 
 /// A token bucket per signing key: `per_second` tokens are added each
@@ -273,5 +415,29 @@ mod tests {
             error.to_string().contains("body_limits.batch_bytes = 5"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_database_url_is_read_and_its_password_never_shown() {
+        let config =
+            ServerConfig::from_toml("database = \"postgres://truce:s3cret-pw@db:5432/truce\"")
+                .unwrap();
+        let url = config.database.clone().unwrap();
+        assert_eq!(url.expose(), "postgres://truce:s3cret-pw@db:5432/truce");
+        assert_eq!(url.to_string(), "postgres://truce:***@db:5432/truce");
+        assert!(!format!("{config:?}").contains("s3cret"));
+        assert_eq!(
+            url.scrub("cannot reach postgres://truce:s3cret-pw@db:5432/truce (s3cret-pw)"),
+            "cannot reach postgres://truce:***@db:5432/truce (***)"
+        );
+        assert_eq!(
+            redact_url("postgresql://u@h/db?sslmode=require&password=p%40ss"),
+            "postgresql://u@h/db?sslmode=require&password=***"
+        );
+        assert_eq!(redact_url("postgres://u:p@h"), "postgres://u:***@h");
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+        assert_eq!(redact_url("sqlite:"), "sqlite:");
+        assert!(DatabaseUrl::new("SQLite:").is_sqlite());
+        assert_eq!(ServerConfig::default().database, None);
     }
 }

@@ -7,7 +7,8 @@
 //! DIR/blobs/          bodies the log commits to by hash (report texts, agreement files, reasons)
 //! DIR/journal.jsonl   per entry: submitter, nonce, time, agreement and the openings of
 //!                     committed fields (access-controlled; never served)
-//! DIR/truce.sqlite3   the store (a projection of the log plus bookkeeping)
+//! DIR/truce.sqlite3   the store (a projection of the log plus bookkeeping),
+//!                     unless the configuration puts it in PostgreSQL
 //! ```
 
 use std::fs::{self, File, OpenOptions};

@@ -414,6 +414,16 @@ pub enum ServerError {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] truce_store::StoreError),
+    /// The store could not be opened.
+    #[error("cannot open the store ({database}): {source}")]
+    OpenStore {
+        /// Which store: the SQLite file, or the database URL without its
+        /// password.
+        database: String,
+        /// The cause.
+        #[source]
+        source: truce_store::StoreError,
+    },
     /// The store reflects more entries than the log holds: it belongs to
     /// another log or the log lost entries.
     #[error(

@@ -6,8 +6,11 @@
 //!
 //! * One data directory ([`DataDir`]): the log (`log/`, c2sp.org/tlog-tiles,
 //!   signed with `log.key`), the bodies it commits to (`blobs/`), the entry
-//!   journal (`journal.jsonl`) and the SQLite store (`truce.sqlite3`).
-//!   **The log is the source of truth**; the store is its projection.
+//!   journal (`journal.jsonl`) and, by default, the SQLite store
+//!   (`truce.sqlite3`); [`ServerConfig::database`] may put the store in
+//!   PostgreSQL instead (`truce_store::AnyStore`), the rest staying in the
+//!   directory. **The log is the source of truth**; the store is its
+//!   projection.
 //! * Handlers check the signature (truce-auth), the role and the body, build
 //!   log entries, and hand them to **one writer task** over a bounded queue
 //!   (full: 503 with `Retry-After`). The writer commits groups of submissions
@@ -25,6 +28,9 @@
 //! * [`replay_data_dir`] reads a data directory without the service (while it
 //!   runs, or a restored backup): the log replayed into memory the way the
 //!   service rebuilds its state, for `truce report --data`.
+//! * [`migrate`] moves a data directory's store to another backend (`truce
+//!   migrate`): its log replayed into an empty store as the catch-up does, then
+//!   the two stores compared query by query.
 //! * Errors are RFC 9457 problem documents ([`ApiError`], [`Problem`]) naming
 //!   the field at fault.
 //! * The OpenAPI 3.1 document is generated from the handlers ([`openapi`])
@@ -85,6 +91,7 @@ mod data_dir;
 mod error;
 mod journal;
 mod live;
+pub mod migrate;
 mod projection;
 mod rate_limit;
 mod registry;
@@ -97,7 +104,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use api::{app, openapi};
-pub use config::{BodyLimits, ConfigError, RateLimitConfig, ServerConfig, WriterConfig};
+pub use config::{
+    BodyLimits, ConfigError, DatabaseUrl, RateLimitConfig, ServerConfig, WriterConfig, redact_url,
+};
 pub use data_dir::{BLOB_DIR, DataDir, JOURNAL_FILE, LOG_DIR, LOG_KEY_FILE};
 pub use error::{ApiError, FieldProblem, PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem, ServerError};
 pub use projection::{REVOKED_KEY, role_for};

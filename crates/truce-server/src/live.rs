@@ -54,7 +54,7 @@ use truce_log::{BlobStore, Log};
 use truce_model::agreement::Agreement;
 use truce_model::{Location, Report, SmolStr, Source, SourceKind};
 use truce_store::{
-    AnnotationKind, PageRequest, Projected, ReportFilter, ReportRecord, SqliteStore, Store,
+    AnnotationKind, AnyStore, PageRequest, Projected, ReportFilter, ReportRecord, Store,
 };
 
 use crate::error::ServerError;
@@ -686,7 +686,7 @@ impl LiveFindings {
     /// entry from the log. Marks the state built.
     pub async fn rebuild(
         self: &Arc<Self>,
-        store: &SqliteStore,
+        store: &AnyStore,
         log: &Arc<RwLock<Log>>,
     ) -> Result<(), ServerError> {
         self.versions

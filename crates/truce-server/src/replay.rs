@@ -101,8 +101,8 @@ pub enum ReplayError {
     /// The journal could not be read.
     #[error(transparent)]
     Journal(#[from] ServerError),
-    /// The store in memory failed.
-    #[error("replaying the log into memory: {0}")]
+    /// The store the log is replayed into failed.
+    #[error("replaying the log into the store: {0}")]
     Store(#[from] StoreError),
     /// The blob store could not be read.
     #[error("blob store: {0}")]
@@ -196,6 +196,23 @@ impl Replayed {
 /// when the log is damaged; [`ReplayError::Io`], [`ReplayError::Journal`],
 /// [`ReplayError::Store`] and [`ReplayError::Blob`] when reading fails.
 pub async fn replay_data_dir(dir: &Path) -> Result<Replayed, ReplayError> {
+    let store = SqliteStore::open_in_memory().await?;
+    // No clock: the times it would stand in for are not part of what is returned.
+    let replayed = replay_into(dir, &store, 0, &mut |_| {}).await;
+    store.close().await;
+    replayed
+}
+
+/// Reads the data directory `dir` as [`replay_data_dir`] does, projecting its log into
+/// `store`, which must be empty (applied size 0), in the service's catch-up chunks;
+/// `now` stands in for times neither the log nor the journal gives, as in the
+/// service's catch-up. `observe` sees every item applied, in order.
+pub(crate) async fn replay_into<S: Store>(
+    dir: &Path,
+    store: &S,
+    now: i64,
+    observe: &mut dyn FnMut(&Projected),
+) -> Result<Replayed, ReplayError> {
     let data = DataDir::new(dir);
     let log_dir = data.log_dir();
     let checkpoint_path = log_dir.join(CHECKPOINT_FILE);
@@ -239,8 +256,7 @@ pub async fn replay_data_dir(dir: &Path) -> Result<Replayed, ReplayError> {
     let lines = journal::read_since(&data.journal(), 0)?;
     let blobs = BlobStore::open(blob_dir)?;
 
-    let store = SqliteStore::open_in_memory().await?;
-    let mut projector = Projector::load(&store, blobs.clone(), &BTreeMap::new()).await?;
+    let mut projector = Projector::load(store, blobs.clone(), &BTreeMap::new()).await?;
     let mut agreements: Vec<ReplayedAgreement> = Vec::new();
     let mut reports = Vec::new();
     let mut retractions = Vec::new();
@@ -250,10 +266,10 @@ pub async fn replay_data_dir(dir: &Path) -> Result<Replayed, ReplayError> {
     for chunk in entries.chunks(REPLAY_CHUNK) {
         let end = start + chunk.len() as u64;
         projector.begin_batch();
-        // No clock: the times it would stand in for are not part of what is returned.
         let (projected, decoded) =
-            project_entries(&mut projector, &store, start, chunk, &lines, 0).await?;
+            project_entries(&mut projector, store, start, chunk, &lines, now).await?;
         store.apply(start..end, &projected).await?;
+        projected.iter().for_each(&mut *observe);
         let entry_at = |index: u64| {
             decoded
                 .binary_search_by_key(&index, |(at, _)| *at)
@@ -297,7 +313,6 @@ pub async fn replay_data_dir(dir: &Path) -> Result<Replayed, ReplayError> {
         }
         start = end;
     }
-    store.close().await;
     reports.sort_by_key(|report| report.log_index);
     Ok(Replayed {
         checkpoint_note,

@@ -14,9 +14,9 @@ use truce_log::entry::{Entry, SourceRegistration};
 use truce_log::{BlobStore, Log};
 use truce_model::SourceKind;
 use truce_note::{KeyName, SignatureType, Verifier};
-use truce_store::{SqliteStore, Store};
+use truce_store::{AnyStore, Store};
 
-use crate::config::ServerConfig;
+use crate::config::{DatabaseUrl, ServerConfig};
 use crate::data_dir::DataDir;
 use crate::error::{ApiError, ServerError};
 use crate::journal::Journal;
@@ -72,7 +72,7 @@ impl fmt::Debug for AppState {
 pub(crate) struct Shared {
     pub config: ServerConfig,
     pub data: DataDir,
-    pub store: SqliteStore,
+    pub store: AnyStore,
     pub log: Arc<RwLock<Log>>,
     pub blobs: BlobStore,
     pub registry: Arc<Registry>,
@@ -111,7 +111,7 @@ impl AppState {
     }
 
     /// The store.
-    pub fn store(&self) -> &SqliteStore {
+    pub fn store(&self) -> &AnyStore {
         &self.shared.store
     }
 
@@ -257,7 +257,7 @@ impl Service {
             .await
             .map_err(|error| ServerError::Task(error.to_string()))??;
         let blobs = BlobStore::open(data.blob_dir())?;
-        let store = SqliteStore::open(data.root()).await?;
+        let store = open_store(&config, &data).await?;
         let admin = check_admin(&config, &log)?;
         let journal = Journal::open(&data.journal())?;
 
@@ -354,6 +354,36 @@ impl Service {
             .map_err(|error| ServerError::Task(error.to_string()));
         self.state.shared.store.close().await;
         result
+    }
+}
+
+/// Opens the store `config.database` names (SQLite in the data directory
+/// when it names none), saying which in the error, the password left out.
+async fn open_store(config: &ServerConfig, data: &DataDir) -> Result<AnyStore, ServerError> {
+    let database = config.database.as_ref();
+    let store = AnyStore::open(database.map(DatabaseUrl::expose), data.root())
+        .await
+        .map_err(|source| ServerError::OpenStore {
+            database: describe_database(database, data),
+            source,
+        })?;
+    tracing::info!(
+        backend = store.backend(),
+        database = %describe_database(database, data),
+        "store opened"
+    );
+    Ok(store)
+}
+
+/// Where the store is, for messages: the URL without its password, or the
+/// SQLite file in the data directory.
+pub(crate) fn describe_database(database: Option<&DatabaseUrl>, data: &DataDir) -> String {
+    match database {
+        Some(url) if !url.is_sqlite() => url.redacted(),
+        _ => format!(
+            "SQLite {}",
+            data.root().join(truce_store::DATABASE_FILE).display()
+        ),
     }
 }
 

@@ -79,7 +79,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use truce_log::entry::{AgreementVersion, Entry};
 use truce_log::{BlobStore, Log, Receipt};
-use truce_store::{PageRequest, ReportFilter, SeenNonce, SqliteStore, Store};
+use truce_store::{AnyStore, PageRequest, ReportFilter, SeenNonce, Store};
 
 use crate::config::ServerConfig;
 use crate::data_dir::DataDir;
@@ -184,7 +184,7 @@ struct LoggedState {
 
 impl LoggedState {
     /// The state of a store that holds the whole log.
-    async fn from_store(store: &SqliteStore) -> Result<Self, ServerError> {
+    async fn from_store(store: &AnyStore) -> Result<Self, ServerError> {
         let sources = store
             .sources()
             .await?
@@ -318,7 +318,7 @@ fn error_id_of(error: &ApiError) -> String {
 
 /// Answers every waiter with the internal error `error_id`, and stores their
 /// nonces (they got no receipt).
-async fn fail_waiters(store: &SqliteStore, waiters: Vec<Waiter>, error_id: String) {
+async fn fail_waiters(store: &AnyStore, waiters: Vec<Waiter>, error_id: String) {
     let mut nonces = Vec::with_capacity(waiters.len());
     for waiter in waiters {
         nonces.push(waiter.nonce.clone());
@@ -330,7 +330,7 @@ async fn fail_waiters(store: &SqliteStore, waiters: Vec<Waiter>, error_id: Strin
 }
 
 /// Stores the nonces of submissions answered without receipts.
-async fn remember_nonces(store: &SqliteStore, nonces: &[SeenNonce]) {
+async fn remember_nonces(store: &AnyStore, nonces: &[SeenNonce]) {
     if nonces.is_empty() {
         return;
     }
@@ -342,7 +342,7 @@ async fn remember_nonces(store: &SqliteStore, nonces: &[SeenNonce]) {
 /// What the apply stage works with (shared handles, cheap to clone).
 #[derive(Clone)]
 struct ApplyParts {
-    store: SqliteStore,
+    store: AnyStore,
     registry: Arc<Registry>,
     hook: Arc<dyn AppliedEntries>,
     live: Arc<LiveFindings>,
@@ -486,7 +486,7 @@ impl Writer {
     pub fn new(
         config: ServerConfig,
         data: DataDir,
-        store: SqliteStore,
+        store: AnyStore,
         log: Arc<RwLock<Log>>,
         blobs: BlobStore,
         registry: Arc<Registry>,
@@ -517,7 +517,7 @@ impl Writer {
         }
     }
 
-    fn store(&self) -> &SqliteStore {
+    fn store(&self) -> &AnyStore {
         &self.parts.store
     }
 

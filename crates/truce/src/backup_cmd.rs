@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use truce_log::layout::{TILE_WIDTH, TileKey, TilePath, parse_bundle, tiles_for_size};
 use truce_log::{CHECKPOINT_FILE, verify_dir};
 use truce_note::{Checkpoint, Note, NoteSigner, Verifier};
-use truce_server::{BLOB_DIR, JOURNAL_FILE, LOG_DIR, LOG_KEY_FILE};
+use truce_server::{BLOB_DIR, DatabaseUrl, JOURNAL_FILE, LOG_DIR, LOG_KEY_FILE};
 use truce_store::{DATABASE_FILE, SqliteStore, Store};
 
 /// The file describing a backup.
@@ -55,7 +55,25 @@ pub struct BackupArgs {
     /// The backup directory to create (it must not exist).
     #[arg(long, value_name = "BACKUP")]
     out: PathBuf,
+    /// The store the service runs on, as given to `truce serve --database`: a PostgreSQL
+    /// store is refused (back it up with pg_dump or base backups); `sqlite:` or nothing
+    /// means the SQLite store in the data directory.
+    #[arg(
+        long,
+        env = "TRUCE_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
 }
+
+/// Why `truce backup` does not snapshot a PostgreSQL store.
+pub const POSTGRES_BACKUP_ADVICE: &str = "truce backup snapshots the SQLite store of a \
+     data directory, and this service keeps its store in PostgreSQL: back the database up \
+     with pg_dump or the server's base backups (with WAL archiving), and copy the data \
+     directory (log, journal, blobs, log.key) with your file-system backups; after a restore \
+     the service replays the log entries the database lacks (see docs/service.md, \
+     PostgreSQL)";
 
 /// Restore a data directory from a snapshot made by `truce backup`, and verify its log.
 #[derive(Debug, Args)]
@@ -95,6 +113,22 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Runs `truce backup`.
 pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     let data = &args.data;
+    if let Some(database) = args.database.as_deref().map(str::trim)
+        && !database.eq_ignore_ascii_case("sqlite:")
+    {
+        bail!(
+            "{} is served from the database {}: {POSTGRES_BACKUP_ADVICE}",
+            data.display(),
+            DatabaseUrl::new(database)
+        );
+    }
+    if !data.join(DATABASE_FILE).exists() && data.join(LOG_DIR).join(CHECKPOINT_FILE).is_file() {
+        bail!(
+            "{} has a log but no SQLite store ({DATABASE_FILE}); if its service keeps the \
+             store in PostgreSQL (--database): {POSTGRES_BACKUP_ADVICE}",
+            data.display()
+        );
+    }
     for (part, what) in [
         (
             data.join(LOG_DIR).join(CHECKPOINT_FILE),
@@ -599,6 +633,7 @@ mod tests {
         let error = backup(BackupArgs {
             data: temp.path().to_owned(),
             out: temp.path().join("backup"),
+            database: None,
         })
         .unwrap_err();
         assert!(
@@ -606,5 +641,36 @@ mod tests {
             "{error}"
         );
         assert!(!temp.path().join("backup").exists());
+    }
+
+    #[test]
+    fn a_postgres_store_is_refused_with_advice_and_no_password() {
+        let temp = tempfile::tempdir().unwrap();
+        let error = backup(BackupArgs {
+            data: temp.path().to_owned(),
+            out: temp.path().join("backup"),
+            database: Some("postgres://truce:hunter22@db.example/truce".to_owned()),
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("pg_dump"), "{error}");
+        assert!(error.contains("base backups"), "{error}");
+        assert!(
+            error.contains("postgres://truce:***@db.example/truce"),
+            "{error}"
+        );
+        assert!(!error.contains("hunter22"), "{error}");
+        assert!(!temp.path().join("backup").exists());
+        // A data directory whose store is elsewhere says so without the flag too.
+        log_with(&temp.path().join(LOG_DIR), 3);
+        let error = backup(BackupArgs {
+            data: temp.path().to_owned(),
+            out: temp.path().join("backup"),
+            database: None,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("no SQLite store"), "{error}");
+        assert!(error.contains("pg_dump"), "{error}");
     }
 }

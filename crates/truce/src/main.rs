@@ -9,6 +9,7 @@ mod inputs;
 mod key_cmd;
 mod log_cmd;
 mod log_inputs;
+mod migrate_cmd;
 mod report_cmd;
 mod serve_cmd;
 mod simulate_cmd;
@@ -38,7 +39,7 @@ enum Command {
     Report(report_cmd::ReportArgs),
     /// Make and show the Ed25519 keys that sign requests to the service.
     Key(key_cmd::KeyArgs),
-    /// Run the HTTP service on one data directory (log, journal, blobs, SQLite store).
+    /// Run the HTTP service on one data directory (log, journal, blobs; SQLite or PostgreSQL store).
     Serve(serve_cmd::ServeArgs),
     /// Sign and send reports, sources, agreements and annotations to a running service.
     Submit(submit_cmd::SubmitArgs),
@@ -46,6 +47,8 @@ enum Command {
     Backup(backup_cmd::BackupArgs),
     /// Restore a data directory from a snapshot made by `truce backup`, and verify its log.
     Restore(backup_cmd::RestoreArgs),
+    /// Move a data directory's store from SQLite to PostgreSQL, replayed from the log and checked.
+    Migrate(migrate_cmd::MigrateArgs),
     /// Export reports, incidents and findings as CSV, GeoJSON, ACLED-compatible or HXL-tagged CSV.
     Export(export_cmd::ExportArgs),
     /// Start the service with a simulated 30-day truce already loaded, and print its address.
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Submit(args) => submit_cmd::run(args),
         Command::Backup(args) => backup_cmd::backup(args),
         Command::Restore(args) => backup_cmd::restore(args),
+        Command::Migrate(args) => migrate_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::Demo(args) => demo_cmd::run(args),
     };

@@ -18,17 +18,28 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use truce_server::{NoAppliedEntries, ServerConfig, Service};
+use truce_server::{DatabaseUrl, NoAppliedEntries, ServerConfig, Service};
 
 use crate::key_cmd::read_verifier;
 
 /// Run the HTTP service on one data directory.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The data directory (log, journal, blobs, SQLite store); created on first start.
+    /// The data directory (log, journal, blobs, and the SQLite store unless --database);
+    /// created on first start.
     /// Overrides `data_dir` of the configuration file.
     #[arg(long, env = "TRUCE_DATA", value_name = "DIR")]
     data: Option<PathBuf>,
+    /// Where the store lives: `postgres://USER:PASSWORD@HOST:PORT/DB` for PostgreSQL (with
+    /// PostGIS), or `sqlite:` for SQLite in the data directory; the log stays in the data
+    /// directory [config: database; default: SQLite in the data directory].
+    #[arg(
+        long,
+        env = "TRUCE_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
     /// A TOML configuration file (the keys of docs/service.md; unknown keys are refused).
     #[arg(long, env = "TRUCE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
@@ -86,8 +97,28 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(config))?;
+    let database = config.database.clone();
+    runtime
+        .block_on(serve(config))
+        .map_err(|error| scrub_error(error, database.as_ref()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `error` with the database URL's password taken out of every message of its chain
+/// (the service's own messages never hold it; a driver's might quote the URL).
+pub(crate) fn scrub_error(error: anyhow::Error, database: Option<&DatabaseUrl>) -> anyhow::Error {
+    match database {
+        Some(url) => {
+            let text = format!("{error:#}");
+            let scrubbed = url.scrub(&text);
+            if scrubbed == text {
+                error
+            } else {
+                anyhow::Error::msg(scrubbed)
+            }
+        }
+        None => error,
+    }
 }
 
 /// The configuration: the file, then the environment and flags (clap has already let a
@@ -104,6 +135,9 @@ fn settle_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     };
     if let Some(data) = &args.data {
         config.data_dir.clone_from(data);
+    }
+    if let Some(database) = &args.database {
+        config.database = Some(DatabaseUrl::new(database.trim()));
     }
     if let Some(listen) = args.listen {
         config.listen = listen;
@@ -145,6 +179,10 @@ fn settle_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let listen = config.listen;
     let data_dir = config.data_dir.clone();
+    let database = config.database.as_ref().map_or_else(
+        || "SQLite in the data directory".to_owned(),
+        DatabaseUrl::redacted,
+    );
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -160,7 +198,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             .and_then(|()| stdout.flush())
             .context("writing to standard output")?;
     }
-    tracing::info!(data = %data_dir.display(), url = %format!("http://{local}"), "listening; /readyz answers 200 once the store has caught up with the log");
+    tracing::info!(data = %data_dir.display(), database = %database, url = %format!("http://{local}"), "listening; /readyz answers 200 once the store has caught up with the log");
     truce_server::serve(service, listener, shutdown_signal())
         .await
         .context("serving")?;
@@ -233,6 +271,44 @@ mod tests {
         assert!((config.rate_limit.per_second - 7.0).abs() < f64::EPSILON);
         assert_eq!(config.rate_limit.burst, 11);
         assert_eq!(config.writer, truce_server::WriterConfig::default());
+    }
+
+    #[test]
+    fn the_database_comes_from_the_file_or_the_flag_and_is_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("truce.toml");
+        std::fs::write(
+            &file,
+            "database = \"postgres://truce:from-file-pw@db/truce\"\n",
+        )
+        .unwrap();
+        let harness = Harness::parse_from(["serve", "--config", file.to_str().unwrap()]);
+        let config = settle_config(&harness.serve).unwrap();
+        assert_eq!(
+            config.database.as_ref().map(DatabaseUrl::expose),
+            Some("postgres://truce:from-file-pw@db/truce")
+        );
+        let harness = Harness::parse_from([
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--database",
+            "postgres://truce:flag-pw@other/truce",
+        ]);
+        let config = settle_config(&harness.serve).unwrap();
+        let url = config.database.clone().unwrap();
+        assert_eq!(url.expose(), "postgres://truce:flag-pw@other/truce");
+        assert!(!format!("{config:?}").contains("flag-pw"));
+        let error = scrub_error(
+            anyhow::anyhow!("cannot reach postgres://truce:flag-pw@other/truce"),
+            Some(&url),
+        );
+        assert_eq!(
+            error.to_string(),
+            "cannot reach postgres://truce:***@other/truce"
+        );
+        let harness = Harness::parse_from(["serve"]);
+        assert_eq!(settle_config(&harness.serve).unwrap().database, None);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub fn truce(args: &[&str]) -> Output {
         .env_remove("TRUCE_CONFIG")
         .env_remove("TRUCE_KEY")
         .env_remove("TRUCE_URL")
+        .env_remove("TRUCE_DATABASE")
         .output()
         .unwrap()
 }
@@ -116,6 +117,7 @@ impl Server {
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
             .env("TRUCE_LOG", "info")
+            .env_remove("TRUCE_DATABASE")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

@@ -1127,11 +1127,86 @@ describe("the monitors' desk", { timeout: TEST_TIMEOUT_MS }, () => {
       }
       assert.match(await page.textContent('#outbox-count'), /^0 waiting/);
       reload = { ids, agreement };
-      noProblems(problemsBut(record, isAllowed, [/ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_RESET|net::ERR_FAILED/, /Failed to load resource/]));
+      // The reload ends the page's event stream (ERR_ABORTED); offline, it cannot reconnect.
+      noProblems(
+        problemsBut(record, isAllowed, [
+          /ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_RESET|net::ERR_FAILED/,
+          /Failed to load resource/,
+          /\/v1\/events \(net::ERR_ABORTED\)/,
+        ]),
+      );
     } finally {
       await context.close();
     }
     assert.ok(reload);
+  });
+
+  test("a report filed in one browser appears in another's without a reload (server-sent events)", async () => {
+    const watcher = await openDashboard();
+    const filer = await openDashboard();
+    try {
+      const { page: watching } = watcher;
+      // (waitForFunction needs a predicate that answers at once: the page's handle as a global.)
+      await watching.evaluate(async () => {
+        window.liveDashboard = (await import('/assets/app.js')).dashboard;
+      });
+      await watching.waitForFunction(() => window.liveDashboard.live.size !== null);
+      assert.match(await watching.textContent('#live-status'), /^Live: new findings appear/);
+      const before = await watching.evaluate(async () => {
+        const { dashboard } = await import('/assets/app.js');
+        window.storeBeforeLive = dashboard.store;
+        return { ...dashboard.live, incidents: dashboard.store.n };
+      });
+      assert.equal(before.updates, 0);
+
+      const { page } = filer;
+      await signIn(page, monitorKeyFile());
+      await page.locator('#signed-in').waitFor();
+      // Far from the demo's other reports, so it is an incident of its own.
+      await fillReport(page, { text: 'seen live by another browser', place: { lat: 51.05, lon: 24.3 } });
+      await page.click('#file-report');
+      await page.waitForFunction(() => /logged at index \d+/.test(document.getElementById('outbox').textContent), null, {
+        timeout: 30_000,
+      });
+      const index = Number((await page.textContent('#outbox')).match(/logged at index (\d+)/)[1]);
+
+      // What the server holds once the report is logged.
+      const agreement = await page.textContent('#form-agreement');
+      let onServer = 0;
+      let cursor = null;
+      do {
+        const url = `${origin}/v1/agreements/${encodeURIComponent(agreement)}/incidents?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+        const answer = await (await fetch(url)).json();
+        onServer += answer.items.length;
+        cursor = answer.next_cursor ?? null;
+      } while (cursor);
+      assert.ok(onServer >= before.incidents, `${before.incidents} -> ${onServer}`);
+
+      // The watching page reads the incidents again by itself and comes to hold the same.
+      await watching.waitForFunction(
+        ({ logged, count }) => {
+          const dashboard = window.liveDashboard;
+          return (
+            dashboard.live.updates > 0 &&
+            dashboard.live.size > logged &&
+            dashboard.store !== window.storeBeforeLive &&
+            dashboard.store.n === count
+          );
+        },
+        { logged: index, count: onServer },
+        { timeout: 30_000 },
+      );
+      const liveState = await watching.evaluate(async () => (await import('/assets/app.js')).dashboard.live);
+      assert.match(
+        await watching.textContent('#live-status'),
+        /^Live: updated at \d{4}-\d\d-\d\d \d\d:\d\d \(UTC\)\.$/,
+        JSON.stringify(liveState),
+      );
+      noProblems(trafficProblems(watcher.record, watcher.isAllowed));
+    } finally {
+      await watcher.context.close();
+      await filer.context.close();
+    }
   });
 
   test('the review queue works from the keyboard; the finding and the audit trail follow', async () => {

@@ -56,6 +56,7 @@
 //! | `GET /healthz`, `GET /readyz`, `GET /v1/openapi.json` | anyone | operations |
 //! | `GET /`, `GET /assets/{file}` | anyone | the dashboard and its assets ([`dashboard`]) |
 //! | `GET /v1/geography`, `GET /v1/agreements/{id}/zones?version=` | anyone | the dashboard's basemap and an agreement's zones, GeoJSON |
+//! | `GET /v1/events` | anyone | server-sent events: the log size each time more entries are in the store and the findings |
 //! | `GET /v1/agreements/{id}/parties?version=`, `GET /v1/log/vkey` | anyone | an agreement version's parties; the log's verifier key (the dashboard's proof check) |
 //!
 //! A submission answers 201 with a receipt per entry (index, inclusion proof,
@@ -85,6 +86,7 @@
 
 mod api;
 mod auth;
+mod changes;
 mod config;
 pub mod dashboard;
 mod data_dir;
@@ -162,6 +164,13 @@ pub async fn serve(
         .local_addr()
         .map_or_else(|_| "the listener".to_owned(), |address| address.to_string());
     tracing::info!(%address, "serving");
+    let state = service.state();
+    // Open event streams end when shutdown begins; a graceful shutdown waits
+    // for every connection, and they would otherwise never close.
+    let shutdown = async move {
+        shutdown.await;
+        state.shared.live.changes().close();
+    };
     let served = axum::serve(listener, app(service.state()))
         .with_graceful_shutdown(shutdown)
         .await

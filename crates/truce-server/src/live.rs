@@ -57,6 +57,7 @@ use truce_store::{
     AnnotationKind, AnyStore, PageRequest, Projected, ReportFilter, ReportRecord, Store,
 };
 
+use crate::changes::ChangeFeed;
 use crate::error::ServerError;
 use crate::projection::load_from_blobs;
 
@@ -423,6 +424,8 @@ pub(crate) struct LiveFindings {
     contests: RwLock<BTreeMap<String, ContestRecord>>,
     /// Whether [`LiveFindings::rebuild`] has run.
     built: std::sync::atomic::AtomicBool,
+    /// How far the findings reach, for `GET /v1/events`.
+    changes: ChangeFeed,
 }
 
 impl LiveFindings {
@@ -434,7 +437,13 @@ impl LiveFindings {
             annotations: RwLock::new(Vec::new()),
             contests: RwLock::new(BTreeMap::new()),
             built: std::sync::atomic::AtomicBool::new(false),
+            changes: ChangeFeed::default(),
         }
+    }
+
+    /// The change feed: the writer announces applied sizes on it.
+    pub fn changes(&self) -> &ChangeFeed {
+        &self.changes
     }
 
     /// Whether the state has been rebuilt from the store since start.

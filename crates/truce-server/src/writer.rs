@@ -414,6 +414,7 @@ impl ApplyParts {
         let batch: Vec<(u64, &Entry)> = (first..).zip(entries).collect();
         self.update_live(items_of(&batch, &projected)).await?;
         self.hook.applied(first, entries);
+        self.live.changes().applied(end);
         Ok(())
     }
 
@@ -666,6 +667,7 @@ impl Writer {
             }
             tracing::info!("logged the admin's registration as entry 0");
         }
+        self.parts.live.changes().applied(self.log_size());
         self.ready.store(true, Ordering::Release);
         Ok(())
     }

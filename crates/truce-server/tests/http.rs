@@ -18,7 +18,7 @@ use truce_server::{NoAppliedEntries, Service};
 use truce_store::Store;
 
 /// Every route the router serves, as (method, template).
-const ROUTES: [(&str, &str); 30] = [
+const ROUTES: [(&str, &str); 31] = [
     ("post", "/v1/sources"),
     ("get", "/v1/sources"),
     ("post", "/v1/sources/{name}/revoke"),
@@ -49,6 +49,7 @@ const ROUTES: [(&str, &str); 30] = [
     ("get", "/v1/agreements/{id}/zones"),
     ("get", "/v1/agreements/{id}/parties"),
     ("get", "/v1/log/vkey"),
+    ("get", "/v1/events"),
 ];
 
 async fn start(service: Service) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
@@ -146,6 +147,10 @@ async fn the_openapi_document_matches_the_running_server() {
 
     // Every documented operation answers with one of its documented statuses.
     for ((method, template), codes) in &documented {
+        if template == "/v1/events" {
+            // A stream that stays open: `events_announce_each_applied_size` reads it.
+            continue;
+        }
         let path = concrete(template);
         let (status, head, body) = http(address, &method.to_ascii_uppercase(), &path, &[], b"")
             .await
@@ -250,4 +255,130 @@ async fn shutdown_answers_every_accepted_submission() {
         assert_eq!(&record.report_id, id);
     }
     service.shutdown().await.unwrap();
+}
+
+/// An open `GET /v1/events` stream, read an event at a time.
+struct EventStream {
+    stream: tokio::net::TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl EventStream {
+    async fn open(address: SocketAddr) -> (u16, String, Self) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let request = format!(
+            "GET /v1/events HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut buffer = Vec::new();
+        let split = loop {
+            if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at;
+            }
+            let mut chunk = [0u8; 1024];
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the stream closed before its headers");
+            buffer.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buffer[..split]).into_owned();
+        let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let buffer = buffer[split + 4..].to_vec();
+        (status, head, Self { stream, buffer })
+    }
+
+    /// The next `applied` event's size, or `None` when the stream ends.
+    /// (The body is chunked: chunk-size lines never start with `data:`.)
+    async fn next_size(&mut self) -> Option<u64> {
+        use tokio::io::AsyncReadExt;
+        loop {
+            let text = String::from_utf8_lossy(&self.buffer).into_owned();
+            if let Some(end) = text.find("\n\n") {
+                let event = text[..end].to_owned();
+                self.buffer.drain(..end + 2);
+                let is_applied = event.lines().any(|line| line == "event: applied");
+                let data = event.lines().find_map(|line| line.strip_prefix("data: "));
+                if let (true, Some(data)) = (is_applied, data) {
+                    let value: Value = serde_json::from_str(data).unwrap();
+                    return value["size"].as_u64();
+                }
+                continue;
+            }
+            let mut chunk = [0u8; 1024];
+            let n = self.stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_announce_each_applied_size_and_end_at_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keys::new();
+    let service = Service::open(config(dir.path(), &keys.admin), Arc::new(NoAppliedEntries))
+        .await
+        .unwrap();
+    assert!(service.wait_ready(Duration::from_secs(20)).await);
+    let (address, stop, server) = start(service).await;
+
+    let (status, head, mut events) = EventStream::open(address).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{head}"
+    );
+    // At once: the size applied so far (the admin's registration).
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next_size())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, 1);
+
+    // A registration and an agreement: the next event names their size.
+    let (status, _) = signed(
+        address,
+        &keys.admin,
+        "POST",
+        "/v1/sources",
+        &json!({"vkey": keys.ua.verifier().to_vkey(), "kind": "party", "party": "UA"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 201);
+    let agreement = json!({"toml": common::BLACK_SEA_TOML, "files": {"zones/black-sea.geojson": common::BLACK_SEA_ZONE}});
+    let (status, _) = signed(address, &keys.admin, "POST", "/v1/agreements", &agreement)
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    let (status, _, body) = http(address, "GET", "/readyz", &[], b"").await.unwrap();
+    assert_eq!(status, 200);
+    let log_size = serde_json::from_slice::<Value>(&body).unwrap()["log_size"]
+        .as_u64()
+        .unwrap();
+    assert!(log_size >= 3, "{log_size}");
+    let mut seen = first;
+    while seen < log_size {
+        let size = tokio::time::timeout(Duration::from_secs(10), events.next_size())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(size > seen, "sizes only grow: {seen} then {size}");
+        seen = size;
+    }
+    assert_eq!(seen, log_size);
+
+    // Shutdown with the stream still open: the stream ends and the server stops.
+    stop.send(()).unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), events.next_size())
+        .await
+        .unwrap();
+    assert_eq!(ended, None);
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap();
 }

@@ -5,6 +5,7 @@
 
 pub(crate) mod agreements;
 pub(crate) mod annotations;
+pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod log;
@@ -60,6 +61,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::list))
         .routes(routes!(incidents::get_one))
         .routes(routes!(incidents::statistics))
+        .routes(routes!(events::events))
         .routes(routes!(reports::submit_one, reports::list))
         .routes(routes!(reports::submit_batch))
         .routes(routes!(reports::get_one))

@@ -709,6 +709,76 @@ const desk = new MonitorDesk({
   },
 });
 
+// ---- live updates ---------------------------------------------------------------------
+
+/** The shortest time between two reloads the server's events cause. */
+const LIVE_MIN_INTERVAL_MS = 5_000;
+
+const live = { size: null, timer: null, lastLoad: 0, updates: 0, opened: 0, interrupted: 0, updated: null };
+
+function liveStatus(key, params = {}) {
+  $('live-status').textContent = t(key, params);
+}
+
+/** Reloads the incidents once, no sooner than LIVE_MIN_INTERVAL_MS after the last time. */
+function scheduleLiveReload() {
+  if (live.timer !== null) return;
+  const wait = Math.max(0, live.lastLoad + LIVE_MIN_INTERVAL_MS - Date.now());
+  live.timer = setTimeout(async () => {
+    live.timer = null;
+    if (state.applying || !state.agreement) {
+      scheduleLiveReload();
+      return;
+    }
+    live.lastLoad = Date.now();
+    try {
+      await reload();
+      live.updates += 1;
+      live.updated = Date.now();
+      liveStatus('live.updated', { time: formatTime(live.updated, state.zone) });
+    } catch (error) {
+      liveStatus('live.failed', { message: error.message });
+    }
+  }, wait);
+}
+
+/**
+ * Follows `GET /v1/events`: each event names how many log entries the findings hold; a larger
+ * size than the last one seen means the findings may have changed, so they are read again
+ * (keeping filters, period, map position and the open incident). The browser reconnects by
+ * itself after a network failure.
+ */
+function followEvents() {
+  if (typeof EventSource !== 'function') {
+    liveStatus('live.unsupported');
+    return;
+  }
+  const source = new EventSource('/v1/events');
+  source.addEventListener('open', () => {
+    live.opened += 1;
+    // After a reconnection the last update's time stays the news, if there was one.
+    if (live.updated === null) liveStatus('live.on');
+    else liveStatus('live.updated', { time: formatTime(live.updated, state.zone) });
+  });
+  source.addEventListener('error', () => {
+    live.interrupted += 1;
+    liveStatus('live.off');
+  });
+  source.addEventListener('applied', (event) => {
+    let size;
+    try {
+      size = JSON.parse(event.data).size;
+    } catch {
+      return;
+    }
+    if (!Number.isSafeInteger(size)) return;
+    const known = live.size;
+    live.size = known === null ? size : Math.max(known, size);
+    // The first event after (re)connecting only sets the baseline, unless it shows growth.
+    if (known !== null && size > known) scheduleLiveReload();
+  });
+}
+
 // ---- start ----------------------------------------------------------------------------
 
 async function start() {
@@ -721,6 +791,8 @@ async function start() {
   state.agreements = agreements.agreements ?? [];
   fillAgreements();
   await applyHash();
+  live.lastLoad = Date.now();
+  followEvents();
   desk.refresh();
   await desk.start();
 }
@@ -742,6 +814,13 @@ export const dashboard = {
   },
   parties: partyPanels,
   monitor: desk,
+  /**
+   * The live updates: the last log size the events named, how many reloads they caused, and
+   * how often the event stream opened and was interrupted.
+   */
+  get live() {
+    return { size: live.size, updates: live.updates, opened: live.opened, interrupted: live.interrupted };
+  },
   get filter() {
     return { ...state.filter };
   },

@@ -6,7 +6,9 @@
 // the chain of reasons, the list must work from the keyboard and the language switch must
 // change the labels. The party panels must count what the filters pass, with a table as
 // their text alternative; a report's inclusion proof must verify in the page against the
-// latest checkpoint, and fail visibly when the proof served is altered; the CSV and GeoJSON
+// latest checkpoint and against the checkpoint the demo's two witnesses (one per party)
+// co-signed, naming both as verified co-signers, and fail visibly when the proof or a
+// cosignature served is altered; the CSV and GeoJSON
 // exports must hold exactly the incidents shown. A last test puts 100,000 synthetic
 // incidents into the page and measures, with performance.now(), a repaint after a filter
 // change and after a period change.
@@ -94,6 +96,27 @@ function startDemo(dir) {
       fail(new Error(`\`truce ${args.join(' ')}\` exited with ${code}:\n${out}\n${err}`));
     });
   });
+}
+
+/** The size of the checkpoint at `path` of the demo (a signed note's second line), or null. */
+async function checkpointSize(path) {
+  const response = await fetch(`${origin}${path}`);
+  if (!response.ok) return null;
+  return BigInt((await response.text()).split('\n')[1]);
+}
+
+/**
+ * Waits until the witnesses have co-signed a checkpoint of the log's current size (they are
+ * asked every few seconds after it grows), so every report shown is covered.
+ */
+async function waitForCosigned(timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [latest, cosigned] = await Promise.all([checkpointSize('/v1/log/checkpoint'), checkpointSize('/v1/log/checkpoint/cosigned')]);
+    if (latest !== null && cosigned !== null && cosigned >= latest) return cosigned;
+    assert.ok(Date.now() < deadline, `the witnesses did not co-sign size ${latest} in time (co-signed: ${cosigned})`);
+    await new Promise((done) => setTimeout(done, 250));
+  }
 }
 
 /** Opens the dashboard at `hash` and waits until it has loaded its agreement. */
@@ -263,6 +286,7 @@ before(async () => {
   dataDir = join(await mkdtemp(join(tmpdir(), 'truce-dashboard-')), 'data');
   ({ child: demo, origin } = await startDemo(dataDir));
   demo.removeAllListeners('exit');
+  await waitForCosigned();
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 });
 
@@ -670,8 +694,25 @@ describe('the dashboard', { timeout: TEST_TIMEOUT_MS }, () => {
       assert.equal(outcome, 'verified', text);
       assert.match(text, /^✓ Verified: report \S+ is entry \d+ of the log/);
       assert.match(text, /Log signature\s*verified in this browser \(Ed25519, key truce\.local\/log\+[0-9a-f]{8}\)/);
-      assert.match(text, /Witness cosignatures\s*none/);
-      for (const path of ['/v1/log/checkpoint', '/v1/log/vkey', '/v1/log/entries', '/v1/log/proof/inclusion']) {
+      // Both parties' witnesses co-signed a checkpoint that covers the report: the proof
+      // leads to its root, and each cosignature verifies with the published key.
+      assert.match(text, /Co-signed checkpoint\s*size \d+, root [0-9a-f]{16}…: the inclusion proof leads to its root; the log's signature on it verified\./);
+      for (const name of ['witness.ua.example', 'witness.ru.example']) {
+        assert.match(text, new RegExp(`co-signed by ${name.replaceAll('.', '\\.')} \\(verified, time \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} \\(UTC\\)\\)`), text);
+      }
+      const statuses = await page.$$eval('#panel-body .proof li[data-witness]', (items) => items.map((li) => [li.dataset.witness, li.dataset.status]));
+      assert.deepEqual(statuses, [
+        ['witness.ua.example', 'verified'],
+        ['witness.ru.example', 'verified'],
+      ]);
+      for (const path of [
+        '/v1/log/checkpoint',
+        '/v1/log/vkey',
+        '/v1/log/entries',
+        '/v1/log/proof/inclusion',
+        '/v1/log/witnesses',
+        '/v1/log/checkpoint/cosigned',
+      ]) {
         assert.ok(asked.includes(path), `${path} not asked: ${asked.join(', ')}`);
       }
       noProblems(trafficProblems(record, isAllowed));
@@ -726,7 +767,29 @@ describe('the dashboard', { timeout: TEST_TIMEOUT_MS }, () => {
       });
       result = await verifyFirstReport(page);
       assert.equal(result.outcome, 'verified', result.text);
-      assert.match(result.text, /witness\.example\/ua \(key 1234abcd\), 2025-03-15 00:53 \(UTC\): not verified/);
+      assert.match(result.text, /witness\.example\/ua \(key 1234abcd\), 2025-03-15 00:53 \(UTC\): a line on the latest checkpoint, not checked here/);
+      await page.unroute(isCheckpoint);
+
+      // One bit of a witness's cosignature altered in transit: that witness is said to fail,
+      // the other still verifies, and the check as a whole fails.
+      const isCosigned = (url) => url.pathname === '/v1/log/checkpoint/cosigned';
+      await page.route(isCosigned, async (route) => {
+        const response = await route.fetch();
+        const lines = (await response.text()).split('\n').map((line) => {
+          const found = line.match(/^— witness\.ru\.example (\S+)$/);
+          if (!found) return line;
+          const bytes = Buffer.from(found[1], 'base64');
+          bytes[bytes.length - 1] ^= 0x01;
+          return `— witness.ru.example ${bytes.toString('base64')}`;
+        });
+        await route.fulfill({ response, body: lines.join('\n') });
+      });
+      result = await verifyFirstReport(page);
+      assert.equal(result.outcome, 'failed', result.text);
+      assert.match(result.text, /^✗ Not verified: the cosignature of witness witness\.ru\.example does not verify/);
+      assert.match(result.text, /witness\.ru\.example \(key [0-9a-f]{8}\): the cosignature does NOT verify/);
+      assert.match(result.text, /co-signed by witness\.ua\.example \(verified, time /);
+      await page.unroute(isCosigned);
       noProblems(trafficProblems(record, isAllowed));
     } finally {
       await context.close();

@@ -19,6 +19,10 @@ use serde::{Deserialize, Serialize};
 /// [rate_limit]
 /// per_second = 50.0
 /// burst = 100
+///
+/// [[witnesses]]
+/// url = "https://witness.ua.example"
+/// vkey = "witness.ua.example+5a6b7c8d+BA..."
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -57,6 +61,26 @@ pub struct ServerConfig {
     /// The grid cell, in degrees, that monitors' positions are coarsened to
     /// for readers who may not see them exactly.
     pub coarsen_cell_deg: f64,
+    /// The witnesses that cosign the log's checkpoints (c2sp.org/tlog-witness).
+    /// With any, a background task asks every one to cosign the latest
+    /// checkpoint after the log grows and publishes `checkpoint.cosigned` in
+    /// the log directory once all have.
+    pub witnesses: Vec<WitnessConfig>,
+    /// The shortest time between two rounds of cosigning, in milliseconds
+    /// (the log's growth in between is cosigned in one round).
+    pub cosign_interval_ms: u64,
+}
+
+/// One witness of the log: where it takes `add-checkpoint` requests and the
+/// key its cosignatures verify under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// The witness's URL (requests go to `URL/add-checkpoint`).
+    pub url: String,
+    /// The witness's verifier key (`<name>+<key id>+<base64>`, a
+    /// cosignature/v1 key).
+    pub vkey: String,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +98,8 @@ impl Default for ServerConfig {
             max_concurrent_requests: 1024,
             retry_after_s: 1,
             coarsen_cell_deg: truce_auth::DEFAULT_CELL_DEG,
+            witnesses: Vec::new(),
+            cosign_interval_ms: 3000,
         }
     }
 }
@@ -368,6 +394,39 @@ impl ServerConfig {
                 "must be non-empty without spaces",
             );
         }
+        if self.cosign_interval_ms == 0 {
+            return invalid("cosign_interval_ms", "0".into(), "must be at least 1");
+        }
+        for (at, witness) in self.witnesses.iter().enumerate() {
+            if !(witness.url.starts_with("http://") || witness.url.starts_with("https://")) {
+                return invalid(
+                    "witnesses.url",
+                    format!("{:?}", witness.url),
+                    "must be an http:// or https:// URL",
+                );
+            }
+            let base = witness.url.trim_end_matches('/');
+            if self.witnesses[..at]
+                .iter()
+                .any(|other| other.url.trim_end_matches('/') == base)
+            {
+                return invalid(
+                    "witnesses.url",
+                    format!("{:?}", witness.url),
+                    "names a witness given before",
+                );
+            }
+            match truce_note::Verifier::from_vkey(witness.vkey.trim()) {
+                Ok(key) if key.signature_type() == truce_note::SignatureType::CosignatureV1 => {}
+                _ => {
+                    return invalid(
+                        "witnesses.vkey",
+                        format!("{:?}", witness.vkey),
+                        "must be a witness's cosignature/v1 verifier key",
+                    );
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -439,5 +498,47 @@ mod tests {
         assert_eq!(redact_url("sqlite:"), "sqlite:");
         assert!(DatabaseUrl::new("SQLite:").is_sqlite());
         assert_eq!(ServerConfig::default().database, None);
+    }
+
+    #[test]
+    fn witnesses_are_read_as_tables_and_checked() {
+        let cosigner = truce_note::Cosigner::from_seed(
+            truce_note::KeyName::new("witness.ua.example").unwrap(),
+            &[3; 32],
+        );
+        let vkey = cosigner.verifier().to_vkey();
+        let config = ServerConfig::from_toml(&format!(
+            "[[witnesses]]\nurl = \"http://127.0.0.1:7380\"\nvkey = \"{vkey}\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.witnesses,
+            [WitnessConfig {
+                url: "http://127.0.0.1:7380".into(),
+                vkey: vkey.clone(),
+            }]
+        );
+        let text = toml::to_string(&config).unwrap();
+        assert_eq!(ServerConfig::from_toml(&text).unwrap(), config);
+        let error = ServerConfig::from_toml(&format!(
+            "[[witnesses]]\nurl = \"ftp://w\"\nvkey = \"{vkey}\"\n"
+        ))
+        .unwrap_err();
+        assert!(error.to_string().contains("witnesses.url"), "{error}");
+        let log_key = truce_note::NoteSigner::from_seed(
+            truce_note::KeyName::new("log.example").unwrap(),
+            &[4; 32],
+        );
+        let error = ServerConfig::from_toml(&format!(
+            "[[witnesses]]\nurl = \"http://w\"\nvkey = \"{}\"\n",
+            log_key.verifier().to_vkey()
+        ))
+        .unwrap_err();
+        assert!(error.to_string().contains("witnesses.vkey"), "{error}");
+        let error = ServerConfig::from_toml(&format!(
+            "[[witnesses]]\nurl = \"http://w\"\nvkey = \"{vkey}\"\n[[witnesses]]\nurl = \"http://w/\"\nvkey = \"{vkey}\"\n"
+        ))
+        .unwrap_err();
+        assert!(error.to_string().contains("given before"), "{error}");
     }
 }

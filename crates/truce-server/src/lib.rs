@@ -31,6 +31,11 @@
 //! * [`migrate`] moves a data directory's store to another backend (`truce
 //!   migrate`): its log replayed into an empty store as the catch-up does, then
 //!   the two stores compared query by query.
+//! * With witnesses configured ([`ServerConfig::witnesses`]), a background
+//!   task has them cosign the latest checkpoint after the log grows and
+//!   publishes `checkpoint.cosigned` in the log directory (`truce-cosign`,
+//!   as `truce log cosign` does); failures are logged and retried, never
+//!   holding up submissions.
 //! * Errors are RFC 9457 problem documents ([`ApiError`], [`Problem`]) naming
 //!   the field at fault.
 //! * The OpenAPI 3.1 document is generated from the handlers ([`openapi`])
@@ -53,6 +58,7 @@
 //! | `POST /v1/reviews`, `/v1/contests`, `/v1/coverage`, `/v1/retractions` | per truce-auth's table | annotations |
 //! | `GET /v1/annotations?subject=` | anyone, authors for identity readers | annotations |
 //! | `GET /v1/log/checkpoint`, `/v1/log/tile/{path}`, `/v1/log/entries`, `/v1/log/proof/inclusion`, `/v1/log/proof/consistency` | anyone | the log |
+//! | `GET /v1/log/checkpoint/cosigned`, `GET /v1/log/witnesses` | anyone | the latest checkpoint every configured witness cosigned; the witnesses' keys and the sizes they last cosigned |
 //! | `GET /healthz`, `GET /readyz`, `GET /v1/openapi.json` | anyone | operations |
 //! | `GET /`, `GET /assets/{file}` | anyone | the dashboard and its assets ([`dashboard`]) |
 //! | `GET /v1/geography`, `GET /v1/agreements/{id}/zones?version=` | anyone | the dashboard's basemap and an agreement's zones, GeoJSON |
@@ -88,6 +94,7 @@ mod api;
 mod auth;
 mod changes;
 mod config;
+mod cosigning;
 pub mod dashboard;
 mod data_dir;
 mod error;
@@ -107,7 +114,8 @@ use std::sync::Arc;
 
 pub use api::{app, openapi};
 pub use config::{
-    BodyLimits, ConfigError, DatabaseUrl, RateLimitConfig, ServerConfig, WriterConfig, redact_url,
+    BodyLimits, ConfigError, DatabaseUrl, RateLimitConfig, ServerConfig, WitnessConfig,
+    WriterConfig, redact_url,
 };
 pub use data_dir::{BLOB_DIR, DataDir, JOURNAL_FILE, LOG_DIR, LOG_KEY_FILE};
 pub use error::{ApiError, FieldProblem, PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem, ServerError};

@@ -17,6 +17,7 @@ use truce_note::{KeyName, SignatureType, Verifier};
 use truce_store::{AnyStore, Store};
 
 use crate::config::{DatabaseUrl, ServerConfig};
+use crate::cosigning::{ConfiguredWitness, Cosigning};
 use crate::data_dir::DataDir;
 use crate::error::{ApiError, ServerError};
 use crate::journal::Journal;
@@ -87,6 +88,8 @@ pub(crate) struct Shared {
     /// Agreement ids the store was seen to hold (an agreement is never
     /// removed), so that submissions under them skip the store lookup.
     pub known_agreements: RwLock<HashSet<String>>,
+    /// The witnesses that cosign the log's checkpoints (none: no cosigning).
+    pub witnesses: Vec<ConfiguredWitness>,
 }
 
 impl AppState {
@@ -221,6 +224,7 @@ pub struct Service {
     state: AppState,
     writer: JoinHandle<()>,
     stop: Option<oneshot::Sender<()>>,
+    cosigning: Option<Cosigning>,
 }
 
 impl fmt::Debug for Service {
@@ -294,6 +298,13 @@ impl Service {
             admin,
         );
         let writer = tokio::spawn(writer.run(receiver, stopped));
+        let witnesses = crate::cosigning::configured(&config)?;
+        let cosigning = Cosigning::start(
+            &witnesses,
+            Arc::clone(&log),
+            data.log_dir(),
+            std::time::Duration::from_millis(config.cosign_interval_ms),
+        )?;
         let shared = Shared {
             limiter: RateLimiter::new(&config.rate_limit),
             in_flight: Arc::new(Semaphore::new(config.max_concurrent_requests)),
@@ -310,6 +321,7 @@ impl Service {
             openapi_json: OnceLock::new(),
             live,
             known_agreements: RwLock::new(HashSet::new()),
+            witnesses,
         };
         Ok(Self {
             state: AppState {
@@ -317,6 +329,7 @@ impl Service {
             },
             writer,
             stop: Some(stop),
+            cosigning,
         })
     }
 
@@ -338,13 +351,16 @@ impl Service {
         true
     }
 
-    /// Stops taking submissions, lets the writer finish every one already
+    /// Stops the cosigning task, stops taking submissions, lets the writer finish every one already
     /// queued (each is answered), waits for it and closes the store.
     ///
     /// # Errors
     ///
     /// [`ServerError::Task`] when the writer task panicked.
     pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        if let Some(cosigning) = self.cosigning.take() {
+            cosigning.stop().await;
+        }
         if let Some(stop) = self.stop.take() {
             // The writer may already have stopped; then there is nothing to tell it.
             let _ = stop.send(());

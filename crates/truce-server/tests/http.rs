@@ -18,7 +18,7 @@ use truce_server::{NoAppliedEntries, Service};
 use truce_store::Store;
 
 /// Every route the router serves, as (method, template).
-const ROUTES: [(&str, &str); 31] = [
+const ROUTES: [(&str, &str); 33] = [
     ("post", "/v1/sources"),
     ("get", "/v1/sources"),
     ("post", "/v1/sources/{name}/revoke"),
@@ -38,6 +38,8 @@ const ROUTES: [(&str, &str); 31] = [
     ("post", "/v1/retractions"),
     ("get", "/v1/annotations"),
     ("get", "/v1/log/checkpoint"),
+    ("get", "/v1/log/checkpoint/cosigned"),
+    ("get", "/v1/log/witnesses"),
     ("get", "/v1/log/tile/{path}"),
     ("get", "/v1/log/entries"),
     ("get", "/v1/log/proof/inclusion"),

@@ -13,7 +13,10 @@
 //!    writer, log, store and live findings as any submission — one batch request at a time,
 //!    so the log's order is the plan's. Only parties and monitors submit reports to the
 //!    service; the simulation's media, OSINT and public reports are left out (their keys
-//!    only read).
+//!    only read). Two witnesses, one per party (`witness.ua.example`,
+//!    `witness.ru.example`, keys in `DIR/demo/keys/`), run in-process on loopback ports
+//!    ([`witnesses`]); the service has them co-sign its checkpoints as the log grows and
+//!    serves the result at `/v1/log/checkpoint/cosigned`.
 //! 5. The service is served on `--listen` (default 127.0.0.1:8080, or a free port when
 //!    that one is taken: the port is bound before loading, so nothing else takes it
 //!    meanwhile), the summary is read back from its public endpoints over HTTP and printed
@@ -23,6 +26,7 @@
 mod keys;
 mod load;
 mod summary;
+mod witnesses;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -338,16 +342,40 @@ async fn load_and_serve(
         .local_addr()
         .context("reading the address listened on")?;
     let url = reachable_url(local);
+    let demo_dir = facts.data_dir.join(DEMO_DIR);
+    let bound = witnesses::BoundWitnesses::bind(
+        &demo_dir.join("keys"),
+        &demo_dir.join("witnesses"),
+        facts.seed,
+    )
+    .await?;
     let config = ServerConfig {
         listen: local,
         data_dir: facts.data_dir.clone(),
         admin_vkey: Some(plan.admin.signer.verifier().to_vkey()),
+        witnesses: bound.configs(),
         ..ServerConfig::default()
     };
     let service = Service::open(config, Arc::new(NoAppliedEntries))
         .await
         .with_context(|| format!("opening the data directory {}", facts.data_dir.display()))?;
+    let witnesses = bound.serve(&service.state().log_verifier());
+    let result = load_and_serve_with(facts, plan, service, listener, &url, stop_sender, stop).await;
+    // The service has stopped (and with it its cosigning): the witnesses may go.
+    witnesses.stop().await;
+    result
+}
 
+/// [`load_and_serve`] once the service and its witnesses run.
+async fn load_and_serve_with(
+    facts: &Facts,
+    plan: LoadPlan,
+    service: Service,
+    listener: TcpListener,
+    url: &str,
+    stop_sender: &watch::Sender<bool>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let plan = Arc::new(plan);
     let loaded = match load(&service, Arc::clone(&plan), stop.clone()).await {
@@ -379,7 +407,7 @@ async fn load_and_serve(
     };
     let server = tokio::spawn(truce_server::serve(service, listener, shutdown));
     let summary = {
-        let url = url.clone();
+        let url = url.to_owned();
         let agreement_id = plan.agreement_id.clone();
         tokio::task::spawn_blocking(move || summary::fetch(&url, &agreement_id))
             .await
@@ -387,7 +415,7 @@ async fn load_and_serve(
             .and_then(|summary| summary)
     };
     let printed = summary.and_then(|summary| {
-        let text = render(facts, &plan, &loaded, &summary, load_time, &url);
+        let text = render(facts, &plan, &loaded, &summary, load_time, url);
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(text.as_bytes())

@@ -11,7 +11,7 @@
 
 mod cosign;
 mod mirror;
-mod witness;
+pub(crate) mod witness;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
@@ -26,11 +26,9 @@ use truce_log::{FsTileStore, Log, MAX_ENTRY_LEN, Receipt, TileReader};
 use truce_merkle::{EMPTY_ROOT, Hash};
 use truce_note::{Checkpoint, Cosigner, KeyName, Note, NoteSigner, Verifier};
 
-/// The cosigned checkpoint, published next to `checkpoint` once witnesses cosigned it.
-pub const COSIGNED_FILE: &str = "checkpoint.cosigned";
-
-/// The log side's record of each witness's last known size (not part of the public layout).
-pub const WITNESS_SIZES_FILE: &str = ".witness-sizes";
+/// The cosigned checkpoint and the log side's record of witnesses' sizes (`truce-cosign`
+/// writes both).
+pub use truce_cosign::{COSIGNED_FILE, WITNESS_SIZES_FILE};
 
 /// Keep, prove, witness, verify and mirror the verifiable record (a C2SP tlog-tiles log).
 #[derive(Debug, Args)]

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use truce_server::{DatabaseUrl, NoAppliedEntries, ServerConfig, Service};
+use truce_server::{DatabaseUrl, NoAppliedEntries, ServerConfig, Service, WitnessConfig};
 
 use crate::key_cmd::read_verifier;
 
@@ -81,6 +81,11 @@ pub struct ServeArgs {
     /// [config: writer.max_batch_latency_ms; default 5].
     #[arg(long, env = "TRUCE_MAX_BATCH_LATENCY_MS", value_name = "MS")]
     max_batch_latency_ms: Option<u64>,
+    /// A witness that cosigns the log's checkpoints: its URL, `=`, and its verifier key (the
+    /// key text or a `.pub` file). Repeat for each witness; all must cosign. Given on the
+    /// command line, they replace the configuration file's [config: witnesses].
+    #[arg(long = "witness", value_name = "URL=VKEY")]
+    witnesses: Vec<String>,
     /// Worker threads of the runtime [default: the number of cores].
     #[arg(long, env = "TRUCE_WORKER_THREADS", value_name = "N")]
     worker_threads: Option<usize>,
@@ -170,10 +175,29 @@ fn settle_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     if let Some(latency) = args.max_batch_latency_ms {
         config.writer.max_batch_latency_ms = latency;
     }
+    if !args.witnesses.is_empty() {
+        config.witnesses = args
+            .witnesses
+            .iter()
+            .map(|witness| parse_witness(witness))
+            .collect::<anyhow::Result<_>>()?;
+    }
     config
         .validate()
         .context("the settings from the configuration file, TRUCE_* variables and flags")?;
     Ok(config)
+}
+
+/// `URL=VKEY` of `--witness`, the key given as text or as a file.
+fn parse_witness(text: &str) -> anyhow::Result<WitnessConfig> {
+    let (url, vkey) = text
+        .split_once('=')
+        .with_context(|| format!("--witness {text:?} is not URL=VKEY"))?;
+    let key = read_verifier(vkey, "witness verifier key (--witness URL=VKEY)")?;
+    Ok(WitnessConfig {
+        url: url.trim().to_owned(),
+        vkey: key.to_vkey(),
+    })
 }
 
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
@@ -309,6 +333,45 @@ mod tests {
         );
         let harness = Harness::parse_from(["serve"]);
         assert_eq!(settle_config(&harness.serve).unwrap().database, None);
+    }
+
+    #[test]
+    fn witnesses_come_from_the_file_or_repeated_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = |name: &str, seed: u8| {
+            truce_note::Cosigner::from_seed(truce_note::KeyName::new(name).unwrap(), &[seed; 32])
+                .verifier()
+                .to_vkey()
+        };
+        let (ua, ru) = (key("witness.ua.example", 1), key("witness.ru.example", 2));
+        let file = dir.path().join("truce.toml");
+        std::fs::write(
+            &file,
+            format!("[[witnesses]]\nurl = \"http://127.0.0.1:1\"\nvkey = \"{ua}\"\n"),
+        )
+        .unwrap();
+        let harness = Harness::parse_from(["serve", "--config", file.to_str().unwrap()]);
+        let config = settle_config(&harness.serve).unwrap();
+        assert_eq!(config.witnesses.len(), 1);
+        assert_eq!(config.witnesses[0].vkey, ua);
+        let ru_file = dir.path().join("ru.pub");
+        std::fs::write(&ru_file, format!("{ru}\n")).unwrap();
+        let harness = Harness::parse_from([
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--witness",
+            &format!("http://127.0.0.1:2={ua}"),
+            "--witness",
+            &format!("http://127.0.0.1:3={}", ru_file.display()),
+        ]);
+        let config = settle_config(&harness.serve).unwrap();
+        let urls: Vec<&str> = config.witnesses.iter().map(|w| w.url.as_str()).collect();
+        assert_eq!(urls, ["http://127.0.0.1:2", "http://127.0.0.1:3"]);
+        assert_eq!(config.witnesses[1].vkey, ru);
+        let harness = Harness::parse_from(["serve", "--witness", "http://127.0.0.1:2"]);
+        let error = settle_config(&harness.serve).unwrap_err();
+        assert!(format!("{error:#}").contains("URL=VKEY"), "{error:#}");
     }
 
     #[test]

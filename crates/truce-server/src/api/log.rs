@@ -9,9 +9,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use truce_log::TilePath;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::ReaderAuth;
 use crate::error::{ApiError, FieldProblem};
@@ -45,6 +45,100 @@ fn with_type(body: impl Into<Body>, content_type: &'static str) -> Response {
 pub(crate) async fn checkpoint(State(state): State<AppState>, _reader: ReaderAuth) -> Response {
     let text = state.read_log(|log| log.checkpoint_note().to_string());
     with_type(text, "text/plain; charset=utf-8")
+}
+
+/// The latest checkpoint every configured witness cosigned: the log's
+/// signed note with one cosignature/v1 line per witness
+/// (c2sp.org/tlog-cosignature). It may be of a smaller tree than the
+/// latest checkpoint: witnesses are asked after the log grows, a few
+/// seconds apart.
+#[utoipa::path(
+    get,
+    path = "/v1/log/checkpoint/cosigned",
+    tag = "log",
+    responses(
+        (status = 200, description = "The cosigned checkpoint", body = String, content_type = "text/plain; charset=utf-8"),
+        (status = 400, description = "Malformed signature header", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A signature that does not verify", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No checkpoint has been cosigned yet (or no witnesses are configured)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn cosigned(
+    State(state): State<AppState>,
+    _reader: ReaderAuth,
+) -> Result<Response, ApiError> {
+    let dir = state.shared.data.log_dir();
+    let read = tokio::task::spawn_blocking(move || truce_cosign::read_cosigned(&dir))
+        .await
+        .map_err(|error| ApiError::internal(&error))?
+        .map_err(|error| ApiError::internal(&error))?;
+    match read {
+        Some((note, _)) => Ok(with_type(note.to_bytes(), "text/plain; charset=utf-8")),
+        None => Err(ApiError::NotFound {
+            what: "a cosigned checkpoint".into(),
+            parameter: "path",
+        }),
+    }
+}
+
+/// A witness of the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WitnessView {
+    /// The witness key's name, e.g. `witness.ua.example`.
+    pub name: String,
+    /// The key id, 8 hexadecimal digits.
+    pub key_id: String,
+    /// The verifier key (`<name>+<key id>+<base64>`, a cosignature/v1 key).
+    pub vkey: String,
+    /// The largest tree size this witness is known to have cosigned for the
+    /// log; `null` before its first cosignature.
+    pub cosigned_size: Option<u64>,
+}
+
+/// The log's witnesses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WitnessList {
+    /// The configured witnesses, in the configuration's order.
+    pub witnesses: Vec<WitnessView>,
+}
+
+/// The witnesses that cosign the log's checkpoints: their keys (to verify
+/// `/v1/log/checkpoint/cosigned` with) and the size each last cosigned.
+#[utoipa::path(
+    get,
+    path = "/v1/log/witnesses",
+    tag = "log",
+    responses(
+        (status = 200, description = "The witnesses (empty without any configured)", body = WitnessList),
+        (status = 400, description = "Malformed signature header", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A signature that does not verify", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn witnesses(
+    State(state): State<AppState>,
+    _reader: ReaderAuth,
+) -> Result<Json<WitnessList>, ApiError> {
+    let dir = state.shared.data.log_dir();
+    let sizes = tokio::task::spawn_blocking(move || truce_cosign::last_sizes(&dir))
+        .await
+        .map_err(|error| ApiError::internal(&error))?;
+    Ok(Json(WitnessList {
+        witnesses: state
+            .shared
+            .witnesses
+            .iter()
+            .map(|witness| WitnessView {
+                name: witness.key.name().as_str().to_owned(),
+                key_id: format!("{:08x}", witness.key.key_id().get()),
+                vkey: witness.key.to_vkey(),
+                cosigned_size: sizes.get(&witness.url).copied(),
+            })
+            .collect(),
+    }))
 }
 
 /// A tile or entry bundle (c2sp.org/tlog-tiles), e.g. `0/x001/234`,

@@ -71,6 +71,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(annotations::retraction))
         .routes(routes!(annotations::list))
         .routes(routes!(log::checkpoint))
+        .routes(routes!(log::cosigned))
+        .routes(routes!(log::witnesses))
         .routes(routes!(log::entries))
         .routes(routes!(log::inclusion))
         .routes(routes!(log::consistency))

@@ -110,14 +110,42 @@ export function renderProof(holder, result, zone) {
         : t('verify.other_signer', { name: signer.name, id: signer.keyId });
     witnessList.append(el('li', { text }));
   }
-  holder.append(
-    facts([
-      [t('verify.checkpoint'), t('verify.checkpoint_value', { origin: result.origin, size: String(result.size), root: result.root.slice(0, 16) })],
-      [t('verify.signature'), t(`verify.sig.${result.signature}`, { key })],
-      [t('verify.witnesses'), cosigners.length === 0 ? t('verify.no_witnesses') : witnessList],
-    ]),
-    el('p', { className: 'hint', text: t('verify.key_note') }),
-  );
+  const rows = [
+    [t('verify.checkpoint'), t('verify.checkpoint_value', { origin: result.origin, size: String(result.size), root: result.root.slice(0, 16) })],
+    [t('verify.signature'), t(`verify.sig.${result.signature}`, { key })],
+  ];
+  const cosign = result.cosign;
+  if (cosign && (cosign.published > 0 || cosign.state !== 'none')) {
+    rows.push(...cosignRows(cosign, result.index, zone));
+    // Lines on the latest checkpoint besides the log's (the service signs it alone).
+    if (cosigners.length > 0) rows.push([t('verify.latest_signers'), witnessList]);
+  } else {
+    rows.push([t('verify.witnesses'), cosigners.length === 0 ? t('verify.no_witnesses') : witnessList]);
+  }
+  holder.append(facts(rows), el('p', { className: 'hint', text: t('verify.key_note') }));
+}
+
+/** The rows that say what the check against the co-signed checkpoint found. */
+function cosignRows(cosign, index, zone) {
+  if (cosign.state === 'none') return [[t('verify.witnesses'), t('verify.cosign.none')]];
+  if (cosign.state === 'behind') return [[t('verify.witnesses'), t('verify.cosign.behind', { size: String(cosign.size), index })]];
+  if (cosign.state === 'error') return [[t('verify.witnesses'), t('verify.cosign.error')]];
+  const list = el('ul', { className: 'witnesses cosigned' });
+  for (const witness of cosign.witnesses) {
+    const time = witness.time === null ? '' : formatTime(witness.time * 1000, zone);
+    const item = el('li', { text: t(`verify.cosign.${witness.status}`, { name: witness.name, id: witness.keyId, time }) });
+    item.dataset.witness = witness.name;
+    item.dataset.status = witness.status;
+    list.append(item);
+  }
+  const proof = cosign.included ? 'verify.cosign.included' : 'verify.cosign.not_included';
+  return [
+    [
+      t('verify.cosigned_checkpoint'),
+      `${t('verify.cosign.checkpoint_value', { size: String(cosign.size), root: cosign.root.slice(0, 16) })} ${t(proof)} ${t(`verify.cosign.sig.${cosign.signature}`)}`,
+    ],
+    [t('verify.witnesses'), list],
+  ];
 }
 
 function reportItem(report, zone, proofs) {

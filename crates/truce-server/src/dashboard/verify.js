@@ -3,7 +3,11 @@
 // its bytes, folded with the inclusion proof's hashes SHA-256(0x01 ‖ left ‖ right) as RFC 9162
 // (section 2.1.3.2) says, and compared with the root of the latest signed checkpoint; the
 // checkpoint's signature lines are listed and the log's is verified with Ed25519 when the
-// browser can (docs/log-format.md, docs/notes.md).
+// browser can (docs/log-format.md, docs/notes.md). The same proof is then checked against the
+// latest checkpoint the witnesses co-signed (`/v1/log/checkpoint/cosigned`), and each
+// witness's cosignature/v1 line is verified with the keys `/v1/log/witnesses` publishes
+// (c2sp.org/tlog-cosignature: Ed25519 over "cosignature/v1\ntime <seconds>\n" and the
+// checkpoint body).
 //
 // Every value read from the server is untrusted: it is parsed strictly here and shown with
 // textContent only by the caller.
@@ -160,8 +164,14 @@ async function ed25519Key(raw) {
  *   (no line of the log's key);
  * - `signers`: every signature line, `{name, keyId, role: 'log' | 'cosigner' | 'other',
  *   time}` (a cosignature's time in seconds, read from its timestamp, not verified);
+ * - `cosign`: the check against the co-signed checkpoint, `{state, size, root, included,
+ *   signature, witnesses}`: `state` is `none` (no witnesses, or nothing co-signed yet),
+ *   `behind` (the co-signed checkpoint does not cover the entry yet), `checked` or `error`;
+ *   `witnesses` holds, per published witness, `{name, keyId, status: 'verified' | 'failed' |
+ *   'missing' | 'unchecked', time}`;
  * - `problems`: what failed, as translation keys with their parameters;
- * - `ok`: all of it holds (a signature the browser cannot check does not count against it).
+ * - `ok`: all of it holds (a signature the browser cannot check does not count against it;
+ *   a report not yet co-signed does not either, but a cosignature that fails does).
  */
 export async function verifyReport({ logIndex, reportId }, fetchText) {
   const result = {
@@ -174,10 +184,23 @@ export async function verifyReport({ logIndex, reportId }, fetchText) {
     entryMatches: false,
     signature: 'missing',
     signers: [],
+    cosign: { state: 'none', size: null, root: '', included: false, signature: 'missing', witnesses: [], published: 0 },
     problems: [],
     ok: false,
   };
-  const [note, vkeyText] = await Promise.all([fetchText('/v1/log/checkpoint'), fetchText('/v1/log/vkey')]);
+  const [note, vkeyText, witnessText] = await Promise.all([
+    fetchText('/v1/log/checkpoint'),
+    fetchText('/v1/log/vkey'),
+    fetchText('/v1/log/witnesses').catch(() => null),
+  ]);
+  // The co-signed checkpoint exists once every witness has co-signed: ask for it only then
+  // (a service without witnesses, or before their first round, answers 404).
+  let cosignedText = null;
+  if (everyWitnessCosigned(witnessText)) {
+    cosignedText = await fetchText('/v1/log/checkpoint/cosigned').catch((error) =>
+      /HTTP 404\b/.test(String(error?.message)) ? null : error,
+    );
+  }
   const { text, signatures } = parseNote(note);
   const checkpoint = parseCheckpoint(text);
   result.size = checkpoint.size;
@@ -239,7 +262,139 @@ export async function verifyReport({ logIndex, reportId }, fetchText) {
   result.included = root !== null && equalBytes(root, checkpoint.root);
   if (!result.included) result.problems.push({ key: 'verify.problem.root' });
   result.ok = result.included && result.entryMatches && (result.signature === 'verified' || result.signature === 'unchecked');
+  await checkCosigned(result, { logIndex, entry, vkey, publicKey, witnessText, cosignedText }, fetchText);
+  if (result.cosign.state === 'checked' || result.cosign.state === 'error') {
+    const cosignOk =
+      result.cosign.state === 'checked' &&
+      result.cosign.included &&
+      result.cosign.signature !== 'failed' &&
+      result.cosign.signature !== 'missing' &&
+      result.cosign.witnesses.every((w) => w.status === 'verified' || w.status === 'unchecked');
+    if (!cosignOk) result.ok = false;
+  }
   return result;
+}
+
+/** Whether `/v1/log/witnesses` lists witnesses that have all co-signed some size. */
+function everyWitnessCosigned(witnessText) {
+  try {
+    const listed = JSON.parse(witnessText)?.witnesses;
+    return Array.isArray(listed) && listed.length > 0 && listed.every((w) => Number.isSafeInteger(w?.cosigned_size));
+  } catch {
+    return false;
+  }
+}
+
+/** The witnesses `/v1/log/witnesses` publishes, their keys parsed: `[{name, keyId, key}]`. */
+async function publishedWitnesses(witnessText) {
+  if (typeof witnessText !== 'string') return [];
+  const listed = JSON.parse(witnessText)?.witnesses;
+  if (!Array.isArray(listed)) throw new Error('the witness list is malformed');
+  const out = [];
+  for (const witness of listed) {
+    const parsed = await parseVkey(witness?.vkey);
+    if (parsed.type !== 0x04) throw new Error(`the key of witness ${parsed.name} is not a cosignature/v1 key`);
+    out.push(parsed);
+  }
+  return out;
+}
+
+/** The exact bytes a cosignature/v1 signs: the header, the time line, the checkpoint body. */
+export function cosignedMessage(seconds, checkpointText) {
+  return encoder.encode(`cosignature/v1\ntime ${BigInt(seconds).toString()}\n${checkpointText}`);
+}
+
+/**
+ * Checks the entry against the latest co-signed checkpoint when it covers it: the inclusion
+ * proof at that size, the log's signature on it and each published witness's cosignature.
+ * Fills `result.cosign` and adds problems.
+ */
+async function checkCosigned(result, { logIndex, entry, vkey, publicKey, witnessText, cosignedText }, fetchText) {
+  const cosign = result.cosign;
+  let witnesses;
+  try {
+    witnesses = await publishedWitnesses(witnessText);
+  } catch {
+    cosign.state = 'error';
+    result.problems.push({ key: 'verify.problem.witness_list' });
+    return;
+  }
+  cosign.published = witnesses.length;
+  if (cosignedText instanceof Error) {
+    cosign.state = 'error';
+    result.problems.push({ key: 'verify.problem.cosigned_unreadable' });
+    return;
+  }
+  if (typeof cosignedText !== 'string') return; // Nothing co-signed yet.
+  let text;
+  let signatures;
+  let checkpoint;
+  try {
+    ({ text, signatures } = parseNote(cosignedText));
+    checkpoint = parseCheckpoint(text);
+  } catch {
+    cosign.state = 'error';
+    result.problems.push({ key: 'verify.problem.cosigned_unreadable' });
+    return;
+  }
+  cosign.size = checkpoint.size;
+  cosign.root = toHex(checkpoint.root);
+  if (checkpoint.size <= BigInt(logIndex)) {
+    cosign.state = 'behind';
+    return;
+  }
+  cosign.state = 'checked';
+  // The log's own signature on the co-signed checkpoint.
+  const logLines = signatures.filter((line) => line.name === vkey.name && line.keyId === vkey.keyId);
+  if (logLines.length === 0) {
+    cosign.signature = 'missing';
+    result.problems.push({ key: 'verify.problem.cosigned_no_signature' });
+  } else if (!publicKey) {
+    cosign.signature = 'unchecked';
+  } else {
+    let good = 0;
+    for (const line of logLines) {
+      if (line.signature.length === 64 && (await crypto.subtle.verify({ name: 'Ed25519' }, publicKey, line.signature, encoder.encode(text)))) {
+        good += 1;
+      }
+    }
+    cosign.signature = good === logLines.length ? 'verified' : 'failed';
+    if (cosign.signature === 'failed') result.problems.push({ key: 'verify.problem.cosigned_signature' });
+  }
+  // The report's entry in the co-signed tree.
+  const size = checkpoint.size.toString();
+  const proof = JSON.parse(await fetchText(`/v1/log/proof/inclusion?index=${logIndex}&size=${size}`));
+  if (String(proof?.index) !== String(logIndex) || String(proof?.size) !== size || !Array.isArray(proof?.proof)) {
+    result.problems.push({ key: 'verify.problem.proof_shape' });
+  } else {
+    const root = await rootFromInclusionProof(logIndex, checkpoint.size, await leafHash(entry), proof.proof.map(fromBase64));
+    cosign.included = root !== null && equalBytes(root, checkpoint.root);
+    if (!cosign.included) result.problems.push({ key: 'verify.problem.cosigned_root', params: { size } });
+  }
+  // Each published witness's cosignature.
+  for (const witness of witnesses) {
+    const entryOut = { name: witness.name, keyId: witness.keyId.toString(16).padStart(8, '0'), status: 'missing', time: null };
+    const lines = signatures.filter((line) => line.name === witness.name && line.keyId === witness.keyId);
+    const key = lines.length > 0 ? await ed25519Key(witness.key) : null;
+    for (const line of lines) {
+      if (line.signature.length !== 72) {
+        entryOut.status = 'failed';
+        break;
+      }
+      const seconds = new DataView(line.signature.buffer, line.signature.byteOffset, 8).getBigUint64(0);
+      entryOut.time = Number(seconds);
+      if (!key) {
+        entryOut.status = 'unchecked';
+        continue;
+      }
+      const good = await crypto.subtle.verify({ name: 'Ed25519' }, key, line.signature.subarray(8), cosignedMessage(seconds, text));
+      entryOut.status = good ? 'verified' : 'failed';
+      if (!good) break;
+    }
+    if (entryOut.status === 'failed') result.problems.push({ key: 'verify.problem.cosignature', params: { name: witness.name } });
+    if (entryOut.status === 'missing') result.problems.push({ key: 'verify.problem.cosignature_missing', params: { name: witness.name } });
+    cosign.witnesses.push(entryOut);
+  }
 }
 
 /** The report id of a report entry (format 1, kind 3), or null (docs/log-format.md). */

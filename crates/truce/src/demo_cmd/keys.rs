@@ -13,7 +13,7 @@ use anyhow::Context;
 use sha2::{Digest, Sha256};
 use truce_auth::RequestSigner;
 use truce_model::{Source, SourceKind};
-use truce_note::{KeyName, NoteSigner};
+use truce_note::{Cosigner, KeyName, NoteSigner};
 
 use crate::key_cmd::{file_stem, write_new_file};
 
@@ -22,6 +22,13 @@ pub const ADMIN_NAME: &str = "demo_admin";
 
 /// Domain separation of the derived key seeds.
 const KEY_LABEL: &[u8] = b"truce demo request-signing key v1\0";
+
+/// Domain separation of the derived witness key seeds.
+const WITNESS_LABEL: &[u8] = b"truce demo witness key v1\0";
+
+/// The demo's witnesses, one per party: (key name, party).
+pub const WITNESSES: [(&str, &str); 2] =
+    [("witness.ua.example", "UA"), ("witness.ru.example", "RU")];
 
 /// One key pair of the demo, written to disk.
 #[derive(Debug, Clone)]
@@ -61,6 +68,29 @@ fn key_seed(seed: u64, name: &str) -> [u8; 32] {
     hasher.update(seed.to_be_bytes());
     hasher.update(name.as_bytes());
     hasher.finalize().into()
+}
+
+/// Derives the witness key `name` for the demo seed `seed` and writes it into `dir`
+/// (`NAME.key` with mode 0600, as `truce log keygen --witness` makes, and `NAME.pub`).
+pub fn write_witness_key(dir: &Path, seed: u64, name: &str) -> anyhow::Result<Cosigner> {
+    let key_name = KeyName::new(name).with_context(|| format!("{name:?} cannot be a key name"))?;
+    let mut hasher = Sha256::new();
+    hasher.update(WITNESS_LABEL);
+    hasher.update(seed.to_be_bytes());
+    hasher.update(name.as_bytes());
+    let cosigner = Cosigner::from_seed(key_name, &hasher.finalize().into());
+    let stem = file_stem(name);
+    write_new_file(
+        &dir.join(format!("{stem}.key")),
+        &format!("{}\n", cosigner.to_skey()),
+        true,
+    )?;
+    write_new_file(
+        &dir.join(format!("{stem}.pub")),
+        &format!("{}\n", cosigner.verifier().to_vkey()),
+        false,
+    )?;
+    Ok(cosigner)
 }
 
 /// Derives and writes the key of `source` into `dir` (`NAME.key` with mode 0600, `NAME.pub`).

@@ -26,7 +26,8 @@ use base64::engine::general_purpose::STANDARD;
 use clap::Args;
 use truce_merkle::{EMPTY_ROOT, Hash};
 use truce_note::{
-    AddCheckpointRequest, Checkpoint, TreeHead, Witness, WitnessRefusal, WitnessState,
+    AddCheckpointRequest, Checkpoint, Cosigner, TreeHead, Verifier, Witness, WitnessRefusal,
+    WitnessState,
 };
 
 use super::{parent_dir, parse_vkey, read_witness_key, sync_dir};
@@ -114,6 +115,32 @@ pub fn run(args: WitnessArgs) -> anyhow::Result<ExitCode> {
             .context("serving HTTP")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves a witness of the log with key `log_key` (its origin the key's name) on
+/// `listener`, in this process, until `shutdown` completes: the same endpoint and state
+/// file as `truce log witness` (the state is created when absent). For `truce demo`.
+pub(crate) async fn serve_in_process(
+    listener: tokio::net::TcpListener,
+    cosigner: Cosigner,
+    log_key: Verifier,
+    state_path: PathBuf,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let origin = log_key.name().as_str().to_owned();
+    let state = load_state(&state_path, &origin, true)?;
+    let mut witness = Witness::new(&origin, log_key, cosigner);
+    if let Some(state) = state {
+        witness = witness.with_state(state);
+    }
+    let shared = Arc::new(Shared {
+        witness: Mutex::new(witness),
+        state_path,
+    });
+    axum::serve(listener, app(shared))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving the witness")
 }
 
 /// The witness and where its state lives, behind one lock.

@@ -484,6 +484,19 @@ describe('the dashboard', { timeout: TEST_TIMEOUT_MS }, () => {
       const energy = await page.evaluate(async () => (await import('/assets/i18n.js')).term('target', 'energy.power_transmission'));
       assert.equal(energy, 'Енергетика: передача електроенергії');
       assert.equal(await page.textContent('#parties-heading'), 'Сторони');
+      // Place names from the shipped geography, in the page's language where the data has
+      // them: Ukrainian oblasts carry Ukrainian names, Russian ones Russian names.
+      const regionAt = (lon, lat) =>
+        page.evaluate(async ([x, y]) => (await import('/assets/app.js')).dashboard.map.regionAt(x, y), [lon, lat]);
+      assert.deepEqual(await regionAt(37.8, 48.0), { en: 'Donetsk', uk: 'Донецька область' });
+      assert.equal((await regionAt(36.6, 50.6))?.ru, 'Белгородская область');
+      assert.equal(await regionAt(31.5, 43.5), null, 'the open sea is in no region');
+      await openFirstIncident(page);
+      const facts = await page.$$eval('#panel-body dl.facts', (lists) =>
+        Object.fromEntries([...lists[0].querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])),
+      );
+      assert.match(facts['Регіон'] ?? '', /^[А-ЯІЇЄҐ][а-яіїєґʼ' -]+( область)?$/, JSON.stringify(facts));
+      await page.click('#close-panel');
       await page.selectOption('#language', 'en');
       await page.waitForFunction(() => document.documentElement.lang === 'en');
       assert.equal(await page.textContent('h1'), 'Ceasefire monitoring dashboard');

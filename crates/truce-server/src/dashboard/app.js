@@ -482,7 +482,7 @@ async function openIncident(id) {
     const annotations = [...byIndex.values()].sort((a, b) => a.log_index - b.log_index);
     if (state.selected !== id) return;
     state.panel = { detail, annotations };
-    renderIncident(body, detail, annotations, state.zone, state.proofs);
+    renderIncident(body, detail, annotations, state.zone, state.proofs, regionOf(detail));
   } catch (error) {
     if (state.selected !== id) return;
     state.panel = null;
@@ -522,6 +522,19 @@ async function reload() {
   writeHash();
 }
 
+/**
+ * The name of the region an incident lies in, from the shipped geography, in the page's
+ * language where the data has it (Ukrainian oblasts carry Ukrainian names, Russian ones
+ * Russian names), otherwise in English; empty outside the shipped regions.
+ */
+function regionOf(detail) {
+  const location = detail?.incident?.location;
+  if (!location || !Number.isFinite(location.lon) || !Number.isFinite(location.lat)) return '';
+  const names = map.regionAt(location.lon, location.lat);
+  if (!names) return '';
+  return names[currentLanguage()] ?? names.en ?? '';
+}
+
 function closePanel() {
   state.selected = null;
   state.panel = null;
@@ -535,7 +548,14 @@ function closePanel() {
 function rerenderPanel() {
   if (state.panel && state.selected) {
     $('panel-heading').textContent = t('panel.heading', { id: state.selected });
-    renderIncident($('panel-body'), state.panel.detail, state.panel.annotations, state.zone, state.proofs);
+    renderIncident(
+      $('panel-body'),
+      state.panel.detail,
+      state.panel.annotations,
+      state.zone,
+      state.proofs,
+      regionOf(state.panel.detail),
+    );
   }
 }
 

@@ -95,6 +95,7 @@ export class MapView {
     container.append(this.base, this.points);
     this.view = { lon: 32, lat: 48.5, zoom: 6 };
     this.basemap = { countries: [], regions: [], lines: [], cities: [] };
+    this.regionNames = [];
     this.zoneShapes = [];
     this.highlightZone = null;
     this.store = null;
@@ -118,19 +119,51 @@ export class MapView {
   /** The basemap from /v1/geography. */
   setBasemap(geojson) {
     const layers = { countries: [], regions: [], lines: [], cities: [] };
+    this.regionNames = [];
     for (const feature of geojson.features ?? []) {
       const layer = feature.properties?.layer;
       if (layer === 'city' && feature.geometry?.type === 'Point') {
         const [lon, lat] = feature.geometry.coordinates;
         layers.cities.push({ x: lon, y: mercatorY(lat), name: String(feature.properties.name ?? '') });
       } else if (layer === 'country' || layer === 'region' || layer === 'line') {
-        layers[layer === 'line' ? 'lines' : `${layer === 'country' ? 'countries' : 'regions'}`].push(
-          ringsOf(feature.geometry ?? {}),
-        );
+        const rings = ringsOf(feature.geometry ?? {});
+        layers[layer === 'line' ? 'lines' : `${layer === 'country' ? 'countries' : 'regions'}`].push(rings);
+        if (layer === 'region') {
+          const p = feature.properties;
+          const names = { en: String(p.name ?? '') };
+          if (typeof p.name_uk === 'string') names.uk = p.name_uk;
+          if (typeof p.name_ru === 'string') names.ru = p.name_ru;
+          this.regionNames.push({ rings, names });
+        }
       }
     }
     this.basemap = layers;
     this.drawBase();
+  }
+
+  /**
+   * The names of the shipped region (oblast) that holds (lon, lat), by language (`en` always,
+   * `uk` or `ru` where the data has them), or null outside every region. Even-odd rule over
+   * the region's rings, in the map's own coordinates (longitude, Mercator y).
+   */
+  regionAt(lon, lat) {
+    const x = lon;
+    const y = mercatorY(lat);
+    for (const { rings, names } of this.regionNames) {
+      let inside = false;
+      for (const ring of rings) {
+        const n = ring.length / 2;
+        for (let i = 0, j = n - 1; i < n; j = i, i += 1) {
+          const xi = ring[2 * i];
+          const yi = ring[2 * i + 1];
+          const xj = ring[2 * j];
+          const yj = ring[2 * j + 1];
+          if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+        }
+      }
+      if (inside) return names;
+    }
+    return null;
   }
 
   /** The zones of the agreement from /v1/agreements/{id}/zones. */

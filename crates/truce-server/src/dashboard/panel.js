@@ -248,7 +248,7 @@ function contestItem(contest) {
  * order: the audit trail), times in `zone`;
  * `proofs` holds the proof checks already made, by log index.
  */
-export function renderIncident(body, detail, annotations, zone, proofs = new Map()) {
+export function renderIncident(body, detail, annotations, zone, proofs = new Map(), region = '') {
   const incident = detail.incident;
   body.replaceChildren();
   body.append(
@@ -260,6 +260,7 @@ export function renderIncident(body, detail, annotations, zone, proofs = new Map
       [t('incident.site'), incident.site],
       [t('incident.casualties'), casualtyText(incident.casualties)],
       [t('incident.location'), locationText(incident.location)],
+      [t('incident.region'), region],
       [t('incident.sources'), incident.n_sources],
     ]),
   );

@@ -87,6 +87,25 @@ async fn signed(
     Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
 }
 
+/// Registers UA's liaison and the Black Sea agreement over HTTP, as the admin.
+async fn register_ua_and_the_agreement(address: SocketAddr, keys: &Keys) {
+    let (status, _) = signed(
+        address,
+        &keys.admin,
+        "POST",
+        "/v1/sources",
+        &json!({"vkey": keys.ua.verifier().to_vkey(), "kind": "party", "party": "UA"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 201);
+    let agreement = json!({"toml": common::BLACK_SEA_TOML, "files": {"zones/black-sea.geojson": common::BLACK_SEA_ZONE}});
+    let (status, _) = signed(address, &keys.admin, "POST", "/v1/agreements", &agreement)
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+}
+
 /// A concrete request for a documented path: parameters filled in.
 fn concrete(template: &str) -> String {
     let path = template
@@ -190,21 +209,7 @@ async fn shutdown_answers_every_accepted_submission() {
         .unwrap();
     assert!(service.wait_ready(Duration::from_secs(20)).await);
     let (address, stop, server) = start(service).await;
-    let (status, _) = signed(
-        address,
-        &keys.admin,
-        "POST",
-        "/v1/sources",
-        &json!({"vkey": keys.ua.verifier().to_vkey(), "kind": "party", "party": "UA"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(status, 201);
-    let agreement = json!({"toml": common::BLACK_SEA_TOML, "files": {"zones/black-sea.geojson": common::BLACK_SEA_ZONE}});
-    let (status, _) = signed(address, &keys.admin, "POST", "/v1/agreements", &agreement)
-        .await
-        .unwrap();
-    assert_eq!(status, 201);
+    register_ua_and_the_agreement(address, &keys).await;
 
     let ua = Arc::new(common::signer("ua.example/liaison", 3));
     let mut submissions = Vec::new();
@@ -341,21 +346,7 @@ async fn events_announce_each_applied_size_and_end_at_shutdown() {
     assert_eq!(first, 1);
 
     // A registration and an agreement: the next event names their size.
-    let (status, _) = signed(
-        address,
-        &keys.admin,
-        "POST",
-        "/v1/sources",
-        &json!({"vkey": keys.ua.verifier().to_vkey(), "kind": "party", "party": "UA"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(status, 201);
-    let agreement = json!({"toml": common::BLACK_SEA_TOML, "files": {"zones/black-sea.geojson": common::BLACK_SEA_ZONE}});
-    let (status, _) = signed(address, &keys.admin, "POST", "/v1/agreements", &agreement)
-        .await
-        .unwrap();
-    assert_eq!(status, 201);
+    register_ua_and_the_agreement(address, &keys).await;
     let (status, _, body) = http(address, "GET", "/readyz", &[], b"").await.unwrap();
     assert_eq!(status, 200);
     let log_size = serde_json::from_slice::<Value>(&body).unwrap()["log_size"]

@@ -68,6 +68,18 @@ async fn start(service: Service) -> (SocketAddr, oneshot::Sender<()>, tokio::tas
     (address, stop, server)
 }
 
+/// A service with the default settings on `dir`, ready and serving on a free port.
+async fn start_ready(
+    dir: &std::path::Path,
+    keys: &Keys,
+) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let service = Service::open(config(dir, &keys.admin), Arc::new(NoAppliedEntries))
+        .await
+        .unwrap();
+    assert!(service.wait_ready(Duration::from_secs(20)).await);
+    start(service).await
+}
+
 async fn signed(
     address: SocketAddr,
     signer: &RequestSigner,
@@ -128,11 +140,7 @@ fn concrete(template: &str) -> String {
 async fn the_openapi_document_matches_the_running_server() {
     let dir = tempfile::tempdir().unwrap();
     let keys = Keys::new();
-    let service = Service::open(config(dir.path(), &keys.admin), Arc::new(NoAppliedEntries))
-        .await
-        .unwrap();
-    assert!(service.wait_ready(Duration::from_secs(20)).await);
-    let (address, stop, server) = start(service).await;
+    let (address, stop, server) = start_ready(dir.path(), &keys).await;
 
     let (status, _, body) = http(address, "GET", "/v1/openapi.json", &[], b"")
         .await
@@ -325,11 +333,7 @@ impl EventStream {
 async fn events_announce_each_applied_size_and_end_at_shutdown() {
     let dir = tempfile::tempdir().unwrap();
     let keys = Keys::new();
-    let service = Service::open(config(dir.path(), &keys.admin), Arc::new(NoAppliedEntries))
-        .await
-        .unwrap();
-    assert!(service.wait_ready(Duration::from_secs(20)).await);
-    let (address, stop, server) = start(service).await;
+    let (address, stop, server) = start_ready(dir.path(), &keys).await;
 
     let (status, head, mut events) = EventStream::open(address).await;
     assert_eq!(status, 200, "{head}");

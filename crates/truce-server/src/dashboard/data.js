@@ -233,3 +233,24 @@ export class IncidentStore {
     };
   }
 }
+
+/**
+ * Draws daily bars stacked by verdict: `counts` holds `slots` numbers a day (the verdicts in
+ * VERDICTS order, then "no verdict"); day `d`'s bar stands at x = `xOf(d)` on the line y =
+ * `base`, `barW` wide, a count of `max` reaching `plotH` high. The timeline and the party
+ * panels share it.
+ */
+export function stackDays(ctx, { counts, days, slots, xOf, base, plotH, barW, max }) {
+  for (let d = 0; d < days; d += 1) {
+    let y = base;
+    const x = xOf(d);
+    for (let v = 0; v < slots; v += 1) {
+      const n = counts[d * slots + v] ?? 0;
+      if (!n) continue;
+      const h = (n / max) * plotH;
+      ctx.fillStyle = v < VERDICTS.length ? VERDICT_COLOURS[VERDICTS[v]] : '#999999';
+      ctx.fillRect(x, y - h, barW, h);
+      y -= h;
+    }
+  }
+}

@@ -3,7 +3,7 @@
 // daily chart of them stacked by verdict on a canvas, with a table of the same figures for
 // readers who cannot see the chart.
 
-import { NO_VERDICT, VERDICTS, VERDICT_COLOURS } from './data.js';
+import { NO_VERDICT, VERDICTS, stackDays } from './data.js';
 import { t, term } from './i18n.js';
 import { el, verdictBadge } from './panel.js';
 
@@ -25,18 +25,16 @@ export function drawDailyBars(canvas, width, height, counts, days, labels) {
   const plotH = height - PAD.top - PAD.bottom;
   const step = (width - PAD.left - PAD.right) / days;
   const barW = Math.max(1, step - 1);
-  for (let d = 0; d < days; d += 1) {
-    let y = height - PAD.bottom;
-    const x = PAD.left + d * step;
-    for (let v = 0; v < SLOTS; v += 1) {
-      const n = counts[d * SLOTS + v] ?? 0;
-      if (!n) continue;
-      const h = (n / max) * plotH;
-      ctx.fillStyle = v < VERDICTS.length ? VERDICT_COLOURS[VERDICTS[v]] : '#999999';
-      ctx.fillRect(x, y - h, barW, h);
-      y -= h;
-    }
-  }
+  stackDays(ctx, {
+    counts,
+    days,
+    slots: SLOTS,
+    xOf: (d) => PAD.left + d * step,
+    base: height - PAD.bottom,
+    plotH,
+    barW,
+    max,
+  });
   ctx.strokeStyle = '#555555';
   ctx.lineWidth = 1;
   ctx.beginPath();

@@ -2,7 +2,7 @@
 // Pointer: drag across to choose, click to clear. Keyboard (focused): arrows move the period
 // by a day, Shift+arrows change its length, Escape clears it.
 
-import { NO_VERDICT, VERDICTS, VERDICT_COLOURS } from './data.js';
+import { NO_VERDICT, VERDICTS, stackDays } from './data.js';
 
 const DAY_MS = 86_400_000;
 const PAD = { left: 34, right: 8, top: 8, bottom: 18 };
@@ -87,18 +87,16 @@ export class TimelineView {
     const max = Math.max(1, ...totals);
     const plotH = this.height - PAD.top - PAD.bottom;
     const barW = Math.max(1, (this.width - PAD.left - PAD.right) / this.days - 1);
-    for (let d = 0; d < this.days; d += 1) {
-      let y = this.height - PAD.bottom;
-      const x = this.xOf(this.first + d * DAY_MS);
-      for (let v = 0; v < slots; v += 1) {
-        const n = this.counts[d * slots + v] ?? 0;
-        if (!n) continue;
-        const h = (n / max) * plotH;
-        ctx.fillStyle = v < VERDICTS.length ? VERDICT_COLOURS[VERDICTS[v]] : '#999999';
-        ctx.fillRect(x, y - h, barW, h);
-        y -= h;
-      }
-    }
+    stackDays(ctx, {
+      counts: this.counts,
+      days: this.days,
+      slots,
+      xOf: (d) => this.xOf(this.first + d * DAY_MS),
+      base: this.height - PAD.bottom,
+      plotH,
+      barW,
+      max,
+    });
     ctx.strokeStyle = '#555555';
     ctx.lineWidth = 1;
     ctx.beginPath();

@@ -293,12 +293,32 @@ struct Evaluation {
     prohibited: Tri,
     /// The reason the act is not prohibited, when `prohibited` is `No`.
     reason: Option<NoViolationReason>,
-    rules: BTreeSet<SmolStr>,
-    exceptions: BTreeSet<SmolStr>,
-    zones: BTreeSet<SmolStr>,
+    rules: SmallSet<SmolStr>,
+    exceptions: SmallSet<SmolStr>,
+    zones: SmallSet<SmolStr>,
     missing: Vec<String>,
-    reasons: Vec<Reason>,
 }
+
+/// How much of a finding to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// All of it, with the chain of reasons and what is missing.
+    Full,
+    /// What a summary counts: no reasons, nothing missing.
+    Verdict,
+}
+
+/// Adds a reason to the chain, built only when the finding is built in full.
+#[inline]
+fn add_reason(reasons: &mut Vec<Reason>, detail: Detail, reason: impl FnOnce() -> Reason) {
+    if detail == Detail::Full {
+        reasons.push(reason());
+    }
+}
+
+/// Per zone of the agreement, whether an incident is in it, once classified: inline for up to
+/// 32 zones, so judging an incident allocates nothing for it.
+type ZoneTris = SmallVec<[Option<Tri>; 32]>;
 
 /// Release times from reciprocity: a party is released from this instant on (ms).
 pub type Releases = BTreeMap<SmolStr, (i64, SmolStr)>;
@@ -413,8 +433,28 @@ impl<'a> Adjudicator<'a> {
         incident: &Incident,
         releases: &Releases,
     ) -> Finding {
+        self.judge(reports, incident, releases, Detail::Full)
+    }
+
+    /// The finding [`Adjudicator::adjudicate`] gives without its chain of reasons and without
+    /// what is missing (both empty): the verdict, its reason, the parties, rules, exceptions,
+    /// zones, target and site are the same. For outputs that count findings and show few.
+    pub fn verdict(&self, reports: &[Report], incident: &Incident, releases: &Releases) -> Finding {
+        self.judge(reports, incident, releases, Detail::Verdict)
+    }
+
+    fn judge(
+        &self,
+        reports: &[Report],
+        incident: &Incident,
+        releases: &Releases,
+        detail: Detail,
+    ) -> Finding {
         let agreement: &Agreement = &self.agreement;
-        let mut reasons = Vec::new();
+        let mut reasons = match detail {
+            Detail::Full => Vec::with_capacity(8),
+            Detail::Verdict => Vec::new(),
+        };
 
         // Target: the site registry wins over the reports' own category.
         let mut target = incident.target;
@@ -427,7 +467,7 @@ impl<'a> Adjudicator<'a> {
         if let Some(i) = named {
             site = Some(agreement.sites[i].id.clone());
             target = agreement.sites[i].target;
-            reasons.push(Reason::SiteNamed {
+            add_reason(&mut reasons, detail, || Reason::SiteNamed {
                 site: agreement.sites[i].id.clone(),
                 name: agreement.sites[i].name.clone(),
                 target,
@@ -438,7 +478,7 @@ impl<'a> Adjudicator<'a> {
                     Tri::Yes => {
                         site = Some(agreement.sites[i].id.clone());
                         target = agreement.sites[i].target;
-                        reasons.push(Reason::AtSite {
+                        add_reason(&mut reasons, detail, || Reason::AtSite {
                             site: agreement.sites[i].id.clone(),
                             name: agreement.sites[i].name.clone(),
                             target,
@@ -451,7 +491,9 @@ impl<'a> Adjudicator<'a> {
             }
         }
         if site.is_none() {
-            reasons.push(Reason::TargetFromReports { target });
+            add_reason(&mut reasons, detail, || Reason::TargetFromReports {
+                target,
+            });
         }
 
         // Voices and attributions.
@@ -537,13 +579,13 @@ impl<'a> Adjudicator<'a> {
         let by_voices = (has_monitor && policy.monitor_alone_establishes)
             || voices.len() as u32 >= policy.min_independent_sources;
         for (by, note) in review_notes {
-            reasons.push(Reason::Reviewed {
+            add_reason(&mut reasons, detail, || Reason::Reviewed {
                 review: by.review_id,
                 reviewer: by.reviewer,
                 note,
             });
         }
-        reasons.push(Reason::Voices {
+        add_reason(&mut reasons, detail, || Reason::Voices {
             voices: voices.len(),
             monitor: has_monitor,
             established: by_voices,
@@ -551,7 +593,7 @@ impl<'a> Adjudicator<'a> {
             monitor_alone: policy.monitor_alone_establishes,
         });
         if let Some(by) = confirmed {
-            reasons.push(Reason::Reviewed {
+            add_reason(&mut reasons, detail, || Reason::Reviewed {
                 review: by.review_id.clone(),
                 reviewer: by.reviewer.clone(),
                 note: ReviewNote::Confirmed,
@@ -577,45 +619,50 @@ impl<'a> Adjudicator<'a> {
         if claims.is_empty() && !excluded_claims.is_empty() {
             finding.verdict = Verdict::NoViolation;
             finding.reason = Some(NoViolationReason::ActorExcluded);
-            finding.reasons.push(Reason::ActorsExcluded {
+            add_reason(&mut finding.reasons, detail, || Reason::ActorsExcluded {
                 actors: excluded_claims.iter().map(SmolStr::new).collect(),
             });
             return finding;
         }
 
-        let candidates: Vec<SmolStr> = if claims.is_empty() {
+        let candidates: SmallVec<[SmolStr; 2]> = if claims.is_empty() {
             agreement.parties.iter().map(|p| p.id.clone()).collect()
         } else {
             claims.parties().map(SmolStr::new).collect()
         };
         // Zones whose areas are the same for every party are classified once per incident.
-        let mut shared = vec![None; agreement.zones.len()];
-        let mut evaluations: Vec<(SmolStr, Evaluation)> = Vec::with_capacity(candidates.len());
+        let mut shared = ZoneTris::from_elem(None, agreement.zones.len());
+        // Each candidate's reasons go into the finding in turn, headed by whose act it is
+        // judged as when there are several.
+        let several = candidates.len() > 1;
+        let mut evaluations: SmallVec<[(SmolStr, Evaluation); 2]> = SmallVec::new();
         for p in &candidates {
-            let evaluation =
-                self.evaluate(incident, p, target, possible_site, releases, &mut shared);
-            evaluations.push((p.clone(), evaluation));
-        }
-
-        // Each candidate's reasons move into the finding (nothing below reads them).
-        let several = evaluations.len() > 1;
-        for (party, evaluation) in &mut evaluations {
             if several {
-                finding.reasons.push(Reason::AsActOf {
-                    party: party.clone(),
+                add_reason(&mut finding.reasons, detail, || Reason::AsActOf {
+                    party: p.clone(),
                 });
             }
-            finding.reasons.append(&mut evaluation.reasons);
+            let evaluation = self.evaluate(
+                incident,
+                p,
+                target,
+                possible_site,
+                releases,
+                &mut shared,
+                &mut finding.reasons,
+                detail,
+            );
+            evaluations.push((p.clone(), evaluation));
         }
-        let yes: Vec<&(SmolStr, Evaluation)> = evaluations
+        let yes: SmallVec<[&(SmolStr, Evaluation); 2]> = evaluations
             .iter()
             .filter(|(_, e)| e.prohibited == Tri::Yes)
             .collect();
-        let unknown: Vec<&(SmolStr, Evaluation)> = evaluations
+        let unknown: SmallVec<[&(SmolStr, Evaluation); 2]> = evaluations
             .iter()
             .filter(|(_, e)| e.prohibited == Tri::Unknown)
             .collect();
-        let relevant: Vec<&(SmolStr, Evaluation)> = if yes.is_empty() {
+        let relevant: SmallVec<[&(SmolStr, Evaluation); 2]> = if yes.is_empty() {
             unknown.clone()
         } else {
             yes.clone()
@@ -633,7 +680,7 @@ impl<'a> Adjudicator<'a> {
             finding.parties = if claims.is_empty() {
                 Vec::new()
             } else {
-                candidates.clone()
+                candidates.to_vec()
             };
             for (_, e) in &evaluations {
                 finding.exceptions.extend(e.exceptions.iter().cloned());
@@ -644,13 +691,15 @@ impl<'a> Adjudicator<'a> {
 
         if claims.is_empty() {
             finding.verdict = Verdict::Undetermined;
-            finding
-                .missing
-                .push("attribution: no report says which party did it".into());
+            if detail == Detail::Full {
+                finding
+                    .missing
+                    .push("attribution: no report says which party did it".into());
+            }
             for (_, e) in &unknown {
                 finding.missing.extend(e.missing.iter().cloned());
             }
-            finding.reasons.push(Reason::NobodyNamed);
+            add_reason(&mut finding.reasons, detail, || Reason::NobodyNamed);
             dedup(&mut finding);
             return finding;
         }
@@ -670,13 +719,15 @@ impl<'a> Adjudicator<'a> {
             finding.parties = accused.clone();
             if established {
                 finding.verdict = Verdict::Disputed;
-                finding.reasons.push(Reason::Disputed {
+                add_reason(&mut finding.reasons, detail, || Reason::Disputed {
                     parties: accused.clone(),
                 });
             } else {
                 finding.verdict = Verdict::Alleged;
-                finding.reasons.push(Reason::ConflictingAllegations {
-                    parties: accused.clone(),
+                add_reason(&mut finding.reasons, detail, || {
+                    Reason::ConflictingAllegations {
+                        parties: accused.clone(),
+                    }
                 });
             }
             dedup(&mut finding);
@@ -695,20 +746,22 @@ impl<'a> Adjudicator<'a> {
             independent_of_adversary || naming.len() as u32 >= policy.min_independent_sources;
         if established && attribution_established {
             finding.verdict = Verdict::Violation;
-            finding.reasons.push(Reason::Violation {
+            add_reason(&mut finding.reasons, detail, || Reason::Violation {
                 party: party.clone(),
                 voices: naming.len(),
                 independent: independent_of_adversary,
             });
         } else {
             finding.verdict = Verdict::Alleged;
-            finding.reasons.push(if established {
-                Reason::AdversaryOnly {
-                    party: party.clone(),
-                }
-            } else {
-                Reason::NotEstablished {
-                    party: party.clone(),
+            add_reason(&mut finding.reasons, detail, || {
+                if established {
+                    Reason::AdversaryOnly {
+                        party: party.clone(),
+                    }
+                } else {
+                    Reason::NotEstablished {
+                        party: party.clone(),
+                    }
                 }
             });
         }
@@ -724,17 +777,18 @@ impl<'a> Adjudicator<'a> {
         target: Target,
         possible_site: Option<usize>,
         releases: &Releases,
-        shared: &mut [Option<Tri>],
+        shared: &mut ZoneTris,
+        reasons: &mut Vec<Reason>,
+        detail: Detail,
     ) -> Evaluation {
         let agreement: &Agreement = &self.agreement;
         let mut e = Evaluation {
             prohibited: Tri::No,
             reason: None,
-            rules: BTreeSet::new(),
-            exceptions: BTreeSet::new(),
-            zones: BTreeSet::new(),
+            rules: SmallSet::default(),
+            exceptions: SmallSet::default(),
+            zones: SmallSet::default(),
             missing: Vec::new(),
-            reasons: Vec::new(),
         };
         // Time.
         let in_force = match self.windows.get(party) {
@@ -744,7 +798,7 @@ impl<'a> Adjudicator<'a> {
         let (start, end) = match in_force {
             InForce::ConditionUnmet { condition } => {
                 e.reason = Some(NoViolationReason::NotInForce);
-                e.reasons.push(Reason::ConditionUnmet { condition });
+                add_reason(reasons, detail, || Reason::ConditionUnmet { condition });
                 return e;
             }
             InForce::Between { start, end } => {
@@ -773,7 +827,7 @@ impl<'a> Adjudicator<'a> {
         };
         let in_time = after_start.and(before_end);
         let window = |position| Reason::Window {
-            party: party.to_string().into(),
+            party: SmolStr::new(party),
             start_ms: start,
             end_ms: bound_end,
             span,
@@ -787,47 +841,47 @@ impl<'a> Adjudicator<'a> {
                 if released {
                     let by = release.map(|(_, by)| by.clone()).unwrap_or_default();
                     e.reason = Some(NoViolationReason::ReleasedByReciprocity);
-                    e.reasons.push(Reason::Released {
-                        party: party.to_string().into(),
+                    add_reason(reasons, detail, || Reason::Released {
+                        party: SmolStr::new(party),
                         by,
                         span,
                     });
                 } else {
                     e.reason = Some(NoViolationReason::OutsideWindow);
-                    e.reasons.push(window(WindowPosition::Outside));
+                    add_reason(reasons, detail, || window(WindowPosition::Outside));
                 }
                 return e;
             }
             Tri::Unknown => {
-                e.reasons.push(window(WindowPosition::Straddles));
-                e.missing.push(format!(
-                    "time: the act's time ({}) straddles the edge of the window",
-                    span_text(span)
-                ));
+                add_reason(reasons, detail, || window(WindowPosition::Straddles));
+                if detail == Detail::Full {
+                    e.missing.push(format!(
+                        "time: the act's time ({}) straddles the edge of the window",
+                        span_text(span)
+                    ));
+                }
             }
-            Tri::Yes => e.reasons.push(window(WindowPosition::Inside)),
+            Tri::Yes => add_reason(reasons, detail, || window(WindowPosition::Inside)),
         }
 
         // Rules.
-        let binding: Vec<_> = agreement
-            .rules
-            .iter()
-            .filter(|r| r.parties.selects_id(party))
-            .collect();
-        if binding.is_empty() {
+        let binding = || {
+            agreement
+                .rules
+                .iter()
+                .filter(|r| r.parties.selects_id(party))
+        };
+        if binding().next().is_none() {
             e.reason = Some(NoViolationReason::PartyNotBound);
-            e.reasons.push(Reason::NoRuleBinds {
-                party: party.to_string().into(),
+            add_reason(reasons, detail, || Reason::NoRuleBinds {
+                party: SmolStr::new(party),
             });
             return e;
         }
-        let by_action: Vec<_> = binding
-            .iter()
-            .filter(|r| r.actions.selects(&incident.action))
-            .collect();
-        if by_action.is_empty() {
+        let by_action = || binding().filter(|r| r.actions.selects(&incident.action));
+        if by_action().next().is_none() {
             e.reason = Some(NoViolationReason::ActionPermitted);
-            e.reasons.push(Reason::NoRuleProhibits {
+            add_reason(reasons, detail, || Reason::NoRuleProhibits {
                 action: incident.action,
             });
             return e;
@@ -844,20 +898,16 @@ impl<'a> Adjudicator<'a> {
                 Tri::No
             }
         };
-        let by_target: Vec<_> = by_action
-            .iter()
-            .filter(|r| target_tri(&r.targets) != Tri::No)
-            .collect();
-        if by_target.is_empty() {
+        if by_action().all(|r| target_tri(&r.targets) == Tri::No) {
             e.reason = Some(NoViolationReason::TargetNotProtected);
-            e.reasons.push(Reason::TargetNotProtected {
+            add_reason(reasons, detail, || Reason::TargetNotProtected {
                 action: incident.action,
                 target,
             });
             return e;
         }
         let mut any_rule = Tri::No;
-        let mut zone_cache: Vec<Option<Tri>> = vec![None; agreement.zones.len()];
+        let mut zone_cache = ZoneTris::from_elem(None, agreement.zones.len());
         for (rule_index, rule) in agreement.rules.iter().enumerate() {
             let covered = rule.parties.selects_id(party)
                 && rule.actions.selects(&incident.action)
@@ -866,7 +916,7 @@ impl<'a> Adjudicator<'a> {
                 continue;
             }
             let t = target_tri(&rule.targets);
-            if t == Tri::Unknown {
+            if t == Tri::Unknown && detail == Detail::Full {
                 let what = match possible_site {
                     Some(i) => format!(
                         "target: the location may or may not be at protected site `{}`",
@@ -885,7 +935,7 @@ impl<'a> Adjudicator<'a> {
             let rule_tri = t.and(zone_tri);
             if rule_tri != Tri::No {
                 e.rules.insert(rule.id.clone());
-                e.reasons.push(Reason::RuleApplies {
+                add_reason(reasons, detail, || Reason::RuleApplies {
                     rule: rule.id.clone(),
                     text: rule.text.clone(),
                     certain: rule_tri == Tri::Yes,
@@ -893,10 +943,10 @@ impl<'a> Adjudicator<'a> {
             }
             any_rule = any_rule.or(rule_tri);
         }
-        self.zone_reasons(&zone_cache, incident, &mut e);
+        self.zone_reasons(&zone_cache, incident, &mut e, reasons, detail);
         if any_rule == Tri::No {
             e.reason = Some(NoViolationReason::OutsideZones);
-            e.reasons.push(Reason::OutsideAllZones);
+            add_reason(reasons, detail, || Reason::OutsideAllZones);
             return e;
         }
 
@@ -916,12 +966,12 @@ impl<'a> Adjudicator<'a> {
             let applies = t.and(z);
             if applies != Tri::No {
                 e.exceptions.insert(exception.id.clone());
-                e.reasons.push(Reason::ExceptionApplies {
+                add_reason(reasons, detail, || Reason::ExceptionApplies {
                     exception: exception.id.clone(),
                     text: exception.text.clone(),
                     certain: applies == Tri::Yes,
                 });
-                if applies == Tri::Unknown {
+                if applies == Tri::Unknown && detail == Detail::Full {
                     e.missing
                         .push(format!("whether exception {} applies", exception.id));
                 }
@@ -949,8 +999,8 @@ impl<'a> Adjudicator<'a> {
     /// classified now.
     fn zone_tri(
         &self,
-        cache: &mut [Option<Tri>],
-        shared: &mut [Option<Tri>],
+        cache: &mut ZoneTris,
+        shared: &mut ZoneTris,
         z: usize,
         party: &str,
         incident: &Incident,
@@ -969,7 +1019,14 @@ impl<'a> Adjudicator<'a> {
 
     /// One reason for the zones the act is in (and how many it is outside), one per zone
     /// whose boundary it straddles, with the distance.
-    fn zone_reasons(&self, cache: &[Option<Tri>], incident: &Incident, e: &mut Evaluation) {
+    fn zone_reasons(
+        &self,
+        cache: &ZoneTris,
+        incident: &Incident,
+        e: &mut Evaluation,
+        reasons: &mut Vec<Reason>,
+        detail: Detail,
+    ) {
         let mut inside = Vec::new();
         let mut outside = 0usize;
         let place = incident.location;
@@ -978,10 +1035,15 @@ impl<'a> Adjudicator<'a> {
             match tri {
                 None => {}
                 Some(Tri::Yes) => {
-                    inside.push(id.clone());
+                    if detail == Detail::Full {
+                        inside.push(id.clone());
+                    }
                     e.zones.insert(id.clone());
                 }
                 Some(Tri::No) => outside += 1,
+                Some(Tri::Unknown) if detail == Detail::Verdict => {
+                    e.zones.insert(id.clone());
+                }
                 Some(Tri::Unknown) => {
                     let distance_m = self.zone_areas[z]
                         .iter()
@@ -993,13 +1055,13 @@ impl<'a> Adjudicator<'a> {
                         distance_m,
                     };
                     e.missing.push(format!("place: {reason}"));
-                    e.reasons.push(reason);
+                    reasons.push(reason);
                     e.zones.insert(id.clone());
                 }
             }
         }
         if !inside.is_empty() || outside > 0 {
-            e.reasons.push(Reason::Zones {
+            add_reason(reasons, detail, || Reason::Zones {
                 place,
                 inside,
                 outside,

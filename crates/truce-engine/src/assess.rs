@@ -158,6 +158,17 @@ pub struct Assessment {
     pub releases: Releases,
 }
 
+/// What [`Assessor::summarise`] counts.
+#[derive(Debug)]
+pub struct Summarised<'a> {
+    /// The summary of every finding.
+    pub summary: Summary,
+    /// The first picked incidents, in order, each with its full finding.
+    pub picked: Vec<(&'a Incident, Finding)>,
+    /// How many findings were picked in all.
+    pub n_picked: usize,
+}
+
 /// One agreement made ready to judge a fixed list of incidents: its zones indexed and, under
 /// a reciprocity clause, the releases that the earliest established violation triggers
 /// already found. Findings are then produced for any range of incidents, in parallel, and
@@ -247,6 +258,63 @@ impl<'a> Assessor<'a> {
     }
 
     /// Every finding and the summary.
+    /// The summary of every finding, counted from verdicts alone ([`Adjudicator::verdict`]:
+    /// nothing is built that a summary does not count), and the first `limit` incidents, in
+    /// order, whose finding `pick` selects, with their full findings.
+    pub fn summarise(
+        &self,
+        pick: impl Fn(&Finding) -> bool + Sync,
+        limit: usize,
+    ) -> Summarised<'a> {
+        let (counted, n_picked, picked) = self
+            .incidents
+            .par_iter()
+            .enumerate()
+            .fold(
+                || (Summary::default(), 0usize, Vec::new()),
+                |(mut counted, mut n_picked, mut picked), (index, incident)| {
+                    let finding = self
+                        .adjudicator
+                        .verdict(self.reports, incident, &self.releases);
+                    counted.count(&finding);
+                    if pick(&finding) {
+                        n_picked += 1;
+                        if picked.len() < limit {
+                            picked.push(index);
+                        }
+                    }
+                    (counted, n_picked, picked)
+                },
+            )
+            .reduce(
+                || (Summary::default(), 0usize, Vec::new()),
+                // Folds come in incident order, so the first `limit` picks stay the first.
+                |(mut counted, n_picked, mut picked), (more, n_more, later)| {
+                    counted.absorb(more);
+                    picked.extend(later.into_iter().take(limit - picked.len()));
+                    (counted, n_picked + n_more, picked)
+                },
+            );
+        let mut summary = Summary::new(self.agreement());
+        summary.absorb(counted);
+        let incidents = self.incidents;
+        let picked = picked
+            .into_par_iter()
+            .map(|index| {
+                let incident = &incidents[index];
+                let finding = self
+                    .adjudicator
+                    .adjudicate(self.reports, incident, &self.releases);
+                (incident, finding)
+            })
+            .collect();
+        Summarised {
+            summary,
+            picked,
+            n_picked,
+        }
+    }
+
     pub fn assess(self) -> Assessment {
         let findings = self.findings(0..self.incidents.len());
         let summary = Summary::of(self.agreement(), &findings);

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use rayon::prelude::*;
 use serde::Serialize;
 use truce_engine::adjudicate::Finding;
-use truce_engine::assess::{Assessor, Summary, Tally};
+use truce_engine::assess::{Assessor, Summarised, Summary, Tally};
 use truce_engine::incident::Incident;
 use truce_model::agreement::Agreement;
 use truce_model::ingest::Rejection;
@@ -587,25 +587,20 @@ pub fn render_markdown(run: &Run<'_>) -> String {
     );
     for assessor in &run.assessors {
         let agreement = assessor.agreement();
-        let mut summary = Summary::new(agreement);
-        let mut notable: Vec<(&Incident, Finding)> = Vec::new();
-        let mut n_notable = 0usize;
-        for range in chunks(run.incidents.len()) {
-            let findings = assessor.findings(range.clone());
-            summary.count_all(&findings);
-            for (incident, finding) in run.incidents[range].iter().zip(findings) {
-                if matches!(
+        let Summarised {
+            summary,
+            picked: notable,
+            n_picked: n_notable,
+        } = assessor.summarise(
+            |finding| {
+                matches!(
                     finding.verdict,
                     truce_engine::adjudicate::Verdict::Violation
                         | truce_engine::adjudicate::Verdict::Disputed
-                ) {
-                    n_notable += 1;
-                    if notable.len() < NOTABLE_SHOWN {
-                        notable.push((incident, finding));
-                    }
-                }
-            }
-        }
+                )
+            },
+            NOTABLE_SHOWN,
+        );
         let _ = writeln!(
             md,
             "## {} — {} v{}, interpretation `{}`\n",

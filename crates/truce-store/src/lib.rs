@@ -92,7 +92,7 @@ mod store;
 pub use any::AnyStore;
 
 pub use error::StoreError;
-pub use postgres::PgStore;
+pub use postgres::{PgLog, PgLogError, PgStore, PgTileStore, SequencerLease, SequencerState};
 pub use query::{
     BoundingBox, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest, ReportFilter, TimeWindow,
     decode_cursor, encode_cursor,

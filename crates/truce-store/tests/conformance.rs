@@ -151,7 +151,11 @@ async fn postgres_instances_opening_at_once_share_one_schema() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(migrations, 1);
+    // Each migration ran once, however many handles raced to run it.
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .count();
+    assert_eq!(migrations, i64::try_from(shipped).unwrap());
     for store in &stores {
         store.close().await;
     }

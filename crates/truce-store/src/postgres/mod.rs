@@ -3,8 +3,13 @@
 //!
 //! Everything specific to PostgreSQL's dialect lives in this module.
 
+mod lease;
+mod log;
 mod read;
 mod write;
+
+pub use lease::{SequencerLease, SequencerState};
+pub use log::{PgLog, PgLogError, PgTileStore};
 
 use std::ops::Range;
 use std::path::Path;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::permute::permute_in_place;
+use crate::permute::gather;
 use truce_model::Report;
 use truce_model::ingest::Rejection;
 
@@ -21,12 +21,13 @@ pub struct Origin {
 /// Merges reports from every input into one set in canonical order (by id). `origins` is
 /// parallel to `reports`. Identical copies of a report (same id, same content) count once.
 /// Copies that share an id but differ are all rejected — keeping any one of them would
-/// depend on the order of the inputs. Works in place: no second copy of the reports is made.
-pub fn merge(mut reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Vec<Rejection>) {
+/// depend on the order of the inputs.
+pub fn merge(reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Vec<Rejection>) {
     assert_eq!(reports.len(), origins.len(), "one origin per report");
     let order = canonical_order(&reports, &origins);
     let origins: Vec<&Origin> = order.iter().map(|&i| &origins[i as usize]).collect();
-    permute_in_place(&mut reports, order);
+    let mut reports = gather(reports, &order);
+    drop(order);
 
     let mut rejections = Vec::new();
     let mut keep = vec![false; reports.len()];

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 /// listen = "0.0.0.0:8443"
 /// data_dir = "/var/lib/truce"
 /// database = "postgres://truce@db.example/truce"
+/// read_database = "postgres://truce@replica.example/truce"
 /// admin_vkey = "mission.example/admin+1a2b3c4d+AT..."
 ///
 /// [rate_limit]
@@ -37,6 +38,12 @@ pub struct ServerConfig {
     /// directory, `postgres://…` for a PostgreSQL database. The log stays in
     /// the data directory either way.
     pub database: Option<DatabaseUrl>,
+    /// A read replica of `database` (a hot standby, `postgres://…`) that the
+    /// read-only endpoints which query the store read from; writes, the
+    /// catch-up, nonces and everything else keep using `database`. Only
+    /// valid with a PostgreSQL `database`. The replica may be behind: those
+    /// answers carry the store size they reflect (`Truce-Store-Size`).
+    pub read_database: Option<DatabaseUrl>,
     /// The admin's public key (a `truce-note` verifier key,
     /// `<name>+<key id>+<base64>`). Required on first start, when it becomes
     /// the log's first entry; on later starts, if given, it must be the key
@@ -89,6 +96,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
             data_dir: PathBuf::from("truce-data"),
             database: None,
+            read_database: None,
             admin_vkey: None,
             log_origin: "truce.local/log".to_owned(),
             max_skew_ms: truce_auth::DEFAULT_MAX_SKEW_MS,
@@ -394,6 +402,23 @@ impl ServerConfig {
                 "must be non-empty without spaces",
             );
         }
+        if let Some(read) = &self.read_database {
+            let lower = read.expose().to_ascii_lowercase();
+            if !(lower.starts_with("postgres://") || lower.starts_with("postgresql://")) {
+                return invalid(
+                    "read_database",
+                    read.redacted(),
+                    "must be a PostgreSQL URL (postgres://…): a replica of `database`",
+                );
+            }
+            if self.database.as_ref().is_none_or(DatabaseUrl::is_sqlite) {
+                return invalid(
+                    "read_database",
+                    read.redacted(),
+                    "needs a PostgreSQL `database` to be a replica of; the SQLite store has none",
+                );
+            }
+        }
         if self.cosign_interval_ms == 0 {
             return invalid("cosign_interval_ms", "0".into(), "must be at least 1");
         }
@@ -498,6 +523,36 @@ mod tests {
         assert_eq!(redact_url("sqlite:"), "sqlite:");
         assert!(DatabaseUrl::new("SQLite:").is_sqlite());
         assert_eq!(ServerConfig::default().database, None);
+    }
+
+    #[test]
+    fn a_read_database_needs_a_postgres_database_and_is_never_shown() {
+        let config = ServerConfig::from_toml(
+            "database = \"postgres://truce:pw-one@db/truce\"\n\
+             read_database = \"postgres://reader:pw-two@replica/truce\"\n",
+        )
+        .unwrap();
+        let read = config.read_database.clone().unwrap();
+        assert_eq!(read.expose(), "postgres://reader:pw-two@replica/truce");
+        assert!(!format!("{config:?}").contains("pw-two"));
+        for text in [
+            "read_database = \"postgres://reader:pw-two@replica/truce\"\n",
+            "database = \"sqlite:\"\nread_database = \"postgres://reader:pw-two@replica/truce\"\n",
+        ] {
+            let error = ServerConfig::from_toml(text).unwrap_err().to_string();
+            assert_eq!(
+                error,
+                "configuration field read_database = postgres://reader:***@replica/truce: \
+                 needs a PostgreSQL `database` to be a replica of; the SQLite store has none"
+            );
+        }
+        let error = ServerConfig::from_toml(
+            "database = \"postgres://db/truce\"\nread_database = \"sqlite:\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("must be a PostgreSQL URL"), "{error}");
+        assert_eq!(ServerConfig::default().read_database, None);
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub(crate) struct Shared {
     pub config: ServerConfig,
     pub data: DataDir,
     pub store: AnyStore,
+    /// The read replica of `read_database`, if one is configured.
+    pub read_store: Option<AnyStore>,
     pub log: Arc<RwLock<Log>>,
     pub blobs: BlobStore,
     pub registry: Arc<Registry>,
@@ -116,6 +118,17 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &AnyStore {
         &self.shared.store
+    }
+
+    /// The store the read-only endpoints query: the read replica when
+    /// `read_database` is set, the store otherwise. It may be behind the
+    /// store (its answers carry the `Truce-Store-Size` they reflect); writes
+    /// and anything a write depends on use [`AppState::store`].
+    pub fn read_store(&self) -> &AnyStore {
+        self.shared
+            .read_store
+            .as_ref()
+            .unwrap_or(&self.shared.store)
     }
 
     /// Runs `read` on the log under its read lock (a short call: sizes,
@@ -262,6 +275,13 @@ impl Service {
             .map_err(|error| ServerError::Task(error.to_string()))??;
         let blobs = BlobStore::open(data.blob_dir())?;
         let store = open_store(&config, &data).await?;
+        let read_store = match open_read_store(&config).await {
+            Ok(read_store) => read_store,
+            Err(error) => {
+                store.close().await;
+                return Err(error);
+            }
+        };
         let admin = check_admin(&config, &log)?;
         let journal = Journal::open(&data.journal())?;
 
@@ -311,6 +331,7 @@ impl Service {
             config,
             data,
             store,
+            read_store,
             log,
             blobs,
             registry,
@@ -369,6 +390,9 @@ impl Service {
             .await
             .map_err(|error| ServerError::Task(error.to_string()));
         self.state.shared.store.close().await;
+        if let Some(read_store) = &self.state.shared.read_store {
+            read_store.close().await;
+        }
         result
     }
 }
@@ -389,6 +413,30 @@ async fn open_store(config: &ServerConfig, data: &DataDir) -> Result<AnyStore, S
         "store opened"
     );
     Ok(store)
+}
+
+/// Opens the read replica `config.read_database` names, if any: read-only,
+/// its schema checked, nothing migrated or written.
+async fn open_read_store(config: &ServerConfig) -> Result<Option<AnyStore>, ServerError> {
+    let Some(url) = config.read_database.as_ref() else {
+        return Ok(None);
+    };
+    let database = format!("read replica {}", url.redacted());
+    let read_store = AnyStore::open_read_only(url.expose())
+        .await
+        .map_err(|source| ServerError::OpenStore {
+            database: database.clone(),
+            source,
+        })?;
+    let applied = read_store
+        .applied_size()
+        .await
+        .map_err(|source| ServerError::OpenStore {
+            database: database.clone(),
+            source,
+        })?;
+    tracing::info!(database = %database, applied, "read replica opened");
+    Ok(Some(read_store))
 }
 
 /// Where the store is, for messages: the URL without its password, or the

@@ -64,6 +64,27 @@ impl AnyStore {
         }
     }
 
+    /// Opens a read-only handle on the PostgreSQL database `database` names,
+    /// a replica of the store's database ([`PgStore::open_read_only`]: no
+    /// migrations, no writes, the schema checked).
+    ///
+    /// Only `postgres://…` and `postgresql://…` URLs are taken; anything else
+    /// is refused as by [`AnyStore::open`], naming the scheme only.
+    pub async fn open_read_only(database: &str) -> Result<Self, StoreError> {
+        let Some(scheme) = scheme(database) else {
+            return Err(StoreError::NotADatabaseUrl);
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" => {
+                Ok(AnyStore::Postgres(PgStore::open_read_only(database).await?))
+            }
+            _ => Err(StoreError::UnsupportedDatabase {
+                scheme: scheme.to_owned(),
+                reason: "a read replica must be a PostgreSQL database (`postgres://…`)",
+            }),
+        }
+    }
+
     /// Which backend this is: `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self {
@@ -215,5 +236,23 @@ mod tests {
                 .starts_with("database URL scheme \"sqlite\""),
             "{error}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_read_replica_must_be_postgres() {
+        let error = AnyStore::open_read_only("sqlite:").await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "database URL scheme \"sqlite\" is not supported: a read replica must be a \
+             PostgreSQL database (`postgres://…`)"
+        );
+        let error = AnyStore::open_read_only("mysql://u:secret@h/db")
+            .await
+            .unwrap_err();
+        assert!(!error.to_string().contains("secret"), "{error}");
+        let error = AnyStore::open_read_only("replica.example/truce")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::NotADatabaseUrl), "{error}");
     }
 }

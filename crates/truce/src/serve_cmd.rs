@@ -40,6 +40,17 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     database: Option<String>,
+    /// A read replica of the PostgreSQL --database (a hot standby, `postgres://…`): the
+    /// read-only endpoints that query the store read from it, and their answers say which
+    /// store size they reflect (`Truce-Store-Size`); writes and everything else use
+    /// --database [config: read_database; default: none, reads use --database].
+    #[arg(
+        long,
+        env = "TRUCE_READ_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    read_database: Option<String>,
     /// A TOML configuration file (the keys of docs/service.md; unknown keys are refused).
     #[arg(long, env = "TRUCE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
@@ -103,9 +114,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let database = config.database.clone();
+    let read_database = config.read_database.clone();
     runtime
         .block_on(serve(config))
-        .map_err(|error| scrub_error(error, database.as_ref()))?;
+        .map_err(|error| scrub_error(error, database.as_ref()))
+        .map_err(|error| scrub_error(error, read_database.as_ref()))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -143,6 +156,9 @@ fn settle_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     }
     if let Some(database) = &args.database {
         config.database = Some(DatabaseUrl::new(database.trim()));
+    }
+    if let Some(read_database) = &args.read_database {
+        config.read_database = Some(DatabaseUrl::new(read_database.trim()));
     }
     if let Some(listen) = args.listen {
         config.listen = listen;
@@ -207,6 +223,10 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         || "SQLite in the data directory".to_owned(),
         DatabaseUrl::redacted,
     );
+    let read_database = config
+        .read_database
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), DatabaseUrl::redacted);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -222,7 +242,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             .and_then(|()| stdout.flush())
             .context("writing to standard output")?;
     }
-    tracing::info!(data = %data_dir.display(), database = %database, url = %format!("http://{local}"), "listening; /readyz answers 200 once the store has caught up with the log");
+    tracing::info!(data = %data_dir.display(), database = %database, read_database = %read_database, url = %format!("http://{local}"), "listening; /readyz answers 200 once the store has caught up with the log");
     truce_server::serve(service, listener, shutdown_signal())
         .await
         .context("serving")?;
@@ -333,6 +353,45 @@ mod tests {
         );
         let harness = Harness::parse_from(["serve"]);
         assert_eq!(settle_config(&harness.serve).unwrap().database, None);
+    }
+
+    #[test]
+    fn the_read_database_comes_from_the_file_or_the_flag_and_needs_postgres() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("truce.toml");
+        std::fs::write(
+            &file,
+            "database = \"postgres://truce:pw@db/truce\"\n\
+             read_database = \"postgres://reader:file-pw@standby-1/truce\"\n",
+        )
+        .unwrap();
+        let harness = Harness::parse_from(["serve", "--config", file.to_str().unwrap()]);
+        let config = settle_config(&harness.serve).unwrap();
+        assert_eq!(
+            config.read_database.as_ref().map(DatabaseUrl::expose),
+            Some("postgres://reader:file-pw@standby-1/truce")
+        );
+        let harness = Harness::parse_from([
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--read-database",
+            "postgres://reader:flag-pw@standby-2/truce",
+        ]);
+        let config = settle_config(&harness.serve).unwrap();
+        let url = config.read_database.clone().unwrap();
+        assert_eq!(url.expose(), "postgres://reader:flag-pw@standby-2/truce");
+        assert!(!format!("{config:?}").contains("flag-pw"));
+        // Without a PostgreSQL --database: refused, the password left out.
+        let harness = Harness::parse_from([
+            "serve",
+            "--read-database",
+            "postgres://reader:flag-pw@standby-2/truce",
+        ]);
+        let error = format!("{:#}", settle_config(&harness.serve).unwrap_err());
+        assert!(error.contains("read_database"), "{error}");
+        assert!(error.contains("needs a PostgreSQL `database`"), "{error}");
+        assert!(!error.contains("flag-pw"), "{error}");
     }
 
     #[test]

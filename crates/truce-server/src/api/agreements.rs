@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use truce_auth::{Action, require};
 use truce_log::entry::{AgreementVersion, ContentHash, Entry};
@@ -13,7 +13,9 @@ use truce_model::agreement::{self, FileSource};
 use truce_store::Store;
 use utoipa::IntoParams;
 
-use crate::api::{commit, earlier_submission, escape_pointer, parse_json, prepared};
+use crate::api::{
+    StoreSize, commit, earlier_submission, escape_pointer, parse_json, prepared, read_store,
+};
 use crate::auth::{LargeBody, ReaderAuth, Signed};
 use crate::error::{ApiError, FieldProblem};
 use crate::projection::AGREEMENT_FILE;
@@ -159,7 +161,7 @@ pub(crate) async fn submit(
     path = "/v1/agreements",
     tag = "agreements",
     responses(
-        (status = 200, description = "The agreement versions", body = AgreementList),
+        (status = 200, description = "The agreement versions", body = AgreementList, headers(("Truce-Store-Size" = u64, description = "The store size (log entries) the answer reflects at least; from a read replica, possibly fewer than the log holds"))),
         (status = 400, description = "Malformed signature header", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "A signature that does not verify", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -169,15 +171,18 @@ pub(crate) async fn submit(
 pub(crate) async fn list(
     State(state): State<AppState>,
     _reader: ReaderAuth,
-) -> Result<Json<AgreementList>, ApiError> {
-    let agreements = state
-        .store()
+) -> Result<(StoreSize, Json<AgreementList>), ApiError> {
+    let (store, size) = read_store(&state).await?;
+    let agreements = store
         .agreements()
         .await
         .map_err(|error| ApiError::internal(&error))?;
-    Ok(Json(AgreementList {
-        agreements: agreements.into_iter().map(AgreementView::from).collect(),
-    }))
+    Ok((
+        size,
+        Json(AgreementList {
+            agreements: agreements.into_iter().map(AgreementView::from).collect(),
+        }),
+    ))
 }
 
 /// Which version of an agreement.
@@ -196,10 +201,10 @@ pub(crate) struct VersionQuery {
     tag = "agreements",
     params(("id" = String, Path, description = "The agreement's id"), VersionQuery),
     responses(
-        (status = 200, description = "The version's interpretations and text", body = AgreementDetail),
+        (status = 200, description = "The version's interpretations and text", body = AgreementDetail, headers(("Truce-Store-Size" = u64, description = "The store size (log entries) the answer reflects at least; from a read replica, possibly fewer than the log holds"))),
         (status = 400, description = "A version that is not a number, or a malformed signature header", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "A signature that does not verify", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such agreement or version", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such agreement or version (in the store at the size the header names)", body = crate::error::Problem, content_type = "application/problem+json", headers(("Truce-Store-Size" = u64, description = "The store size (log entries) the answer reflects at least; from a read replica, possibly fewer than the log holds"))),
         (status = 429, description = "Rate limited", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Overloaded", body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -209,12 +214,12 @@ pub(crate) async fn get_one(
     Path(id): Path<String>,
     query: Result<Query<VersionQuery>, axum::extract::rejection::QueryRejection>,
     _reader: ReaderAuth,
-) -> Result<Json<AgreementDetail>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|error| {
         ApiError::BadParameter(FieldProblem::parameter("version", error.body_text()))
     })?;
-    let versions = state
-        .store()
+    let (store, size) = read_store(&state).await?;
+    let versions = store
         .agreement(&id, query.version)
         .await
         .map_err(|error| ApiError::internal(&error))?;
@@ -223,10 +228,15 @@ pub(crate) async fn get_one(
             Some(version) => format!("agreement {id:?} version {version}"),
             None => format!("agreement {id:?}"),
         };
-        return Err(ApiError::NotFound {
-            what,
-            parameter: "id",
-        });
+        // Not in the store at this size: a replica behind the log may have it later.
+        return Ok((
+            size,
+            ApiError::NotFound {
+                what,
+                parameter: "id",
+            },
+        )
+            .into_response());
     };
     let hash = truce_merkle::Hash::from_hex(&first.content_sha256)
         .map_err(|error| ApiError::internal(&error))?;
@@ -236,8 +246,12 @@ pub(crate) async fn get_one(
             first.content_sha256
         ))
     })?;
-    Ok(Json(AgreementDetail {
-        versions: versions.into_iter().map(AgreementView::from).collect(),
-        toml: String::from_utf8_lossy(&text).into_owned(),
-    }))
+    Ok((
+        size,
+        Json(AgreementDetail {
+            versions: versions.into_iter().map(AgreementView::from).collect(),
+            toml: String::from_utf8_lossy(&text).into_owned(),
+        }),
+    )
+        .into_response())
 }

@@ -18,7 +18,7 @@ use truce_note::KeyName;
 use truce_store::Store;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{commit, earlier_submission, parse_json, prepared};
+use crate::api::{StoreSize, commit, earlier_submission, parse_json, prepared, read_store};
 use crate::auth::{Caller, ReaderAuth, Signed, SingleBody};
 use crate::error::{ApiError, FieldProblem};
 use crate::projection::COMMON_INTERPRETATION;
@@ -491,7 +491,7 @@ pub(crate) struct SubjectQuery {
     tag = "annotations",
     params(SubjectQuery),
     responses(
-        (status = 200, description = "The annotations, in log order", body = AnnotationList),
+        (status = 200, description = "The annotations, in log order", body = AnnotationList, headers(("Truce-Store-Size" = u64, description = "The store size (log entries) the answer reflects at least; from a read replica, possibly fewer than the log holds"))),
         (status = 400, description = "No subject, or a malformed signature header", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "A signature that does not verify", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -502,7 +502,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     query: Result<Query<SubjectQuery>, axum::extract::rejection::QueryRejection>,
     reader: ReaderAuth,
-) -> Result<Json<AnnotationList>, ApiError> {
+) -> Result<(StoreSize, Json<AnnotationList>), ApiError> {
     let Query(query) = query.map_err(|error| {
         ApiError::BadParameter(FieldProblem::parameter("subject", error.body_text()))
     })?;
@@ -512,8 +512,8 @@ pub(crate) async fn list(
             "required: the id the annotations are about",
         )));
     };
-    let records = state
-        .store()
+    let (store, size) = read_store(&state).await?;
+    let records = store
         .annotations(&subject)
         .await
         .map_err(|error| ApiError::internal(&error))?;
@@ -522,12 +522,15 @@ pub(crate) async fn list(
         party: reader.party(),
         cell_deg: state.shared.config.coarsen_cell_deg,
     };
-    Ok(Json(AnnotationList {
-        annotations: records
-            .into_iter()
-            .map(|record| viewer.annotation(record))
-            .collect(),
-    }))
+    Ok((
+        size,
+        Json(AnnotationList {
+            annotations: records
+                .into_iter()
+                .map(|record| viewer.annotation(record))
+                .collect(),
+        }),
+    ))
 }
 
 #[cfg(test)]

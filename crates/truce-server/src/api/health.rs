@@ -1,5 +1,6 @@
 //! `/healthz` (the process is up) and `/readyz` (the store has caught up
-//! with the log and answers).
+//! with the log and answers, and so does the read replica if one is
+//! configured).
 
 use axum::Json;
 use axum::extract::State;
@@ -23,15 +24,16 @@ pub(crate) async fn healthz() -> Json<Health> {
     })
 }
 
-/// The store has caught up with the log and is reachable: the server
-/// serves.
+/// The store has caught up with the log and is reachable, and so is the
+/// read replica if one is configured (its lag is not judged: reads from it
+/// say their size): the server serves.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "meta",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "Still catching up with the log, or the store does not answer", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Still catching up with the log, or the store or the read replica does not answer", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {

@@ -17,13 +17,13 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 use axum::routing::get;
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 use truce_auth::AuthError;
 use truce_log::LogError;
-use truce_store::Store;
+use truce_store::{AnyStore, Store};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -339,13 +339,54 @@ pub(crate) fn store_read_error(error: truce_store::StoreError) -> ApiError {
     ApiError::BadParameter(FieldProblem::parameter(parameter, error.to_string()))
 }
 
-/// Checks that the store is reachable (for readiness).
+/// The header of answers read from the store: the store's applied size
+/// (how many log entries it reflected) when the request was handled. The
+/// answer reflects at least that many entries; with a read replica it may be
+/// fewer than the log holds.
+pub(crate) const STORE_SIZE_HEADER: &str = "truce-store-size";
+
+/// The `Truce-Store-Size` of an answer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoreSize(pub u64);
+
+impl IntoResponseParts for StoreSize {
+    type Error = std::convert::Infallible;
+
+    fn into_response_parts(self, mut parts: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        parts
+            .headers_mut()
+            .insert(STORE_SIZE_HEADER, HeaderValue::from(self.0));
+        Ok(parts)
+    }
+}
+
+/// The store the read-only endpoints query (the read replica if one is
+/// configured) and its applied size, read first: the store only grows, so
+/// what is read from it next reflects at least that many entries.
+pub(crate) async fn read_store(state: &AppState) -> Result<(&AnyStore, StoreSize), ApiError> {
+    let store = state.read_store();
+    let applied = store
+        .applied_size()
+        .await
+        .map_err(|error| ApiError::internal(&error))?;
+    Ok((store, StoreSize(applied)))
+}
+
+/// Checks that the store, and the read replica if one is configured, are
+/// reachable (for readiness).
 pub(crate) async fn store_reachable(state: &AppState) -> Result<u64, ApiError> {
-    state
+    let applied = state
         .store()
         .applied_size()
         .await
-        .map_err(|error| ApiError::internal(&error))
+        .map_err(|error| ApiError::internal(&error))?;
+    if let Some(read_store) = &state.shared.read_store {
+        read_store
+            .applied_size()
+            .await
+            .map_err(|error| ApiError::internal(&error))?;
+    }
+    Ok(applied)
 }
 
 #[cfg(test)]

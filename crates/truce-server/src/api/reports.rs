@@ -19,7 +19,7 @@ use std::str::FromStr;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use truce_auth::{Action, require};
@@ -29,7 +29,9 @@ use truce_model::{Report, SourceKind};
 use truce_store::{BoundingBox, PageRequest, ReportFilter, Store, TimeWindow};
 use utoipa::IntoParams;
 
-use crate::api::{commit, earlier_submission, escape_pointer, parse_json, store_read_error};
+use crate::api::{
+    StoreSize, commit, earlier_submission, escape_pointer, parse_json, read_store, store_read_error,
+};
 use crate::auth::{Caller, LargeBody, ReaderAuth, Signed, SingleBody};
 use crate::error::{ApiError, FieldProblem};
 use crate::journal::Openings;
@@ -354,10 +356,10 @@ fn salt() -> Result<[u8; 32], ApiError> {
     tag = "reports",
     params(("index" = u64, Path, description = "The report's log index")),
     responses(
-        (status = 200, description = "The report", body = ReportView),
+        (status = 200, description = "The report", body = ReportView, headers(("Truce-Store-Size" = u64, description = "The store size (log entries) the answer reflects at least; from a read replica, possibly fewer than the log holds"))),
         (status = 400, description = "An index that is not a number, or a malformed signature header", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "A signature that does not verify", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No report at this index", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No report at this index (in the store at the size the header names)", body = crate::error::Problem, content_type = "application/problem+json", headers(("Truce-Store-Size" = u64, description = "The store size (log entries) the answer reflects at least; from a read replica, possibly fewer than the log holds"))),
         (status = 429, description = "Rate limited", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Overloaded", body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -366,22 +368,26 @@ pub(crate) async fn get_one(
     State(state): State<AppState>,
     Path(index): Path<String>,
     reader: ReaderAuth,
-) -> Result<Json<ReportView>, ApiError> {
+) -> Result<Response, ApiError> {
     let index: u64 = index.parse().map_err(|_| {
         ApiError::BadParameter(FieldProblem::parameter(
             "index",
             format!("{index:?} is not a log index"),
         ))
     })?;
-    let record = state
-        .store()
+    let (store, size) = read_store(&state).await?;
+    let Some(record) = store
         .report(index)
         .await
         .map_err(|error| ApiError::internal(&error))?
-        .ok_or_else(|| ApiError::NotFound {
+    else {
+        // Not in the store at this size: a replica behind the log may have it later.
+        let missing = ApiError::NotFound {
             what: format!("report at index {index}"),
             parameter: "index",
-        })?;
+        };
+        return Ok((size, missing).into_response());
+    };
     let viewer = Viewer {
         role: reader.role(),
         party: reader.party(),
@@ -402,7 +408,7 @@ pub(crate) async fn get_one(
                 .map(|text| String::from_utf8_lossy(&text).into_owned());
         }
     }
-    Ok(Json(view))
+    Ok((size, Json(view)).into_response())
 }
 
 /// Filters and paging of the report list.
@@ -532,7 +538,7 @@ pub(crate) fn parse_bbox(text: &str) -> Result<BoundingBox, ApiError> {
     tag = "reports",
     params(ReportQuery),
     responses(
-        (status = 200, description = "A page of reports", body = ReportPage),
+        (status = 200, description = "A page of reports", body = ReportPage, headers(("Truce-Store-Size" = u64, description = "The store size (log entries) the answer reflects at least; from a read replica, possibly fewer than the log holds"))),
         (status = 400, description = "A parameter that is not valid, or a malformed signature header", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "A signature that does not verify", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -543,7 +549,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
     reader: ReaderAuth,
-) -> Result<Json<ReportPage>, ApiError> {
+) -> Result<(StoreSize, Json<ReportPage>), ApiError> {
     let Query(query) = query.map_err(|error| {
         ApiError::BadParameter(FieldProblem::parameter("query", error.body_text()))
     })?;
@@ -625,8 +631,8 @@ pub(crate) async fn list(
         log_indexes,
     };
     filter.validate().map_err(store_read_error)?;
-    let page = state
-        .store()
+    let (store, size) = read_store(&state).await?;
+    let page = store
         .reports(
             &filter,
             PageRequest {
@@ -646,10 +652,13 @@ pub(crate) async fn list(
             (Some(_), None) => false,
         })
         .collect();
-    Ok(Json(ReportPage {
-        items,
-        next_cursor: page.next_cursor,
-    }))
+    Ok((
+        size,
+        Json(ReportPage {
+            items,
+            next_cursor: page.next_cursor,
+        }),
+    ))
 }
 
 #[cfg(test)]

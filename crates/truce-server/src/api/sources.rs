@@ -9,7 +9,7 @@ use truce_model::SourceKind;
 use truce_note::{KeyName, SignatureType, Verifier};
 use truce_store::Store;
 
-use crate::api::{commit, earlier_submission, parse_json, prepared};
+use crate::api::{StoreSize, commit, earlier_submission, parse_json, prepared, read_store};
 use crate::auth::{ReaderAuth, Signed, SingleBody};
 use crate::error::{ApiError, FieldProblem};
 use crate::projection::{REVOKED_KEY, role_for};
@@ -185,7 +185,7 @@ pub(crate) async fn revoke(
     path = "/v1/sources",
     tag = "sources",
     responses(
-        (status = 200, description = "The sources the reader may see", body = SourceList),
+        (status = 200, description = "The sources the reader may see", body = SourceList, headers(("Truce-Store-Size" = u64, description = "The store size (log entries) the answer reflects at least; from a read replica, possibly fewer than the log holds"))),
         (status = 400, description = "Malformed signature header", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "A signature that does not verify", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -195,15 +195,18 @@ pub(crate) async fn revoke(
 pub(crate) async fn list(
     State(state): State<AppState>,
     reader: ReaderAuth,
-) -> Result<Json<SourceList>, ApiError> {
+) -> Result<(StoreSize, Json<SourceList>), ApiError> {
     let role = reader.role();
+    let (store, size) = read_store(&state).await?;
     if role == Role::Public {
-        return Ok(Json(SourceList {
-            sources: Vec::new(),
-        }));
+        return Ok((
+            size,
+            Json(SourceList {
+                sources: Vec::new(),
+            }),
+        ));
     }
-    let sources = state
-        .store()
+    let sources = store
         .sources()
         .await
         .map_err(|error| ApiError::internal(&error))?;
@@ -215,5 +218,5 @@ pub(crate) async fn list(
         })
         .map(SourceView::from)
         .collect();
-    Ok(Json(SourceList { sources }))
+    Ok((size, Json(SourceList { sources })))
 }

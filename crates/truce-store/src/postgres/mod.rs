@@ -6,6 +6,7 @@
 mod lease;
 mod log;
 mod read;
+mod replica;
 mod write;
 
 pub use lease::{SequencerLease, SequencerState};
@@ -55,19 +56,7 @@ impl PgStore {
 
     /// Like [`PgStore::connect`], with options already parsed.
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
-        // One direct connection first: a server that is down or refuses us is named at
-        // once, where the pool would keep retrying until its acquire timeout (30 s).
-        let probe = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
-            .await
-            .map_err(StoreError::database("connecting to PostgreSQL"))?;
-        // Closing politely can only fail if the server went away meanwhile; the pool below
-        // then says so.
-        let _ = sqlx::Connection::close(probe).await;
-        let pool = PgPoolOptions::new()
-            .max_connections(CONNECTIONS)
-            .connect_with(options)
-            .await
-            .map_err(StoreError::database("connecting to PostgreSQL"))?;
+        let pool = pool(options).await?;
         MIGRATOR
             .run(&pool)
             .await
@@ -80,6 +69,23 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A pool of connections made with `options`.
+async fn pool(options: PgConnectOptions) -> Result<PgPool, StoreError> {
+    // One direct connection first: a server that is down or refuses us is named at
+    // once, where the pool would keep retrying until its acquire timeout (30 s).
+    let probe = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+        .await
+        .map_err(StoreError::database("connecting to PostgreSQL"))?;
+    // Closing politely can only fail if the server went away meanwhile; the pool below
+    // then says so.
+    let _ = sqlx::Connection::close(probe).await;
+    PgPoolOptions::new()
+        .max_connections(CONNECTIONS)
+        .connect_with(options)
+        .await
+        .map_err(StoreError::database("connecting to PostgreSQL"))
 }
 
 impl Store for PgStore {

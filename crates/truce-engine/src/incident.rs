@@ -32,6 +32,7 @@
 //! A single report's incident has exactly that report's location.
 
 use serde::Serialize;
+use smallvec::SmallVec;
 use truce_model::{ActionType, Casualties, Location, Report, SmolStr, Target, TargetKind};
 
 /// The member report indices of an incident: up to four are held inline (most incidents have
@@ -202,7 +203,10 @@ pub(crate) fn derive(reports: &[Report], members: Members) -> Incident {
 
 /// [`derive`] for any number of members.
 fn derive_many(reports: &[Report], members: Members) -> Incident {
-    let member_reports: Vec<&Report> = members.iter().map(|&i| &reports[i as usize]).collect();
+    // Inline for the few members most incidents have: a million incidents allocate nothing
+    // here.
+    let member_reports: SmallVec<[&Report; 4]> =
+        members.iter().map(|&i| &reports[i as usize]).collect();
 
     let first_id = member_reports
         .iter()
@@ -221,7 +225,7 @@ fn derive_many(reports: &[Report], members: Members) -> Incident {
         .min()
         .map(SmolStr::new);
 
-    let mut source_ids: Vec<&str> = member_reports
+    let mut source_ids: SmallVec<[&str; 4]> = member_reports
         .iter()
         .map(|r| r.source.id.as_str())
         .collect();
@@ -291,7 +295,7 @@ fn derived_location(members: &[&Report]) -> Location {
         return origin;
     }
     let (metres_per_rad_lon, metres_per_rad_lat) = metres_per_radian(origin.lat.to_radians());
-    let points: Vec<(f64, f64, f64)> = members
+    let points: SmallVec<[(f64, f64, f64); 4]> = members
         .iter()
         .map(|r| {
             let x = wrap_degrees(r.location.lon - origin.lon).to_radians() * metres_per_rad_lon;

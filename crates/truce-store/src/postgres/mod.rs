@@ -3,6 +3,7 @@
 //!
 //! Everything specific to PostgreSQL's dialect lives in this module.
 
+mod bulk;
 mod lease;
 mod log;
 mod read;

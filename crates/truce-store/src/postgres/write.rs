@@ -6,10 +6,23 @@
 //! Inserts say `ON CONFLICT DO NOTHING` and look at the row count: a unique
 //! violation would abort the whole transaction before the duplicate could
 //! be named.
+//!
+//! A batch with two rows or more for one table is first written with one
+//! statement per table (the rows passed as arrays, see
+//! [`bulk`](super::bulk)), behind a savepoint; a smaller one item by item,
+//! as that takes as many round trips and no savepoint. When the bulk way
+//! does not go through cleanly (a duplicate, a refused record, a revocation
+//! the bulk order cannot judge, a database error), the batch goes back to
+//! the savepoint and is written again one item at a time in its own order,
+//! which names the first problem exactly as it always has; a batch that
+//! fails leaves nothing either way.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
+
+use super::bulk;
 
 use crate::batch::{check_range, check_report, check_revocation, check_source};
 use crate::db::{from_db, to_db};
@@ -59,17 +72,83 @@ async fn apply_in(
     end: i64,
     batch: &[Projected],
 ) -> Result<(), StoreError> {
-    // The row lock waits for any other batch in flight; once it is granted
-    // the row read is the one that batch committed.
-    let applied: i64 =
-        sqlx::query_scalar("SELECT applied_size FROM store_state WHERE id = 1 FOR UPDATE")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(StoreError::database("reading the applied size"))?;
+    if bulk::worthwhile(batch) {
+        lock_with_savepoint(conn, start).await?;
+        match bulk::write(conn, batch).await {
+            Ok(true) => {}
+            outcome => {
+                if let Err(error) = &outcome {
+                    tracing::debug!(%error, "a batch's bulk statements failed; writing it item by item");
+                }
+                let back = sqlx::raw_sql("ROLLBACK TO SAVEPOINT truce_batch")
+                    .execute(&mut *conn)
+                    .await;
+                match (back, outcome) {
+                    (Ok(_), _) => apply_each(conn, batch).await?,
+                    // The connection is gone or broken: the bulk statement's
+                    // own error says why.
+                    (Err(_), Err(error)) => return Err(error),
+                    (Err(error), Ok(_)) => {
+                        return Err(StoreError::Database {
+                            operation: "going back to a batch's savepoint",
+                            source: error,
+                        });
+                    }
+                }
+            }
+        }
+    } else {
+        // The row lock waits for any other batch in flight; once it is
+        // granted the row read is the one that batch committed.
+        let applied: i64 =
+            sqlx::query_scalar("SELECT applied_size FROM store_state WHERE id = 1 FOR UPDATE")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(StoreError::database("reading the applied size"))?;
+        check_applied(start, applied)?;
+        apply_each(conn, batch).await?;
+    }
+    sqlx::query("UPDATE store_state SET applied_size = $1 WHERE id = 1")
+        .bind(end)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::database("advancing the applied size"))?;
+    Ok(())
+}
+
+/// Locks the `store_state` row, as the item-by-item way does, checks that
+/// the batch starts at the applied size, and takes the savepoint the bulk
+/// statements are written behind, in one round trip (a simple query may
+/// hold several statements). Taken after the lock, going back to the
+/// savepoint keeps the lock.
+async fn lock_with_savepoint(conn: &mut PgConnection, start: u64) -> Result<(), StoreError> {
+    let locked = sqlx::raw_sql(
+        "SELECT applied_size FROM store_state WHERE id = 1 FOR UPDATE; \
+         SAVEPOINT truce_batch",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(StoreError::database("reading the applied size"))?;
+    let applied: i64 = locked
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)
+        .and_then(|row| row.try_get(0))
+        .map_err(StoreError::database("reading the applied size"))?;
+    check_applied(start, applied)
+}
+
+/// Refuses a batch that does not start at the applied size.
+fn check_applied(start: u64, applied: i64) -> Result<(), StoreError> {
     let applied = from_db("store_state.applied_size", applied)?;
     if applied != start {
         return Err(StoreError::BatchOutOfOrder { start, applied });
     }
+    Ok(())
+}
+
+/// Writes `batch` one item at a time, in its order, stopping at the first
+/// item that cannot be stored.
+async fn apply_each(conn: &mut PgConnection, batch: &[Projected]) -> Result<(), StoreError> {
     for item in batch {
         match item {
             Projected::Source(source) => insert_source(conn, source).await?,
@@ -88,11 +167,6 @@ async fn apply_in(
             } => insert_receipt(conn, key, nonce, *log_index).await?,
         }
     }
-    sqlx::query("UPDATE store_state SET applied_size = $1 WHERE id = 1")
-        .bind(end)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::database("advancing the applied size"))?;
     Ok(())
 }
 
@@ -138,7 +212,7 @@ async fn insert_source(conn: &mut PgConnection, source: &SourceRecord) -> Result
     Err(StoreError::AlreadyStored { what })
 }
 
-async fn revoke_source(
+pub(super) async fn revoke_source(
     conn: &mut PgConnection,
     name: &str,
     at_index: u64,
@@ -323,20 +397,44 @@ pub(super) async fn remember_nonces(pool: &PgPool, nonces: &[SeenNonce]) -> Resu
 }
 
 async fn remember_in(conn: &mut PgConnection, nonces: &[SeenNonce]) -> Result<(), StoreError> {
+    if nonces.is_empty() {
+        return Ok(());
+    }
+    // One statement for all. A nonce another handle is inserting makes this
+    // wait for its transaction, then count as seen if that one committed.
+    let rows = sqlx::query(
+        "INSERT INTO nonces (key, nonce_hex, ts_ms) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]) \
+         ON CONFLICT DO NOTHING RETURNING key, nonce_hex",
+    )
+    .bind(nonces.iter().map(|n| n.key.as_str()).collect::<Vec<_>>())
+    .bind(
+        nonces
+            .iter()
+            .map(|n| n.nonce_hex.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(nonces.iter().map(|n| n.ts_ms).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(StoreError::database("remembering nonces"))?;
+    if rows.len() == nonces.len() {
+        return Ok(());
+    }
+    let mut inserted = HashSet::with_capacity(rows.len());
+    for row in rows {
+        let key: String = row
+            .try_get(0)
+            .map_err(StoreError::database("remembering nonces"))?;
+        let nonce_hex: String = row
+            .try_get(1)
+            .map_err(StoreError::database("remembering nonces"))?;
+        inserted.insert((key, nonce_hex));
+    }
+    // In order, the first nonce that was already there, or that repeats
+    // one before it, is the one a row-by-row insert would have stopped at.
     for nonce in nonces {
-        // A nonce another handle is inserting makes this wait for its
-        // transaction, then count as seen if that one committed.
-        let inserted = sqlx::query(
-            "INSERT INTO nonces (key, nonce_hex, ts_ms) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&nonce.key)
-        .bind(&nonce.nonce_hex)
-        .bind(nonce.ts_ms)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::database("remembering a nonce"))?;
-        if inserted.rows_affected() == 0 {
+        if !inserted.remove(&(nonce.key.clone(), nonce.nonce_hex.clone())) {
             return Err(StoreError::NonceSeen {
                 key: nonce.key.clone(),
                 nonce_hex: nonce.nonce_hex.clone(),

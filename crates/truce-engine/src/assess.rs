@@ -158,6 +158,22 @@ pub struct Assessment {
     pub releases: Releases,
 }
 
+/// Incidents judged as one block after their member reports were read once (see
+/// [`warm_member_reports`]).
+const WARM_BLOCK: usize = 64;
+
+/// Reads the source of every member report of `incidents`, so that judging them next finds
+/// those reports in the cache. Members other than an incident's first lie anywhere in the
+/// report slice; judging reads them one incident at a time, each read waiting on memory,
+/// while these reads do not depend on one another and the processor overlaps them.
+fn warm_member_reports(reports: &[Report], incidents: &[Incident]) {
+    for incident in incidents {
+        for report in incident.member_reports(reports) {
+            std::hint::black_box(report.source.kind);
+        }
+    }
+}
+
 /// What [`Assessor::summarise`] counts.
 #[derive(Debug)]
 pub struct Summarised<'a> {
@@ -248,16 +264,22 @@ impl<'a> Assessor<'a> {
 
     /// The findings of `incidents[range]`, in order (judged in parallel).
     pub fn findings(&self, range: Range<usize>) -> Vec<Finding> {
-        self.incidents[range]
+        let incidents = &self.incidents[range];
+        incidents
             .par_iter()
-            .map(|incident| {
+            .enumerate()
+            .with_min_len(WARM_BLOCK)
+            .map(|(index, incident)| {
+                if index % WARM_BLOCK == 0 {
+                    let block = &incidents[index..(index + WARM_BLOCK).min(incidents.len())];
+                    warm_member_reports(self.reports, block);
+                }
                 self.adjudicator
                     .adjudicate(self.reports, incident, &self.releases)
             })
             .collect()
     }
 
-    /// Every finding and the summary.
     /// The summary of every finding, counted from verdicts alone ([`Adjudicator::verdict`]:
     /// nothing is built that a summary does not count), and the first `limit` incidents, in
     /// order, whose finding `pick` selects, with their full findings.
@@ -268,19 +290,22 @@ impl<'a> Assessor<'a> {
     ) -> Summarised<'a> {
         let (counted, n_picked, picked) = self
             .incidents
-            .par_iter()
+            .par_chunks(WARM_BLOCK)
             .enumerate()
             .fold(
                 || (Summary::default(), 0usize, Vec::new()),
-                |(mut counted, mut n_picked, mut picked), (index, incident)| {
-                    let finding = self
-                        .adjudicator
-                        .verdict(self.reports, incident, &self.releases);
-                    counted.count(&finding);
-                    if pick(&finding) {
-                        n_picked += 1;
-                        if picked.len() < limit {
-                            picked.push(index);
+                |(mut counted, mut n_picked, mut picked), (block, incidents)| {
+                    warm_member_reports(self.reports, incidents);
+                    for (offset, incident) in incidents.iter().enumerate() {
+                        let finding =
+                            self.adjudicator
+                                .verdict(self.reports, incident, &self.releases);
+                        counted.count(&finding);
+                        if pick(&finding) {
+                            n_picked += 1;
+                            if picked.len() < limit {
+                                picked.push(block * WARM_BLOCK + offset);
+                            }
                         }
                     }
                     (counted, n_picked, picked)
@@ -315,6 +340,7 @@ impl<'a> Assessor<'a> {
         }
     }
 
+    /// Every finding and the summary.
     pub fn assess(self) -> Assessment {
         let findings = self.findings(0..self.incidents.len());
         let summary = Summary::of(self.agreement(), &findings);

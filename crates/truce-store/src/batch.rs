@@ -2,7 +2,7 @@
 //! database, so that all of them refuse the same batches with the same
 //! errors.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
 use crate::db::to_db;
@@ -103,4 +103,21 @@ pub(crate) fn check_revocation(
         });
     }
     Ok(())
+}
+
+/// Whether a revocation in `batch` comes before a registration of the same
+/// name. Applied one item at a time, such a revocation would not find the
+/// source, or would find a different one; a backend that writes each table's
+/// rows together leaves such a batch to the item-by-item path.
+pub(crate) fn revokes_before_registering(batch: &[Projected]) -> bool {
+    let mut registered_last: HashMap<&str, usize> = HashMap::new();
+    for (position, item) in batch.iter().enumerate() {
+        if let Projected::Source(source) = item {
+            registered_last.insert(source.name.as_str(), position);
+        }
+    }
+    batch.iter().enumerate().any(|(position, item)| {
+        matches!(item, Projected::SourceRevoked { name, .. }
+            if registered_last.get(name.as_str()).is_some_and(|&registered| registered > position))
+    })
 }

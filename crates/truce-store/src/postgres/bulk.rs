@@ -11,12 +11,10 @@
 //! back to its savepoint and writes the items one at a time, which names
 //! the first problem.
 
-use std::collections::HashMap;
-
 use sqlx::PgConnection;
 
 use super::write::revoke_source;
-use crate::batch::{check_report, check_source};
+use crate::batch::{check_report, check_source, revokes_before_registering};
 use crate::db::to_db;
 use crate::{AnnotationRecord, Projected, StoreError};
 
@@ -56,11 +54,13 @@ pub(super) async fn write(
     conn: &mut PgConnection,
     batch: &[Projected],
 ) -> Result<bool, StoreError> {
+    if revokes_before_registering(batch) {
+        return Ok(false);
+    }
     let mut rows = Rows::default();
-    let mut registered_last: HashMap<&str, usize> = HashMap::new();
     let mut revocations = Vec::new();
     let mut report_place: i64 = 0;
-    for (position, item) in batch.iter().enumerate() {
+    for item in batch {
         match item {
             Projected::Source(source) => {
                 check_source(source)?;
@@ -80,13 +80,12 @@ pub(super) async fn write(
                         .transpose()?,
                 );
                 sources.revoked_at_ms.push(source.revoked_at_ms);
-                registered_last.insert(source.name.as_str(), position);
             }
             Projected::SourceRevoked {
                 name,
                 at_index,
                 at_ms,
-            } => revocations.push((position, name.as_str(), *at_index, *at_ms)),
+            } => revocations.push((name.as_str(), *at_index, *at_ms)),
             Projected::Agreement(agreement) => {
                 let agreements = &mut rows.agreements;
                 agreements.id.push(agreement.id.as_str());
@@ -144,16 +143,6 @@ pub(super) async fn write(
             }
         }
     }
-    // A revocation before a registration of its name would, one at a time,
-    // not find the source, or find a different one.
-    if revocations.iter().any(|(position, name, _, _)| {
-        registered_last
-            .get(name)
-            .is_some_and(|registered| registered > position)
-    }) {
-        return Ok(false);
-    }
-
     Ok(rows.sources.insert(conn).await?
         && revoke_all(conn, &revocations).await?
         && rows.agreements.insert(conn).await?
@@ -166,9 +155,9 @@ pub(super) async fn write(
 /// rare: one per revoked key).
 async fn revoke_all(
     conn: &mut PgConnection,
-    revocations: &[(usize, &str, u64, i64)],
+    revocations: &[(&str, u64, i64)],
 ) -> Result<bool, StoreError> {
-    for (_, name, at_index, at_ms) in revocations {
+    for (name, at_index, at_ms) in revocations {
         revoke_source(conn, name, *at_index, *at_ms).await?;
     }
     Ok(true)

@@ -3,6 +3,7 @@
 //!
 //! Everything specific to SQLite's dialect lives in this module.
 
+mod bulk;
 mod read;
 mod snapshot;
 mod write;

@@ -1,9 +1,22 @@
 //! The write path: batches of projected entries and nonces, each in one
 //! transaction on the single writer connection.
+//!
+//! Every statement is a round trip to the connection's worker thread. A
+//! batch (unless it only revokes sources) is first written with multi-row
+//! statements, several sent at once together with the new applied size
+//! (see [`bulk`](super::bulk)), behind a savepoint taken in the same round
+//! trip as the applied size is read. When the bulk way does not go through
+//! cleanly (a duplicate, a refused record, a revocation the bulk order
+//! cannot judge, a database error), the batch goes back to the savepoint
+//! and is written again one item at a time in its own order, which names
+//! the first problem exactly as it always has; a batch that fails leaves
+//! nothing either way.
 
 use std::ops::Range;
 
-use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+use super::bulk;
 
 use crate::batch::{check_range, check_report, check_revocation, check_source};
 use crate::db::{from_db, to_db};
@@ -62,14 +75,85 @@ async fn apply_in(
     end: i64,
     batch: &[Projected],
 ) -> Result<(), StoreError> {
-    let applied: i64 = sqlx::query_scalar("SELECT applied_size FROM store_state WHERE id = 1")
-        .fetch_one(&mut *conn)
+    if bulk::worthwhile(batch) {
+        check_applied_with_savepoint(conn, start).await?;
+        match bulk::write(conn, batch, end).await {
+            // The applied size went with the bulk statements.
+            Ok(true) => return Ok(()),
+            outcome => {
+                if let Err(error) = &outcome {
+                    tracing::debug!(%error, "a batch's bulk statements failed; writing it item by item");
+                }
+                let back = sqlx::query("ROLLBACK TO SAVEPOINT truce_batch")
+                    .execute(&mut *conn)
+                    .await;
+                match (back, outcome) {
+                    (Ok(_), _) => apply_each(conn, batch).await?,
+                    // The transaction is gone (SQLite rolls back the whole
+                    // transaction on some errors, such as a full disk): the
+                    // bulk statement's own error says why.
+                    (Err(_), Err(error)) => return Err(error),
+                    (Err(error), Ok(_)) => {
+                        return Err(StoreError::Database {
+                            operation: "going back to a batch's savepoint",
+                            source: error,
+                        });
+                    }
+                }
+            }
+        }
+    } else {
+        let applied: i64 = sqlx::query_scalar("SELECT applied_size FROM store_state WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::database("reading the applied size"))?;
+        check_applied(start, applied)?;
+        apply_each(conn, batch).await?;
+    }
+    sqlx::query("UPDATE store_state SET applied_size = ? WHERE id = 1")
+        .bind(end)
+        .execute(&mut *conn)
         .await
+        .map_err(StoreError::database("advancing the applied size"))?;
+    Ok(())
+}
+
+/// Checks that the batch starts at the applied size and takes the savepoint
+/// the bulk statements are written behind, in one round trip.
+async fn check_applied_with_savepoint(
+    conn: &mut SqliteConnection,
+    start: u64,
+) -> Result<(), StoreError> {
+    // `fetch_all`, not `fetch_one`: the worker stops at the first row when
+    // asked for one, and the savepoint would not be taken.
+    let rows =
+        sqlx::query("SELECT applied_size FROM store_state WHERE id = 1; SAVEPOINT truce_batch")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(StoreError::database("reading the applied size"))?;
+    let applied: i64 = rows
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)
+        .and_then(|row| row.try_get(0))
         .map_err(StoreError::database("reading the applied size"))?;
+    check_applied(start, applied)
+}
+
+/// Refuses a batch that does not start at the applied size.
+fn check_applied(start: u64, applied: i64) -> Result<(), StoreError> {
     let applied = from_db("store_state.applied_size", applied)?;
     if applied != start {
         return Err(StoreError::BatchOutOfOrder { start, applied });
     }
+    Ok(())
+}
+
+/// Writes `batch` one item at a time, in its order, stopping at the first
+/// item that cannot be stored.
+pub(super) async fn apply_each(
+    conn: &mut SqliteConnection,
+    batch: &[Projected],
+) -> Result<(), StoreError> {
     for item in batch {
         match item {
             Projected::Source(source) => insert_source(conn, source).await?,
@@ -88,11 +172,6 @@ async fn apply_in(
             } => insert_receipt(conn, key, nonce, *log_index).await?,
         }
     }
-    sqlx::query("UPDATE store_state SET applied_size = ? WHERE id = 1")
-        .bind(end)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::database("advancing the applied size"))?;
     Ok(())
 }
 
@@ -145,7 +224,7 @@ async fn insert_source(
     }
 }
 
-async fn revoke_source(
+pub(super) async fn revoke_source(
     conn: &mut SqliteConnection,
     name: &str,
     at_index: u64,

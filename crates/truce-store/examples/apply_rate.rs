@@ -1,17 +1,18 @@
-//! How fast a PostgreSQL store applies batches: a timing check run by hand,
-//! not a test.
+//! How fast a store applies batches: a timing check run by hand, not a test.
 //!
 //! ```text
-//! TRUCE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
-//!     cargo run --release -p truce-store --example pg_apply_rate -- [BATCHES] [REPORTS] [RUNS]
+//! cargo run --release -p truce-store --example apply_rate -- BACKEND [BATCHES] [REPORTS] [RUNS]
 //! ```
 //!
-//! Each run creates a fresh database on the server the URL names (the URL's
-//! own database is only used to create and drop it), applies `BATCHES`
-//! batches of `REPORTS` reports each (with two zones) and one receipt per
-//! report, as the service's writer does for signed submissions, and prints
-//! the entries applied per second. With several runs it also prints their
-//! median. Defaults: 50 batches of 100 reports, 5 runs.
+//! `BACKEND` is `sqlite` (a file in WAL mode with `synchronous=FULL`, as the
+//! service runs it), `sqlite-memory` (a private in-memory database: the
+//! statements alone, without the file system and its `fsync`s) or `postgres`
+//! (a fresh database on the server `TRUCE_TEST_POSTGRES_URL` names, whose own
+//! database is only used to create and drop it). Each run opens a fresh
+//! store, applies `BATCHES` batches of `REPORTS` reports each (with two zones)
+//! and one receipt per report, as the service's writer does for signed
+//! submissions, and prints the entries applied per second; with several runs
+//! also their median. Defaults: 50 batches of 100 reports, 5 runs.
 
 #![forbid(unsafe_code)]
 
@@ -21,9 +22,9 @@ use std::time::Instant;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection};
-use truce_store::{PgStore, Projected, ReportRecord, Store};
+use truce_store::{AnyStore, PgStore, Projected, ReportRecord, SqliteStore, Store};
 
-/// The variable naming the server.
+/// The variable naming the PostgreSQL server.
 const URL_VAR: &str = "TRUCE_TEST_POSTGRES_URL";
 
 type Failure = Box<dyn Error + Send + Sync>;
@@ -31,17 +32,40 @@ type Failure = Box<dyn Error + Send + Sync>;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Failure> {
     let mut args = std::env::args().skip(1);
+    let backend = args.next().unwrap_or_default();
+    if !["sqlite", "sqlite-memory", "postgres"].contains(&backend.as_str()) {
+        return Err(format!(
+            "usage: apply_rate sqlite|sqlite-memory|postgres [BATCHES] [REPORTS] [RUNS]; not {backend:?}"
+        )
+        .into());
+    }
     let batches = number(args.next(), 50, "BATCHES")?;
     let reports = number(args.next(), 100, "REPORTS")?;
     let runs = number(args.next(), 5, "RUNS")?;
-    let admin = std::env::var(URL_VAR).map_err(|_| format!("{URL_VAR} is not set"))?;
     let mut rates = Vec::new();
     for run in 0..runs {
-        let name = format!("truce_apply_rate_{}_{run}", std::process::id());
-        execute(&admin, format!("CREATE DATABASE \"{name}\"")).await?;
-        let measured = measure(&with_database(&admin, &name), batches, reports).await;
-        execute(&admin, format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await?;
-        let rate = measured?;
+        let rate = match backend.as_str() {
+            "sqlite" => {
+                let dir = tempfile::tempdir()?;
+                let store = AnyStore::Sqlite(SqliteStore::open(dir.path()).await?);
+                measure(store, batches, reports).await?
+            }
+            "sqlite-memory" => {
+                let store = AnyStore::Sqlite(SqliteStore::open_in_memory().await?);
+                measure(store, batches, reports).await?
+            }
+            _ => {
+                let admin = std::env::var(URL_VAR).map_err(|_| format!("{URL_VAR} is not set"))?;
+                let name = format!("truce_apply_rate_{}_{run}", std::process::id());
+                execute(&admin, format!("CREATE DATABASE \"{name}\"")).await?;
+                let measured = match PgStore::connect(&with_database(&admin, &name)).await {
+                    Ok(store) => measure(AnyStore::Postgres(store), batches, reports).await,
+                    Err(error) => Err(error.into()),
+                };
+                execute(&admin, format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await?;
+                measured?
+            }
+        };
         println!(
             "run {}: {batches} batches of {reports} reports (+ receipts): {rate:.0} entries/s",
             run + 1
@@ -89,9 +113,9 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// Applies the batches to a store on `url` and returns entries per second.
-async fn measure(url: &str, batches: u64, reports: u64) -> Result<f64, Failure> {
-    let store = PgStore::connect(url).await?;
+/// Applies the batches to `store`, a new one, and returns entries per
+/// second.
+async fn measure(store: AnyStore, batches: u64, reports: u64) -> Result<f64, Failure> {
     let all: Vec<Vec<Projected>> = (0..batches)
         .map(|batch| {
             (batch * reports..(batch + 1) * reports)

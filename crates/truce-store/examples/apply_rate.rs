@@ -16,12 +16,13 @@
 
 #![forbid(unsafe_code)]
 
+#[path = "support/scratch_db.rs"]
+mod scratch_db;
+
 use std::error::Error;
-use std::str::FromStr;
 use std::time::Instant;
 
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{AssertSqlSafe, Connection};
+use scratch_db::{execute, with_database};
 use truce_store::{AnyStore, PgStore, Projected, ReportRecord, SqliteStore, Store};
 
 /// The variable naming the PostgreSQL server.
@@ -87,29 +88,6 @@ fn number(arg: Option<String>, default: u64, what: &str) -> Result<u64, Failure>
             Ok(value) if value > 0 => Ok(value),
             _ => Err(format!("{what} must be a positive number, not {text:?}").into()),
         },
-    }
-}
-
-/// Runs one statement of administration on `url`.
-async fn execute(url: &str, sql: String) -> Result<(), Failure> {
-    let mut conn = PgConnection::connect_with(&PgConnectOptions::from_str(url)?).await?;
-    sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await?;
-    conn.close().await?;
-    Ok(())
-}
-
-/// `url` with its database replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let authority = base.find("://").map_or(0, |at| at + 3);
-    let base = match base[authority..].find('/') {
-        Some(slash) => &base[..authority + slash],
-        None => base,
-    };
-    if query.is_empty() {
-        format!("{base}/{name}")
-    } else {
-        format!("{base}/{name}?{query}")
     }
 }
 

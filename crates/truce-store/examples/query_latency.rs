@@ -38,12 +38,16 @@
 
 #![forbid(unsafe_code)]
 
+#[path = "support/scratch_db.rs"]
+mod scratch_db;
+
 use std::collections::BTreeSet;
 use std::error::Error;
 use std::ops::Range;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use scratch_db::{execute, with_database};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{AssertSqlSafe, Connection, Row};
@@ -1170,28 +1174,5 @@ fn print_table(data: Data, options: Options, columns: &[(&str, f64, Vec<Measured
                 }
             }
         }
-    }
-}
-
-/// Runs one statement of administration on `url`.
-async fn execute(url: &str, sql: String) -> Result<(), Failure> {
-    let mut conn = PgConnection::connect_with(&PgConnectOptions::from_str(url)?).await?;
-    sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await?;
-    conn.close().await?;
-    Ok(())
-}
-
-/// `url` with its database replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let authority = base.find("://").map_or(0, |at| at + 3);
-    let base = match base[authority..].find('/') {
-        Some(slash) => &base[..authority + slash],
-        None => base,
-    };
-    if query.is_empty() {
-        format!("{base}/{name}")
-    } else {
-        format!("{base}/{name}?{query}")
     }
 }

@@ -1314,16 +1314,21 @@ note = "Ukraine's reading."
     /// A store holding the test agreement's text, and its version entry.
     fn stored_agreement(dir: &std::path::Path, version: u32) -> (BlobStore, AgreementVersion) {
         let blobs = BlobStore::open(dir).unwrap();
+        let entry = agreement_entry(&blobs, version);
+        (blobs, entry)
+    }
+
+    /// The test agreement's text at `version`, stored in `blobs`, and its version entry.
+    fn agreement_entry(blobs: &BlobStore, version: u32) -> AgreementVersion {
         let text = AGREEMENT.replace("version = 1", &format!("version = {version}"));
         let hash = blobs.put(text.as_bytes()).unwrap();
-        let entry = AgreementVersion {
+        AgreementVersion {
             agreement_id: "t".into(),
             version,
             interpretation: "common".into(),
             text_sha256: truce_log::entry::ContentHash(hash),
             files: Vec::new(),
-        };
-        (blobs, entry)
+        }
     }
 
     fn report_item(log_index: u64, report: Report) -> LiveItem {
@@ -1338,7 +1343,7 @@ note = "Ukraine's reading."
     fn a_new_version_starts_with_every_report_so_far() {
         let temp = tempfile::tempdir().unwrap();
         let (blobs, first) = stored_agreement(temp.path(), 1);
-        let (_, second) = stored_agreement(temp.path(), 2);
+        let second = agreement_entry(&blobs, 2);
         let findings = LiveFindings::new(blobs);
         let monitor = ("osce", SourceKind::Monitor, None);
         findings.apply(vec![

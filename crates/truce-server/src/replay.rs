@@ -254,7 +254,7 @@ pub(crate) async fn replay_into<S: Store>(
         });
     }
     let lines = journal::read_since(&data.journal(), 0)?;
-    let blobs = BlobStore::open(blob_dir)?;
+    let blobs = BlobStore::open_read_only(blob_dir)?;
 
     let mut projector = Projector::load(store, blobs.clone(), &BTreeMap::new()).await?;
     let mut agreements: Vec<ReplayedAgreement> = Vec::new();

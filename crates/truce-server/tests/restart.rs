@@ -119,8 +119,11 @@ async fn the_admin_key_is_required_first_and_checked_after() {
         .await
         .unwrap_err();
     assert!(matches!(error, ServerError::AdminKey { .. }), "{error}");
-    let (service, _router) = open(config(dir.path(), &keys.admin)).await;
+    let (service, router) = open(config(dir.path(), &keys.admin)).await;
     service.shutdown().await.unwrap();
+    // The router holds the service's state (and with it the data directory's blob store,
+    // which one handle at a time may append to).
+    drop(router);
     let error = Service::open(
         config(dir.path(), &keys.monitor),
         Arc::new(truce_server::NoAppliedEntries),

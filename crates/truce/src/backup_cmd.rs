@@ -349,7 +349,9 @@ fn copy_journal(from: &Path, to: &Path, size: u64) -> anyhow::Result<()> {
     write_file(to, &kept, true)
 }
 
-/// Copies the blob store, leaving out temporary files of bodies being written.
+/// Copies the blob store as it stands. A pack may be copied in the middle of an append: the
+/// incomplete record at its end was never acknowledged, and the first open for writing of the
+/// restored directory cuts it off.
 fn copy_blobs(from: &Path, to: &Path) -> anyhow::Result<()> {
     fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     let listing = match fs::read_dir(from) {
@@ -360,7 +362,9 @@ fn copy_blobs(from: &Path, to: &Path) -> anyhow::Result<()> {
     for item in listing {
         let item = item.with_context(|| format!("listing {}", from.display()))?;
         let name = item.file_name();
-        if name.to_string_lossy().starts_with('.') {
+        // Temporary files of the earlier one-file-per-body layout, and the lock of the
+        // store's one appending handle, are not part of the data.
+        if name.to_string_lossy().starts_with('.') || name == "LOCK" {
             continue;
         }
         let kind = item

@@ -100,6 +100,10 @@ pub(crate) struct Projector {
     latest_agreement: Option<String>,
     /// Reports projected in the batch being built: (agreement, report id).
     pending_reports: HashSet<(String, String)>,
+    /// Whether the batch's report ids (under the agreement their journal line names) are
+    /// known not to be in the log before the batch, so not in the store either: the writer's
+    /// log stage checked them. Set per batch, after [`Projector::begin_batch`].
+    ids_checked: bool,
 }
 
 impl Projector {
@@ -126,6 +130,7 @@ impl Projector {
             zones: HashMap::new(),
             latest_agreement: agreements.last().map(|record| record.id.clone()),
             pending_reports: HashSet::new(),
+            ids_checked: false,
         };
         for record in &agreements {
             projector.agreement_versions.insert((
@@ -155,6 +160,15 @@ impl Projector {
     /// Starts a new batch (forgets the reports of the previous one).
     pub fn begin_batch(&mut self) {
         self.pending_reports.clear();
+        self.ids_checked = false;
+    }
+
+    /// Declares that the batch begun last holds only report ids the log did not hold before
+    /// it (as the writer's log stage checks before logging a group), so projecting its
+    /// reports needs no store lookup of their ids. Reports without an agreement in their
+    /// journal line are still looked up.
+    pub fn trust_checked_ids(&mut self) {
+        self.ids_checked = true;
     }
 
     /// Whether `name` is registered, and if so whether it is revoked.
@@ -381,11 +395,13 @@ impl Projector {
             .or_else(|| self.latest_agreement.clone())
             .unwrap_or_default();
         let key = (agreement_id.clone(), report.report_id.clone());
+        let checked = self.ids_checked && meta.is_some_and(|meta| meta.agreement.is_some());
         if self.pending_reports.contains(&key)
-            || store
-                .report_by_id(&agreement_id, &report.report_id)
-                .await?
-                .is_some()
+            || (!checked
+                && store
+                    .report_by_id(&agreement_id, &report.report_id)
+                    .await?
+                    .is_some())
         {
             tracing::warn!(index, report = %report.report_id, agreement = %agreement_id, "report id already used in its agreement; not projected");
             return Ok(None);
@@ -747,6 +763,65 @@ mod tests {
         assert_eq!((record.lon, record.lat), (35.15, 47.85));
         assert_eq!(record.agreement_id, "");
         assert_eq!(record.submitted_at_ms, 5);
+    }
+
+    #[tokio::test]
+    async fn a_batch_the_log_stage_checked_projects_without_looking_ids_up() {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        let mut projector = projector(&store).await;
+        let (entry, openings) =
+            ReportEntry::from_report(&report("r1"), &ReportDisclosure::default()).unwrap();
+        let entry = Entry::Report(entry);
+        let meta = EntryMeta {
+            ts_ms: 1_000,
+            submitter: Some("monitor-1".into()),
+            receipt_nonce: None,
+            agreement: Some("energy".into()),
+            openings: Openings::from_report_openings(&openings),
+        };
+        let first = projector
+            .project(&store, 0, &entry, Some(&meta), 5)
+            .await
+            .unwrap();
+        store.apply(0..1, &first).await.unwrap();
+        // The store holds r1: a batch nobody checked looks the id up and leaves it out.
+        projector.begin_batch();
+        assert!(
+            projector
+                .project(&store, 1, &entry, Some(&meta), 5)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // A checked batch is trusted: its ids are not looked up (the writer's log stage
+        // refuses a used id before logging it, so this pair never reaches the projector).
+        projector.begin_batch();
+        projector.trust_checked_ids();
+        let trusted = projector
+            .project(&store, 1, &entry, Some(&meta), 5)
+            .await
+            .unwrap();
+        assert!(
+            matches!(trusted.as_slice(), [Projected::Report(_)]),
+            "{trusted:?}"
+        );
+        // Within the batch, a repeated id is still left out.
+        assert!(
+            projector
+                .project(&store, 2, &entry, Some(&meta), 5)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // A new batch forgets the trust.
+        projector.begin_batch();
+        assert!(
+            projector
+                .project(&store, 1, &entry, Some(&meta), 5)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]

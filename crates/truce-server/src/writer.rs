@@ -287,6 +287,9 @@ struct LoggedGroup {
     receipts: Vec<Receipt>,
     /// Each submission's answer channel and entry count, in order.
     waiters: Vec<Waiter>,
+    /// Whether the log stage checked the group's report ids against everything logged
+    /// before it (its index was built), so the apply stage need not look them up.
+    ids_checked: bool,
 }
 
 /// A submitter waiting for its receipts.
@@ -362,9 +365,10 @@ impl ApplyParts {
             metas,
             receipts,
             waiters,
+            ids_checked,
         } = group;
         match self
-            .apply_entries(&mut projector, first, &entries, &metas)
+            .apply_entries(&mut projector, first, &entries, &metas, ids_checked)
             .await
         {
             Ok(()) => {
@@ -397,9 +401,13 @@ impl ApplyParts {
         first: u64,
         entries: &[Entry],
         metas: &[EntryMeta],
+        ids_checked: bool,
     ) -> Result<(), ServerError> {
         let end = first + entries.len() as u64;
         projector.begin_batch();
+        if ids_checked {
+            projector.trust_checked_ids();
+        }
         let now = now_ms();
         let mut projected = Vec::new();
         for ((entry, meta), index) in entries.iter().zip(metas).zip(first..) {
@@ -634,12 +642,23 @@ impl Writer {
                 ..EntryMeta::default()
             };
             let logged = self
-                .log_group(vec![(admin.clone(), bytes, meta)], Vec::new(), Vec::new())
+                .log_group(
+                    vec![(admin.clone(), bytes, meta)],
+                    Vec::new(),
+                    Vec::new(),
+                    false,
+                )
                 .await;
             let applied = match (logged, self.projector.as_mut()) {
                 (Ok(group), Some(projector)) => self
                     .parts
-                    .apply_entries(projector, group.first, &group.entries, &group.metas)
+                    .apply_entries(
+                        projector,
+                        group.first,
+                        &group.entries,
+                        &group.metas,
+                        group.ids_checked,
+                    )
                     .await
                     .map_err(|error| error.to_string()),
                 (Ok(_), None) => Err("the writer has no projector".to_owned()),
@@ -776,6 +795,9 @@ impl Writer {
             return;
         }
         let submissions = group.len();
+        // With the log stage's index built, every accepted report id is checked against
+        // everything logged before (see `stored_reports`).
+        let ids_checked = self.logged.is_some();
         let (accepted, claims) = self.check_group(group).await;
         let checked = started.elapsed();
         if !accepted.is_empty() {
@@ -814,7 +836,7 @@ impl Writer {
                 }
             }
             let entries = items.len();
-            match self.log_group(items, bodies, waiters).await {
+            match self.log_group(items, bodies, waiters, ids_checked).await {
                 Ok(group) => {
                     let log_size = group.first + group.entries.len() as u64;
                     if let Some(logged) = self.logged.as_mut() {
@@ -1044,6 +1066,7 @@ impl Writer {
         items: Vec<(Entry, Vec<u8>, EntryMeta)>,
         bodies: Vec<Vec<u8>>,
         waiters: Vec<Waiter>,
+        ids_checked: bool,
     ) -> Result<LoggedGroup, (ApiError, Vec<Waiter>)> {
         let started = Instant::now();
         let first = self.log_size();
@@ -1116,6 +1139,7 @@ impl Writer {
             metas,
             receipts,
             waiters,
+            ids_checked,
         })
     }
 }

@@ -38,12 +38,23 @@
 //! | `store_state` | one row: `applied_size`, how many log entries are reflected | `id = 1` |
 //! | `sources` | registered sources: name, key text, kind, party, role, the index of the registration, and the index and time of a revocation | name; `registered_at_index` unique |
 //! | `agreements` | agreement versions: id, version, interpretation, log index, SHA-256 of the text (hex), title, registration time | (id, version, interpretation); `log_index` unique |
-//! | `reports` | reports: log index, report id, agreement, source name and kind, submitter's party, accused actor, action, target, time span, point, radius, submission time | `log_index` (the row id); (agreement, report id) unique; (agreement, log index), (party, log index), (actor, log index), (source kind, log index), start time |
+//! | `reports` | reports: log index, report id, agreement, source name and kind, submitter's party, accused actor, action, target, time span, point, radius, submission time | `log_index` (the row id); (agreement, report id) unique; (agreement, log index), (party, log index), (actor, log index), (source kind, log index), start time; (span class, start, end), where `span_class` is a virtual generated column (see below) |
 //! | `report_zones` | the zones each report falls in, with their position in the report's list | (log index, position); (log index, zone) unique; (zone, log index); deleted with their report |
 //! | `report_points` | R*Tree of each report's point, for bounding boxes; 32-bit bounds rounded outwards, so queries recheck the exact coordinates in `reports` | R*Tree on lon, lat |
 //! | `annotations` | reviews, contests, coverage records and retractions, one row per subject: log index, kind, subject, author, body as JSON, submission time | (log index, subject); (subject, log index) |
 //! | `receipts` | bookkeeping: the submission (key, nonce) that produced the entry at a log index, written in the batch that projects that entry | (key, nonce) |
 //! | `nonces` | bookkeeping: request nonces seen, with their timestamps, for replay protection across restarts | (key, nonce); timestamp |
+//!
+//! A listing with a time window first walks the log order for a few entries
+//! per row it wants (a wide window fills its page there). When the page is
+//! not full, it counts the reports overlapping the window on the span index,
+//! up to 50,000: below that it reads them from there and sorts them into log
+//! order, at or above it it walks on. The span class of a report is a
+//! function of its duration (class `c` holds reports shorter than
+//! 2^(10+2c) ms, class 16 the rest), so a report of class `c` overlapping a
+//! window starts at most that long before it, and the reports overlapping a
+//! window are one range of the index per class. Pages are the same whichever
+//! way they were found.
 //!
 //! Writes go through one connection (so they are serialised) and take the
 //! write lock at the start of their transaction; reads go through a few
@@ -66,7 +77,7 @@
 //! | --- | --- | --- |
 //! | `store_state` | every batch takes its row with `SELECT … FOR UPDATE` first, so batches from any number of handles on the database are serialised, and of two for the same range one is refused ([`StoreError::BatchOutOfOrder`]) | `id = 1` |
 //! | `sources`, `agreements`, `receipts` | nothing | as in SQLite |
-//! | `reports` | the zones are a `TEXT[]` column `zone_ids` in the report's order (no `report_zones` table); `point` is a `geometry(Point, 4326)` generated from `lon`/`lat` (no `report_points` table) | as in SQLite, plus GIN on `zone_ids` (the zone filter is `zone_ids @> ARRAY[zone]`) and GiST on `point` (the bounding-box filter is `point && ST_MakeEnvelope(…)`, then the exact `lon`/`lat` check, as the GiST bounds are 32-bit floats rounded outwards) |
+//! | `reports` | the zones are a `TEXT[]` column `zone_ids` in the report's order (no `report_zones` table); `point` is a `geometry(Point, 4326)` generated from `lon`/`lat` (no `report_points` table) | as in SQLite, plus GIN on `zone_ids` (the zone filter is `zone_ids @> ARRAY[zone]`) and GiST on `point` (the bounding-box filter is `point && ST_MakeEnvelope(…)`, then the exact `lon`/`lat` check, as the GiST bounds are 32-bit floats rounded outwards); `span_class` is a stored generated column, and its index (span class, start, end, log index) also serves to count a window's reports from the index alone |
 //! | `annotations` | `body_json` is `TEXT`, not `jsonb`, so it reads back byte for byte | (log index, subject); (subject, log index); (kind, log index) |
 //! | `nonces` | `key` and `nonce_hex` use the `"C"` collation, so they are listed in byte order as in SQLite, whatever the database's locale | (key, nonce); timestamp |
 //!

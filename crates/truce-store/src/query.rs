@@ -31,6 +31,86 @@ impl TimeWindow {
     }
 }
 
+/// The span classes of reports, for time-window listings: a report whose
+/// duration `end_ms - start_ms` is below `SPAN_CLASS_LIMITS[c]` is in class
+/// `c` (the first that fits); longer reports, and those with a time beyond
+/// ±2⁶² ms (whose duration could overflow), are in class
+/// [`UNBOUNDED_SPAN_CLASS`]. Both schemas compute the class from the same
+/// limits (the `span_class` column of `reports`, indexed with the start and
+/// end); a report of class `c` overlapping a window starts at most
+/// `SPAN_CLASS_LIMITS[c] - 1` ms before it, so each class is one range of
+/// that index. Limits grow fourfold from about a second to about 35 years.
+pub(crate) const SPAN_CLASS_LIMITS: [i64; 16] = [
+    1 << 10,
+    1 << 12,
+    1 << 14,
+    1 << 16,
+    1 << 18,
+    1 << 20,
+    1 << 22,
+    1 << 24,
+    1 << 26,
+    1 << 28,
+    1 << 30,
+    1 << 32,
+    1 << 34,
+    1 << 36,
+    1 << 38,
+    1 << 40,
+];
+
+/// The class of reports without a bound on their duration.
+pub(crate) const UNBOUNDED_SPAN_CLASS: i64 = SPAN_CLASS_LIMITS.len() as i64;
+
+/// A listing with a time window first walks this many log entries per row it
+/// wants in log order (a wide window fills its page there, as before); when
+/// the page is not full, it counts the reports overlapping the window after
+/// the last row it found, up to [`WINDOW_CANDIDATE_LIMIT`].
+pub(crate) const WALK_ENTRIES_PER_ROW: i64 = 10;
+
+/// Below this many reports overlapping the window (whatever the other
+/// filters), the rest of a page is found from the span index and sorted into
+/// log order; at or above it, the walk in log order goes on.
+pub(crate) const WINDOW_CANDIDATE_LIMIT: i64 = 50_000;
+
+impl TimeWindow {
+    /// For every span class, the class and the earliest start a report of
+    /// that class overlapping the window can have; the latest is the window's
+    /// end.
+    pub(crate) fn class_starts(&self) -> impl Iterator<Item = (i64, i64)> + use<> {
+        let start_ms = self.start_ms;
+        let bounded = SPAN_CLASS_LIMITS
+            .into_iter()
+            .enumerate()
+            .map(move |(class, limit)| (class as i64, start_ms.saturating_sub(limit - 1)));
+        bounded.chain(std::iter::once((UNBOUNDED_SPAN_CLASS, i64::MIN)))
+    }
+}
+
+/// Which way a listing with a time window finds the rest of its page after
+/// the walk of [`WALK_ENTRIES_PER_ROW`] entries per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WindowPlan {
+    /// No report after the walk overlaps the window: the page is complete.
+    Done,
+    /// Few enough overlap it: find them from the span index, then sort.
+    FromIndex,
+    /// Too many: walk on in log order.
+    Walk,
+}
+
+impl WindowPlan {
+    /// The plan for `candidates` overlapping reports (counted up to
+    /// [`WINDOW_CANDIDATE_LIMIT`]).
+    pub(crate) fn for_candidates(candidates: i64) -> Self {
+        match candidates {
+            0 => WindowPlan::Done,
+            count if count < WINDOW_CANDIDATE_LIMIT => WindowPlan::FromIndex,
+            _ => WindowPlan::Walk,
+        }
+    }
+}
+
 /// A box in longitude and latitude (degrees); a report matches when its
 /// reported point lies inside or on the edge (its uncertainty radius is not
 /// considered). Boxes do not wrap across the antimeridian.
@@ -274,6 +354,44 @@ mod tests {
             ..ReportFilter::default()
         };
         point.validate().unwrap();
+    }
+
+    #[test]
+    fn class_starts_bound_every_overlapping_report() {
+        let window = TimeWindow {
+            start_ms: 1_000_000_000,
+            end_ms: 1_000_086_399,
+        };
+        let starts: Vec<(i64, i64)> = window.class_starts().collect();
+        assert_eq!(starts.len(), SPAN_CLASS_LIMITS.len() + 1);
+        assert_eq!(starts[0], (0, 1_000_000_000 - 1023));
+        assert_eq!(starts[16], (UNBOUNDED_SPAN_CLASS, i64::MIN));
+        // The longest report of a class that still touches the window
+        // starts exactly at the class's earliest start.
+        for (class, limit) in SPAN_CLASS_LIMITS.into_iter().enumerate() {
+            let start = starts[class].1;
+            assert!(window.overlaps(start, start + limit - 1));
+            assert!(!window.overlaps(start - 1, start - 1 + limit - 1));
+        }
+        let early = TimeWindow {
+            start_ms: i64::MIN + 5,
+            end_ms: 0,
+        };
+        assert!(early.class_starts().all(|(_, start)| start == i64::MIN));
+    }
+
+    #[test]
+    fn plans_follow_the_candidate_count() {
+        assert_eq!(WindowPlan::for_candidates(0), WindowPlan::Done);
+        assert_eq!(WindowPlan::for_candidates(1), WindowPlan::FromIndex);
+        assert_eq!(
+            WindowPlan::for_candidates(WINDOW_CANDIDATE_LIMIT - 1),
+            WindowPlan::FromIndex
+        );
+        assert_eq!(
+            WindowPlan::for_candidates(WINDOW_CANDIDATE_LIMIT),
+            WindowPlan::Walk
+        );
     }
 
     #[test]

@@ -4,10 +4,10 @@
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::db::{AgreementRow, AnnotationRow, SourceRow, convert, from_db, to_db};
-use crate::query::encode_cursor;
+use crate::query::{WALK_ENTRIES_PER_ROW, WINDOW_CANDIDATE_LIMIT, WindowPlan, encode_cursor};
 use crate::{
     AgreementRecord, AnnotationKind, AnnotationRecord, Page, PageRequest, ReportFilter,
-    ReportRecord, SeenNonce, SourceRecord, StoreError,
+    ReportRecord, SeenNonce, SourceRecord, StoreError, TimeWindow,
 };
 
 /// The columns of a report.
@@ -190,20 +190,179 @@ pub(super) async fn reports(
         Some(after) => to_db("cursor", after).unwrap_or(i64::MAX),
         None => -1,
     };
+    let wanted = i64::from(limit) + 1;
+    let rows = match filter.time {
+        None => walk(pool, filter, after, None, wanted).await?,
+        Some(window) => {
+            // A wide window fills its page within a short walk in log order;
+            // otherwise the reports overlapping it after the walk are counted
+            // on the span index, and when they are few, found from it. The
+            // planner cannot tell which: it takes the reports of a window to
+            // be spread evenly through the log, where they are bunched.
+            let walked_to = after.saturating_add(WALK_ENTRIES_PER_ROW * wanted);
+            let mut rows = walk(pool, filter, after, Some(walked_to), wanted).await?;
+            let missing = wanted - rows.len() as i64;
+            if missing > 0 && walked_to < i64::MAX {
+                // The rest starts after the last row found, not after the
+                // walk's end: a batch applied since may have added reports
+                // there (new reports come after every stored one).
+                let resume = rows.last().map_or(after, |row| row.log_index);
+                let candidates = count_candidates(pool, window, resume).await?;
+                let rest = match WindowPlan::for_candidates(candidates) {
+                    WindowPlan::Done => Vec::new(),
+                    WindowPlan::FromIndex => {
+                        from_span_index(pool, filter, window, resume, missing).await?
+                    }
+                    WindowPlan::Walk => walk(pool, filter, resume, None, missing).await?,
+                };
+                rows.extend(rest);
+            }
+            rows
+        }
+    };
+    let mut items: Vec<ReportRecord> = convert(rows)?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = match items.last() {
+        Some(last) if more => Some(encode_cursor(last.log_index)),
+        _ => None,
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// The reports matching `filter` after log index `after` (and up to `upto`),
+/// at most `wanted`, found by walking the log order.
+async fn walk(
+    pool: &PgPool,
+    filter: &ReportFilter,
+    after: i64,
+    upto: Option<i64>,
+    wanted: i64,
+) -> Result<Vec<ReportRow>, StoreError> {
     let mut query =
         QueryBuilder::<Postgres>::new(concat!(report_select!(), " WHERE r.log_index > "));
     query.push_bind(after);
+    if let Some(upto) = upto {
+        query.push(" AND r.log_index <= ").push_bind(upto);
+    }
+    push_filters(&mut query, filter, true);
+    query.push(" ORDER BY r.log_index LIMIT ").push_bind(wanted);
+    // A listing by bounding box is planned for its values each time, not prepared: after
+    // five runs of a prepared statement PostgreSQL may switch to a generic plan, and for a
+    // large box that plan reads every report in the box and sorts them (223 ms at 1M
+    // reports) where a plan for the values walks the log order and stops at the page's end
+    // (1.1 ms). Other listings keep the prepared plan: a list of log indexes (a verdict)
+    // took 5 ms with it and 37 ms planned each time (examples/query_latency.rs).
+    let planned_each_time = filter.bbox.is_some() && filter.log_indexes.is_none();
+    query
+        .build_query_as()
+        .persistent(!planned_each_time)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::database("listing reports"))
+}
+
+/// How many reports after `after` overlap `window`, counted up to
+/// [`WINDOW_CANDIDATE_LIMIT`] on the span index alone: one range of it per
+/// span class.
+async fn count_candidates(
+    pool: &PgPool,
+    window: TimeWindow,
+    after: i64,
+) -> Result<i64, StoreError> {
+    let mut query = QueryBuilder::<Postgres>::new("SELECT count(*) FROM (");
+    for (at, (class, earliest)) in window.class_starts().enumerate() {
+        if at > 0 {
+            query.push(" UNION ALL ");
+        }
+        query
+            .push("SELECT w.log_index FROM reports w WHERE w.span_class = ")
+            .push_bind(class as i16)
+            .push(" AND w.start_ms BETWEEN ")
+            .push_bind(earliest)
+            .push(" AND ")
+            .push_bind(window.end_ms)
+            .push(" AND w.end_ms >= ")
+            .push_bind(window.start_ms)
+            .push(" AND w.log_index > ")
+            .push_bind(after);
+    }
+    query
+        .push(" LIMIT ")
+        .push_bind(WINDOW_CANDIDATE_LIMIT)
+        .push(") AS candidates");
+    query
+        .build_query_scalar()
+        .fetch_one(pool)
+        .await
+        .map_err(StoreError::database("counting reports in a time window"))
+}
+
+/// The reports matching `filter` after `after`, at most `wanted`, from the
+/// reports overlapping `window` found on the span index. The matches are
+/// gathered first (a materialised CTE, so that the planner cannot turn it
+/// into a walk in log order; a bitmap scan of one range per span class),
+/// then sorted into log order. The zone is checked on each row there rather
+/// than with the GIN index, which for a large zone reads far more than the
+/// window holds.
+async fn from_span_index(
+    pool: &PgPool,
+    filter: &ReportFilter,
+    window: TimeWindow,
+    after: i64,
+    wanted: i64,
+) -> Result<Vec<ReportRow>, StoreError> {
+    let mut query = QueryBuilder::<Postgres>::new(concat!(
+        "WITH hits AS MATERIALIZED (",
+        report_select!(),
+        " WHERE ("
+    ));
+    for (at, (class, earliest)) in window.class_starts().enumerate() {
+        if at > 0 {
+            query.push(" OR ");
+        }
+        query
+            .push("(r.span_class = ")
+            .push_bind(class as i16)
+            .push(" AND r.start_ms >= ")
+            .push_bind(earliest)
+            .push(")");
+    }
+    query.push(") AND r.log_index > ").push_bind(after);
+    push_filters(&mut query, filter, false);
+    query
+        .push(") SELECT * FROM hits ORDER BY log_index LIMIT ")
+        .push_bind(wanted);
+    query
+        .build_query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::database("listing reports in a time window"))
+}
+
+/// Appends the conditions of `filter` (every one, the time window
+/// included), each starting with ` AND`; the zone as containment, which the
+/// GIN index answers, when `zone_indexed`, else as membership checked on the
+/// row.
+fn push_filters(query: &mut QueryBuilder<Postgres>, filter: &ReportFilter, zone_indexed: bool) {
     if let Some(agreement_id) = &filter.agreement_id {
         query
             .push(" AND r.agreement_id = ")
             .push_bind(agreement_id.clone());
     }
     if let Some(zone_id) = &filter.zone_id {
-        // Containment, which the GIN index on the array answers.
-        query
-            .push(" AND r.zone_ids @> ARRAY[")
-            .push_bind(zone_id.clone())
-            .push("]::text[]");
+        if zone_indexed {
+            // Containment, which the GIN index on the array answers.
+            query
+                .push(" AND r.zone_ids @> ARRAY[")
+                .push_bind(zone_id.clone())
+                .push("]::text[]");
+        } else {
+            query
+                .push(" AND ")
+                .push_bind(zone_id.clone())
+                .push(" = ANY(r.zone_ids)");
+        }
     }
     if let Some(party) = &filter.party {
         query.push(" AND r.party = ").push_bind(party.clone());
@@ -257,30 +416,6 @@ pub(super) async fn reports(
             .push_bind(listed)
             .push(")");
     }
-    query
-        .push(" ORDER BY r.log_index LIMIT ")
-        .push_bind(i64::from(limit) + 1);
-    // A listing by bounding box is planned for its values each time, not prepared: after
-    // five runs of a prepared statement PostgreSQL may switch to a generic plan, and for a
-    // large box that plan reads every report in the box and sorts them (223 ms at 1M
-    // reports) where a plan for the values walks the log order and stops at the page's end
-    // (1.1 ms). Other listings keep the prepared plan: a list of log indexes (a verdict)
-    // took 5 ms with it and 37 ms planned each time (examples/query_latency.rs).
-    let planned_each_time = filter.bbox.is_some() && filter.log_indexes.is_none();
-    let rows: Vec<ReportRow> = query
-        .build_query_as()
-        .persistent(!planned_each_time)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::database("listing reports"))?;
-    let mut items: Vec<ReportRecord> = convert(rows)?;
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = match items.last() {
-        Some(last) if more => Some(encode_cursor(last.log_index)),
-        _ => None,
-    };
-    Ok(Page { items, next_cursor })
 }
 
 pub(super) async fn annotations(

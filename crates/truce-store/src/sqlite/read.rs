@@ -3,10 +3,10 @@
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use crate::db::{AgreementRow, AnnotationRow, SourceRow, convert, from_db, to_db};
-use crate::query::encode_cursor;
+use crate::query::{WALK_ENTRIES_PER_ROW, WINDOW_CANDIDATE_LIMIT, WindowPlan, encode_cursor};
 use crate::{
     AgreementRecord, AnnotationKind, AnnotationRecord, Page, PageRequest, ReportFilter,
-    ReportRecord, SeenNonce, SourceRecord, StoreError,
+    ReportRecord, SeenNonce, SourceRecord, StoreError, TimeWindow,
 };
 
 /// The columns of a report, with its zones gathered as a JSON array in their
@@ -199,8 +199,142 @@ pub(super) async fn reports(
         Some(after) => to_db("cursor", after).unwrap_or(i64::MAX),
         None => -1,
     };
+    let wanted = i64::from(limit) + 1;
+    let rows = match filter.time {
+        None => walk(readers, filter, after, None, wanted).await?,
+        Some(window) => {
+            // A wide window fills its page within a short walk in log order;
+            // otherwise the reports overlapping it after the walk are counted
+            // on the span index, and when they are few, found from it.
+            let walked_to = after.saturating_add(WALK_ENTRIES_PER_ROW * wanted);
+            let mut rows = walk(readers, filter, after, Some(walked_to), wanted).await?;
+            let missing = wanted - rows.len() as i64;
+            if missing > 0 && walked_to < i64::MAX {
+                // The rest starts after the last row found, not after the
+                // walk's end: a batch applied since may have added reports
+                // there (new reports come after every stored one).
+                let resume = rows.last().map_or(after, |row| row.log_index);
+                let candidates = count_candidates(readers, window, resume).await?;
+                let rest = match WindowPlan::for_candidates(candidates) {
+                    WindowPlan::Done => Vec::new(),
+                    WindowPlan::FromIndex => {
+                        from_span_index(readers, filter, window, resume, missing).await?
+                    }
+                    WindowPlan::Walk => walk(readers, filter, resume, None, missing).await?,
+                };
+                rows.extend(rest);
+            }
+            rows
+        }
+    };
+    let mut items: Vec<ReportRecord> = convert(rows)?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = match items.last() {
+        Some(last) if more => Some(encode_cursor(last.log_index)),
+        _ => None,
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// The reports matching `filter` after log index `after` (and up to `upto`),
+/// at most `wanted`, found by walking the log order.
+async fn walk(
+    readers: &SqlitePool,
+    filter: &ReportFilter,
+    after: i64,
+    upto: Option<i64>,
+    wanted: i64,
+) -> Result<Vec<ReportRow>, StoreError> {
     let mut query = QueryBuilder::<Sqlite>::new(concat!(report_select!(), " WHERE r.log_index > "));
     query.push_bind(after);
+    if let Some(upto) = upto {
+        query.push(" AND r.log_index <= ").push_bind(upto);
+    }
+    push_filters(&mut query, filter);
+    query.push(" ORDER BY r.log_index LIMIT ").push_bind(wanted);
+    query
+        .build_query_as()
+        .fetch_all(readers)
+        .await
+        .map_err(StoreError::database("listing reports"))
+}
+
+/// Appends one `SELECT` per span class of the log indexes of the reports
+/// after `after` overlapping `window`, joined by `UNION ALL`: each is one
+/// range of the span index.
+fn push_candidates(query: &mut QueryBuilder<Sqlite>, window: TimeWindow, after: i64) {
+    for (at, (class, earliest)) in window.class_starts().enumerate() {
+        if at > 0 {
+            query.push(" UNION ALL ");
+        }
+        query
+            .push(
+                "SELECT w.log_index FROM reports w INDEXED BY reports_by_span \
+                 WHERE w.span_class = ",
+            )
+            .push_bind(class)
+            .push(" AND w.start_ms BETWEEN ")
+            .push_bind(earliest)
+            .push(" AND ")
+            .push_bind(window.end_ms)
+            .push(" AND w.end_ms >= ")
+            .push_bind(window.start_ms)
+            .push(" AND w.log_index > ")
+            .push_bind(after);
+    }
+}
+
+/// How many reports after `after` overlap `window`, counted up to
+/// [`WINDOW_CANDIDATE_LIMIT`] on the span index alone.
+async fn count_candidates(
+    readers: &SqlitePool,
+    window: TimeWindow,
+    after: i64,
+) -> Result<i64, StoreError> {
+    let mut query = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (");
+    push_candidates(&mut query, window, after);
+    query
+        .push(" LIMIT ")
+        .push_bind(WINDOW_CANDIDATE_LIMIT)
+        .push(")");
+    query
+        .build_query_scalar()
+        .fetch_one(readers)
+        .await
+        .map_err(StoreError::database("counting reports in a time window"))
+}
+
+/// The reports matching `filter` after `after`, at most `wanted`, from the
+/// reports overlapping `window` found on the span index: SQLite gathers
+/// their log indexes in order and reads the rows in that order until the
+/// page is full. `NOT INDEXED` keeps it from walking another index instead
+/// (rows are still read by log index).
+async fn from_span_index(
+    readers: &SqlitePool,
+    filter: &ReportFilter,
+    window: TimeWindow,
+    after: i64,
+    wanted: i64,
+) -> Result<Vec<ReportRow>, StoreError> {
+    let mut query = QueryBuilder::<Sqlite>::new(concat!(
+        report_select!(),
+        " NOT INDEXED WHERE r.log_index IN ("
+    ));
+    push_candidates(&mut query, window, after);
+    query.push(") AND r.log_index > ").push_bind(after);
+    push_filters(&mut query, filter);
+    query.push(" ORDER BY r.log_index LIMIT ").push_bind(wanted);
+    query
+        .build_query_as()
+        .fetch_all(readers)
+        .await
+        .map_err(StoreError::database("listing reports in a time window"))
+}
+
+/// Appends the conditions of `filter` (every one, the time window
+/// included), each starting with ` AND`.
+fn push_filters(query: &mut QueryBuilder<Sqlite>, filter: &ReportFilter) {
     if let Some(agreement_id) = &filter.agreement_id {
         query
             .push(" AND r.agreement_id = ")
@@ -270,22 +404,6 @@ pub(super) async fn reports(
             .push_bind(format!("[{}]", listed.join(",")))
             .push("))");
     }
-    query
-        .push(" ORDER BY r.log_index LIMIT ")
-        .push_bind(i64::from(limit) + 1);
-    let rows: Vec<ReportRow> = query
-        .build_query_as()
-        .fetch_all(readers)
-        .await
-        .map_err(StoreError::database("listing reports"))?;
-    let mut items: Vec<ReportRecord> = convert(rows)?;
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = match items.last() {
-        Some(last) if more => Some(encode_cursor(last.log_index)),
-        _ => None,
-    };
-    Ok(Page { items, next_cursor })
 }
 
 pub(super) async fn annotations(

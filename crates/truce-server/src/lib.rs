@@ -103,6 +103,7 @@ mod live;
 pub mod migrate;
 mod projection;
 mod rate_limit;
+mod receipt_index;
 mod registry;
 mod replay;
 mod state;

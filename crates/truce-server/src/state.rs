@@ -12,6 +12,8 @@ use tokio::task::JoinHandle;
 use truce_auth::{NonceEntry, NonceWindow, RequestVerifier};
 use truce_log::entry::{Entry, SourceRegistration};
 use truce_log::{BlobStore, Log};
+
+use crate::receipt_index::ReceiptIndex;
 use truce_model::SourceKind;
 use truce_note::{KeyName, SignatureType, Verifier};
 use truce_store::{AnyStore, Store};
@@ -90,6 +92,9 @@ pub(crate) struct Shared {
     /// Agreement ids the store was seen to hold (an agreement is never
     /// removed), so that submissions under them skip the store lookup.
     pub known_agreements: RwLock<HashSet<String>>,
+    /// Which (key, nonce) pairs have a receipt, so that a new submission skips the store
+    /// lookup for an earlier one (kept by the writer).
+    pub receipts: Arc<ReceiptIndex>,
     /// The witnesses that cosign the log's checkpoints (none: no cosigning).
     pub witnesses: Vec<ConfiguredWitness>,
 }
@@ -304,6 +309,7 @@ impl Service {
         let ready = Arc::new(AtomicBool::new(false));
         let log = Arc::new(RwLock::new(log));
         let live = Arc::new(LiveFindings::new(blobs.clone()));
+        let receipts = Arc::new(ReceiptIndex::default());
         let writer = Writer::new(
             config.clone(),
             data.clone(),
@@ -316,6 +322,7 @@ impl Service {
             Arc::clone(&live),
             Arc::clone(&ready),
             admin,
+            Arc::clone(&receipts),
         );
         let writer = tokio::spawn(writer.run(receiver, stopped));
         let witnesses = crate::cosigning::configured(&config)?;
@@ -342,6 +349,7 @@ impl Service {
             openapi_json: OnceLock::new(),
             live,
             known_agreements: RwLock::new(HashSet::new()),
+            receipts,
             witnesses,
         };
         Ok(Self {

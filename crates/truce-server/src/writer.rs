@@ -87,6 +87,7 @@ use crate::error::{ApiError, FieldProblem, ServerError};
 use crate::journal::{self, EntryMeta, Journal, JournalLine, Openings};
 use crate::live::{LiveFindings, LiveItem, items_of};
 use crate::projection::{Projector, REVOKED_KEY};
+use crate::receipt_index::ReceiptIndex;
 use crate::registry::Registry;
 use crate::state::{AppliedEntries, now_ms};
 
@@ -349,6 +350,7 @@ struct ApplyParts {
     registry: Arc<Registry>,
     hook: Arc<dyn AppliedEntries>,
     live: Arc<LiveFindings>,
+    receipts: Arc<ReceiptIndex>,
 }
 
 impl ApplyParts {
@@ -418,6 +420,7 @@ impl ApplyParts {
             );
         }
         self.store.apply(first..end, &projected).await?;
+        self.receipts.record(&projected);
         self.registry.apply(&projected);
         let batch: Vec<(u64, &Entry)> = (first..).zip(entries).collect();
         self.update_live(items_of(&batch, &projected)).await?;
@@ -504,6 +507,7 @@ impl Writer {
         live: Arc<LiveFindings>,
         ready: Arc<AtomicBool>,
         admin: Option<Entry>,
+        receipts: Arc<ReceiptIndex>,
     ) -> Self {
         Self {
             config,
@@ -516,6 +520,7 @@ impl Writer {
                 registry,
                 hook,
                 live,
+                receipts,
             },
             ready,
             admin,
@@ -618,6 +623,7 @@ impl Writer {
     fn needs_catch_up(&mut self) {
         self.projector = None;
         self.logged = None;
+        self.parts.receipts.forget();
         self.ready.store(false, Ordering::Release);
     }
 
@@ -766,6 +772,7 @@ impl Writer {
             tracing::info!(log_size = size, "the store has caught up with the log");
         }
         let logged = LoggedState::from_store(&store).await?;
+        self.parts.receipts.rebuild(&store).await?;
         // Both are read from the store that now holds the whole log.
         debug_assert!(
             logged

@@ -396,6 +396,45 @@ async fn a_rejected_batch_leaves_no_trace() {
     service.shutdown().await.unwrap();
 }
 
+/// A resend signed again later under the same nonce (as the dashboard's outbox does), once
+/// the original's timestamp has left the replay window: the server still knows the pair has a
+/// receipt (it does not ask the store for every new nonce, so it must remember each receipt
+/// as it commits) and answers with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resend_after_the_replay_window_gets_its_receipt() {
+    let (_dir, service, router, keys) = world().await;
+    let skew = i64::try_from(truce_auth::DEFAULT_MAX_SKEW_MS).unwrap();
+    let mut call = Call::new("POST", "/v1/reports")
+        .json(&report("late-1", 30.74, 46.49))
+        .by(&keys.ua);
+    call.timestamp_ms = common::now_ms() - skew + 400;
+    let first = call.send(&router).await.expect(201).json();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    call.timestamp_ms = common::now_ms();
+    let size = service.state().log_size();
+    let again = call.send(&router).await.expect(200).json();
+    assert_eq!(again, first);
+    assert_eq!(service.state().log_size(), size);
+    // A new nonce for the same report id is still a conflict, and a new report is new.
+    post(
+        &router,
+        "/v1/reports",
+        &report("late-1", 30.74, 46.49),
+        &keys.ua,
+    )
+    .await
+    .expect(409);
+    post(
+        &router,
+        "/v1/reports",
+        &report("late-2", 30.74, 46.49),
+        &keys.ua,
+    )
+    .await
+    .expect(201);
+    service.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_verify_and_a_resent_request_gets_the_same_ones() {
     let (_dir, service, router, keys) = world().await;

@@ -173,6 +173,14 @@ impl Store for AnyStore {
         delegate!(self, store => store.submission(key, nonce))
     }
 
+    async fn receipt_keys(
+        &self,
+        after: Option<(String, String)>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        delegate!(self, store => store.receipt_keys(after, limit))
+    }
+
     async fn remember_nonces(&self, nonces: &[SeenNonce]) -> Result<(), StoreError> {
         delegate!(self, store => store.remember_nonces(nonces))
     }

@@ -95,6 +95,15 @@ pub trait Store: Send + Sync {
         nonce: &str,
     ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
 
+    /// A page of the (key, nonce) pairs that have a receipt (see [`Projected::Receipt`]),
+    /// in (key, nonce) order, starting after `after`: for keeping in memory which
+    /// submissions have a receipt, so that a new one needs no [`Store::submission`] lookup.
+    fn receipt_keys(
+        &self,
+        after: Option<(String, String)>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+
     /// Remembers request nonces, all or none; refused if one is already
     /// remembered for its key.
     fn remember_nonces(

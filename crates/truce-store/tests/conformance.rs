@@ -576,6 +576,21 @@ fn filters() -> Vec<ReportFilter> {
 }
 
 /// Asserts that `a` and `b` answer every query the same way.
+/// Every (key, nonce) with a receipt, read three at a time.
+async fn all_receipt_keys<S: Store>(store: &S) -> Vec<(String, String)> {
+    let mut listed = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.receipt_keys(after.clone(), 3).await.unwrap();
+        assert!(page.len() <= 3);
+        let Some(last) = page.last().cloned() else {
+            return listed;
+        };
+        listed.extend(page);
+        after = Some(last);
+    }
+}
+
 async fn same_answers<A: Store, B: Store>(a: &A, b: &B, log: &[Vec<Projected>]) {
     assert_eq!(
         a.applied_size().await.unwrap(),
@@ -662,6 +677,13 @@ async fn same_answers<A: Store, B: Store>(a: &A, b: &B, log: &[Vec<Projected>]) 
             b.annotation_indexes(&kinds).await.unwrap(),
             "{kinds:?}"
         );
+    }
+    // Every receipt's (key, nonce) once, page by page, on both.
+    let expected: BTreeSet<(String, String)> = receipts.iter().cloned().collect();
+    assert!(expected.len() > 3, "the log has receipts to page through");
+    for listed in [all_receipt_keys(a).await, all_receipt_keys(b).await] {
+        assert_eq!(listed.len(), expected.len(), "no pair twice");
+        assert_eq!(listed.into_iter().collect::<BTreeSet<_>>(), expected);
     }
     receipts.push(("liaison-ua".into(), "absent".into()));
     for (key, nonce) in &receipts {

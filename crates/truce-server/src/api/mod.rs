@@ -230,6 +230,11 @@ pub(crate) async fn earlier_submission(
 ) -> Result<Option<Response>, ApiError> {
     let key = caller.key.as_str();
     let nonce = caller.nonce_hex();
+    // A nonce the replay window has not seen, and whose pair has no receipt for sure: new,
+    // without asking the store.
+    if !caller.replayed && !state.shared.receipts.may_have(key, &nonce) {
+        return Ok(None);
+    }
     let internal = |error: truce_store::StoreError| ApiError::internal(&error);
     let Some(first) = state
         .store()

@@ -150,6 +150,27 @@ impl Store for PgStore {
         read::submission(&self.pool, key, nonce).await
     }
 
+    async fn receipt_keys(
+        &self,
+        after: Option<(String, String)>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let query = match &after {
+            Some((key, nonce)) => sqlx::query_as(
+                "SELECT key, nonce FROM receipts WHERE (key, nonce) > ($1, $2) \
+                 ORDER BY key, nonce LIMIT $3",
+            )
+            .bind(key)
+            .bind(nonce),
+            None => sqlx::query_as("SELECT key, nonce FROM receipts ORDER BY key, nonce LIMIT $1"),
+        };
+        query
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::database("listing receipts"))
+    }
+
     async fn remember_nonces(&self, nonces: &[SeenNonce]) -> Result<(), StoreError> {
         write::remember_nonces(&self.pool, nonces).await
     }

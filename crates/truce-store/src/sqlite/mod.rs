@@ -222,6 +222,27 @@ impl Store for SqliteStore {
         read::submission(&self.readers, key, nonce).await
     }
 
+    async fn receipt_keys(
+        &self,
+        after: Option<(String, String)>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let query = match &after {
+            Some((key, nonce)) => sqlx::query_as(
+                "SELECT key, nonce FROM receipts WHERE (key, nonce) > (?, ?) \
+                 ORDER BY key, nonce LIMIT ?",
+            )
+            .bind(key)
+            .bind(nonce),
+            None => sqlx::query_as("SELECT key, nonce FROM receipts ORDER BY key, nonce LIMIT ?"),
+        };
+        query
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(StoreError::database("listing receipts"))
+    }
+
     async fn remember_nonces(&self, nonces: &[SeenNonce]) -> Result<(), StoreError> {
         write::remember_nonces(&self.writer, nonces).await
     }

@@ -390,12 +390,22 @@ impl Projector {
             .map(|meta| meta.openings.to_report_openings())
             .unwrap_or_default();
         let clear = report.to_report(&openings);
-        let agreement_id = meta
-            .and_then(|meta| meta.agreement.clone())
+        // The log's own word first (entry format 2), then the journal's (format 1), then the
+        // latest agreement (a log read without its journal).
+        let filed_under = report
+            .filing
+            .as_ref()
+            .map(|filing| filing.agreement_id.clone())
+            .or_else(|| meta.and_then(|meta| meta.agreement.clone()));
+        let checked = self.ids_checked && filed_under.is_some();
+        let agreement_id = filed_under
             .or_else(|| self.latest_agreement.clone())
             .unwrap_or_default();
+        let at_ms = report
+            .filing
+            .as_ref()
+            .map_or(at_ms, |filing| filing.submitted_ms);
         let key = (agreement_id.clone(), report.report_id.clone());
-        let checked = self.ids_checked && meta.is_some_and(|meta| meta.agreement.is_some());
         if self.pending_reports.contains(&key)
             || (!checked
                 && store
@@ -821,6 +831,44 @@ mod tests {
                 .await
                 .unwrap()
                 .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_filed_report_counts_under_its_own_agreement_without_the_journal() {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        let mut projector = projector(&store).await;
+        let (mut entry, _) =
+            ReportEntry::from_report(&report("r1"), &ReportDisclosure::default()).unwrap();
+        entry.filing = Some(truce_log::entry::Filing {
+            agreement_id: "black-sea".into(),
+            submitted_ms: 1_234,
+        });
+        let entry = Entry::Report(entry);
+        // No journal line: the entry's own filing decides, not the latest agreement.
+        let projected = projector.project(&store, 4, &entry, None, 5).await.unwrap();
+        let [Projected::Report(record)] = projected.as_slice() else {
+            panic!("{projected:?}");
+        };
+        assert_eq!(record.agreement_id, "black-sea");
+        assert_eq!(record.submitted_at_ms, 1_234);
+        // With a journal line too, the entry still decides.
+        projector.begin_batch();
+        let meta = EntryMeta {
+            ts_ms: 99,
+            agreement: Some("energy".into()),
+            ..EntryMeta::default()
+        };
+        let projected = projector
+            .project(&store, 5, &entry, Some(&meta), 5)
+            .await
+            .unwrap();
+        let [Projected::Report(record)] = projected.as_slice() else {
+            panic!("{projected:?}");
+        };
+        assert_eq!(
+            (record.agreement_id.as_str(), record.submitted_at_ms),
+            ("black-sea", 1_234)
         );
     }
 

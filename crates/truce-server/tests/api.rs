@@ -459,6 +459,14 @@ async fn receipts_verify_and_a_resent_request_gets_the_same_ones() {
         truce_merkle::leaf_hash(&entry).to_hex(),
         receipt["leaf_hash"].as_str().unwrap()
     );
+    // Entry format 2: the log itself says how the report was filed.
+    let Entry::Report(logged) = Entry::decode(&entry).unwrap() else {
+        panic!("not a report entry");
+    };
+    assert_eq!(entry[0], 2);
+    let filing = logged.filing.expect("a filed report");
+    assert_eq!(filing.agreement_id, AGREEMENT);
+    assert_eq!(filing.submitted_ms, call.timestamp_ms);
     let log_key = service.state().log_verifier();
     let policy = Policy::new(log_key.name().as_str(), log_key.clone(), vec![]).unwrap();
     let verified = truce_log::verify_receipt(

@@ -1,6 +1,6 @@
-//! The canonical encoding of the entries truce logs (format version 1).
+//! The canonical encoding of the entries truce logs (format versions 1 and 2).
 //!
-//! Every entry is `version (u8 = 1) ‖ kind (u8) ‖ fields`, with the fields of
+//! Every entry is `version (u8) ‖ kind (u8) ‖ fields`, with the fields of
 //! each kind in a fixed order and each primitive encoded one way only (see
 //! `docs/log-format.md` for the tables). [`Entry::encode`] and
 //! [`Entry::decode`] are inverse: decoding refuses any byte string that is
@@ -29,8 +29,12 @@ use truce_model::{
 pub use codec::{DecodeError, DecodeProblem, EncodeError};
 use codec::{Reader, Writer};
 
-/// The format version this code writes and reads.
+/// The format version of every entry but a filed report.
 pub const ENTRY_FORMAT_VERSION: u8 = 1;
+
+/// The format version of a report entry that says how it was filed ([`Filing`]): version 1's
+/// fields followed by the filing's. Other kinds have no version 2.
+pub const FILED_REPORT_FORMAT_VERSION: u8 = 2;
 
 /// The largest encoded entry (the log's entry limit).
 pub const MAX_ENCODED_LEN: usize = crate::layout::MAX_ENTRY_LEN;
@@ -287,6 +291,22 @@ pub struct ReportEntry {
     pub text_sha256: Option<ContentHash>,
     /// SHA-256 of each piece of evidence, in the report's order.
     pub evidence: Vec<ContentHash>,
+    /// How the report was filed with a service: `Some` makes the entry format version 2.
+    /// Entries of format 1 leave it to a journal beside the log.
+    pub filing: Option<Filing>,
+}
+
+/// How a report reached the log through a service (entry format 2): the agreement it was
+/// filed under and the signed time of the request that brought it. With it, the agreement a
+/// report counts under (and so every finding about it) follows from the log alone. Who
+/// submitted it is not here: that is the source's identity, which the entry commits to
+/// rather than shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filing {
+    /// The agreement the report was filed under.
+    pub agreement_id: String,
+    /// The request's signed timestamp (Unix milliseconds).
+    pub submitted_ms: i64,
 }
 
 /// What a review decided.
@@ -480,7 +500,7 @@ impl Entry {
     /// The canonical bytes.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut writer = Writer::default();
-        writer.u8(ENTRY_FORMAT_VERSION);
+        writer.u8(self.format_version());
         writer.u8(self.kind());
         match self {
             Entry::AgreementVersion(entry) => write_agreement(&mut writer, entry)?,
@@ -500,19 +520,34 @@ impl Entry {
         Ok(writer.bytes)
     }
 
-    /// Decodes canonical bytes; refuses an unknown version or kind, and any
-    /// byte string that [`Entry::encode`] would not produce.
+    /// The format version the entry is encoded in: 2 for a report with its [`Filing`],
+    /// 1 for everything else.
+    pub fn format_version(&self) -> u8 {
+        match self {
+            Entry::Report(report) if report.filing.is_some() => FILED_REPORT_FORMAT_VERSION,
+            _ => ENTRY_FORMAT_VERSION,
+        }
+    }
+
+    /// Decodes canonical bytes; refuses an unknown version or kind, version 2 of any kind
+    /// but a report, and any byte string that [`Entry::encode`] would not produce.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut reader = Reader::new(bytes);
         let version = reader.u8()?;
-        if version != ENTRY_FORMAT_VERSION {
+        if version != ENTRY_FORMAT_VERSION && version != FILED_REPORT_FORMAT_VERSION {
             return reader.fail(0, DecodeProblem::UnknownVersion(version));
         }
         let kind = reader.u8()?;
+        if version == FILED_REPORT_FORMAT_VERSION && kind != 3 {
+            return reader.fail(0, DecodeProblem::UnknownVersion(version));
+        }
         let entry = match kind {
             1 => Entry::AgreementVersion(read_agreement(&mut reader)?),
             2 => Entry::SourceRegistration(read_source(&mut reader)?),
-            3 => Entry::Report(read_report(&mut reader)?),
+            3 => Entry::Report(read_report(
+                &mut reader,
+                version == FILED_REPORT_FORMAT_VERSION,
+            )?),
             4 => Entry::Review(read_review(&mut reader)?),
             5 => Entry::Retraction(read_retraction(&mut reader)?),
             6 => Entry::Coverage(read_coverage(&mut reader)?),
@@ -642,6 +677,7 @@ impl ReportEntry {
             text_sha256: (!report.text().is_empty())
                 .then(|| ContentHash::of(report.text().as_bytes())),
             evidence,
+            filing: None,
         };
         Ok((entry, openings))
     }
@@ -814,7 +850,12 @@ fn write_report(writer: &mut Writer, entry: &ReportEntry) -> Result<(), EncodeEr
         writer.u32(count);
     }
     writer.opt_hash(entry.text_sha256.as_ref().map(|hash| &hash.0));
-    write_hash_list(writer, "evidence", &entry.evidence)
+    write_hash_list(writer, "evidence", &entry.evidence)?;
+    if let Some(filing) = &entry.filing {
+        writer.str("filing.agreement_id", &filing.agreement_id)?;
+        writer.i64(filing.submitted_ms);
+    }
+    Ok(())
 }
 
 fn write_review(writer: &mut Writer, entry: &Review) -> Result<(), EncodeError> {
@@ -968,7 +1009,7 @@ fn read_source(reader: &mut Reader<'_>) -> Result<SourceRegistration, DecodeErro
     })
 }
 
-fn read_report(reader: &mut Reader<'_>) -> Result<ReportEntry, DecodeError> {
+fn read_report(reader: &mut Reader<'_>, filed: bool) -> Result<ReportEntry, DecodeError> {
     let report_id = reader.str()?;
     let kind = read_source_kind(reader)?;
     let id = Disclosed::read(reader)?;
@@ -1006,6 +1047,14 @@ fn read_report(reader: &mut Reader<'_>) -> Result<ReportEntry, DecodeError> {
     };
     let text_sha256 = read_opt_content(reader)?;
     let evidence = read_hash_list(reader)?;
+    let filing = if filed {
+        Some(Filing {
+            agreement_id: reader.str()?,
+            submitted_ms: reader.i64()?,
+        })
+    } else {
+        None
+    };
     Ok(ReportEntry {
         report_id,
         source: SourceRef { kind, id, party },
@@ -1020,6 +1069,7 @@ fn read_report(reader: &mut Reader<'_>) -> Result<ReportEntry, DecodeError> {
         casualties,
         text_sha256,
         evidence,
+        filing,
     })
 }
 

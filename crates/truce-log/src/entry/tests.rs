@@ -287,6 +287,57 @@ fn retraction_layout_by_hand() {
 }
 
 #[test]
+fn a_filed_report_is_version_2_with_its_filing_after_the_fields_of_version_1() {
+    let (plain, _) = ReportEntry::from_report(&report(), &ReportDisclosure::default()).unwrap();
+    let version_1 = Entry::Report(plain.clone()).encode().unwrap();
+    assert_eq!(version_1[0], 1);
+    let filing = Filing {
+        agreement_id: "ab".to_owned(),
+        submitted_ms: -2,
+    };
+    let filed = Entry::Report(ReportEntry {
+        filing: Some(filing.clone()),
+        ..plain.clone()
+    });
+    assert_eq!(filed.format_version(), 2);
+    let bytes = filed.encode().unwrap();
+    let mut expected = version_1.clone();
+    expected[0] = 2;
+    expected.extend_from_slice(&[0, 2, b'a', b'b']);
+    expected.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]);
+    assert_eq!(hex(&bytes), hex(&expected));
+    assert_eq!(Entry::decode(&bytes).unwrap(), filed);
+    // Version 1 bytes read as version 2 lack the filing; version 2 bytes read as version 1
+    // have bytes left over.
+    let mut relabelled = version_1.clone();
+    relabelled[0] = 2;
+    assert_eq!(
+        Entry::decode(&relabelled).unwrap_err().reason,
+        DecodeProblem::Truncated
+    );
+    let mut relabelled = bytes.clone();
+    relabelled[0] = 1;
+    assert_eq!(
+        Entry::decode(&relabelled).unwrap_err().reason,
+        DecodeProblem::TrailingBytes
+    );
+    // Only reports have a version 2.
+    for (name, entry) in samples() {
+        if entry.kind() == 3 {
+            continue;
+        }
+        let mut changed = entry.encode().unwrap();
+        assert_eq!(changed[0], 1, "{name}");
+        changed[0] = 2;
+        assert_eq!(
+            Entry::decode(&changed).unwrap_err().reason,
+            DecodeProblem::UnknownVersion(2),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn unknown_version_and_kind_are_refused() {
     let bytes = samples()[5].1.encode().unwrap();
     for version in [0u8, 2, 255] {
@@ -609,17 +660,29 @@ mod properties {
         /// encode → decode → encode gives the same bytes and value, with and
         /// without commitments.
         #[test]
-        fn reports_round_trip(report in arbitrary_report(), commit in any::<[bool; 3]>(), salt in any::<[u8; 32]>()) {
+        fn reports_round_trip(
+            report in arbitrary_report(),
+            commit in any::<[bool; 3]>(),
+            salt in any::<[u8; 32]>(),
+            filing in proptest::option::of((text(), any::<i64>())),
+        ) {
             let disclosure = ReportDisclosure {
                 source_id: commit[0].then_some(salt),
                 location: commit[1].then_some((salt, Location { lon: 1.0, lat: 2.0, uncertainty_m: 3.0 })),
                 place: commit[2].then_some(salt),
             };
-            let (entry, openings) = ReportEntry::from_report(&report, &disclosure).unwrap();
+            let (mut entry, openings) = ReportEntry::from_report(&report, &disclosure).unwrap();
+            entry.filing = filing.map(|(agreement_id, submitted_ms)| Filing {
+                agreement_id,
+                submitted_ms,
+            });
+            let version = if entry.filing.is_some() { 2 } else { 1 };
             let entry = Entry::Report(entry);
             let bytes = entry.encode().unwrap();
+            prop_assert_eq!(bytes[0], version);
             let decoded = Entry::decode(&bytes).unwrap();
             prop_assert_eq!(decoded.encode().unwrap(), bytes);
+            prop_assert_eq!(&decoded, &entry);
             let Entry::Report(decoded) = decoded else { panic!("kind changed") };
             let mut expected = report.clone();
             expected.details.make_mut().text = String::new();

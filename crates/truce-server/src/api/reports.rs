@@ -23,7 +23,7 @@ use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use truce_auth::{Action, require};
-use truce_log::entry::{Entry, ReportDisclosure, ReportEntry};
+use truce_log::entry::{Entry, Filing, ReportDisclosure, ReportEntry};
 use truce_model::ingest::{IngestOptions, InputFormat, parse_reports};
 use truce_model::{Report, SourceKind};
 use truce_store::{BoundingBox, PageRequest, ReportFilter, Store, TimeWindow};
@@ -312,7 +312,7 @@ async fn prepare(
                 disclosure.place = Some(salt()?);
             }
         }
-        let (entry, openings) =
+        let (mut entry, openings) =
             ReportEntry::from_report(&report, &disclosure).map_err(|error| {
                 let pointer = match &error {
                     truce_log::entry::EncodeError::Evidence { .. } => format!("{prefix}/evidence"),
@@ -320,6 +320,13 @@ async fn prepare(
                 };
                 ApiError::invalid_at(pointer, error.to_string())
             })?;
+        // Entry format 2: the agreement and the request's time go into the log, so which
+        // agreement a report counts under follows from the log alone. (Who submitted it stays
+        // committed, as the source id is: the public never sees source identities.)
+        entry.filing = Some(Filing {
+            agreement_id: agreement.clone(),
+            submitted_ms: caller.timestamp_ms,
+        });
         // The writer stores the text with the group's other bodies, synced, before logging.
         let bodies = if report.text().is_empty() {
             Vec::new()

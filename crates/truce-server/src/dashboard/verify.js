@@ -397,9 +397,12 @@ async function checkCosigned(result, { logIndex, entry, vkey, publicKey, witness
   }
 }
 
-/** The report id of a report entry (format 1, kind 3), or null (docs/log-format.md). */
+/**
+ * The report id of a report entry (kind 3, format 1 or 2: a filed report adds its filing
+ * after the same fields), or null (docs/log-format.md).
+ */
 export function reportIdOf(entry) {
-  if (entry.length < 4 || entry[0] !== 1 || entry[1] !== 3) return null;
+  if (entry.length < 4 || (entry[0] !== 1 && entry[0] !== 2) || entry[1] !== 3) return null;
   const length = (entry[2] << 8) | entry[3];
   if (entry.length < 4 + length) return null;
   try {

@@ -93,7 +93,9 @@ pub struct Live {
     /// Linkable neighbours of each slot.
     links: Vec<Vec<u32>>,
     incident_of: Vec<Option<SmolStr>>,
-    incidents: BTreeMap<SmolStr, Judged>,
+    /// Shared, so that a [`SnapshotSource`] takes them without copying (an incident judged
+    /// again while a snapshot holds it is copied first).
+    incidents: BTreeMap<SmolStr, Arc<Judged>>,
     /// Per agreement under reciprocity: every incident's first-pass violation key.
     violations: Vec<BTreeSet<ViolationKey>>,
     releases: Vec<Releases>,
@@ -112,6 +114,54 @@ pub struct LiveSnapshot {
     pub findings: Vec<Vec<Finding>>,
     /// Per agreement, the reciprocity releases.
     pub releases: Vec<Releases>,
+}
+
+/// The parts of a [`LiveSnapshot`], taken from a [`Live`] by [`Live::snapshot_source`] without
+/// copying its incidents; [`SnapshotSource::build`] does the copying.
+#[derive(Debug)]
+pub struct SnapshotSource {
+    n_slots: usize,
+    /// The slot of each held report, in canonical order.
+    slots: Vec<u32>,
+    /// The held reports, in canonical order.
+    reports: Vec<Report>,
+    incidents: Vec<Arc<Judged>>,
+    n_agreements: usize,
+    releases: Vec<Releases>,
+}
+
+impl SnapshotSource {
+    /// The held reports, in canonical order (as the snapshot will hold them).
+    pub fn reports(&self) -> &[Report] {
+        &self.reports
+    }
+
+    /// The snapshot: incidents with members renumbered to the canonical order, and their
+    /// findings per agreement.
+    pub fn build(self) -> LiveSnapshot {
+        let mut index_of = vec![u32::MAX; self.n_slots];
+        for (index, slot) in self.slots.iter().enumerate() {
+            index_of[*slot as usize] = index as u32;
+        }
+        let mut incidents = Vec::with_capacity(self.incidents.len());
+        let mut findings = vec![Vec::with_capacity(self.incidents.len()); self.n_agreements];
+        for judged in &self.incidents {
+            let mut incident = judged.incident.clone();
+            for member in &mut incident.members {
+                *member = index_of[*member as usize];
+            }
+            incidents.push(incident);
+            for (per_agreement, finding) in findings.iter_mut().zip(&judged.findings) {
+                per_agreement.push(finding.clone());
+            }
+        }
+        LiveSnapshot {
+            reports: self.reports,
+            incidents,
+            findings,
+            releases: self.releases,
+        }
+    }
 }
 
 impl Live {
@@ -256,39 +306,29 @@ impl Live {
 
     /// The state in the batch job's terms.
     pub fn snapshot(&self) -> LiveSnapshot {
-        let mut canonical: Vec<(&SmolStr, u32)> = self
-            .ids
-            .iter()
-            .filter_map(|(id, state)| match state {
-                IdState::Held(slot) => Some((id, *slot)),
-                IdState::Conflicted => None,
-            })
-            .collect();
-        canonical.sort();
-        let mut index_of = vec![u32::MAX; self.reports.len()];
-        for (index, (_, slot)) in canonical.iter().enumerate() {
-            index_of[*slot as usize] = index as u32;
-        }
-        let reports = canonical
-            .iter()
-            .map(|(_, slot)| self.reports[*slot as usize].clone())
-            .collect();
-        let mut incidents = Vec::with_capacity(self.incidents.len());
-        let mut findings = vec![Vec::with_capacity(self.incidents.len()); self.adjudicators.len()];
-        for judged in self.incidents.values() {
-            let mut incident = judged.incident.clone();
-            for member in &mut incident.members {
-                *member = index_of[*member as usize];
-            }
-            incidents.push(incident);
-            for (per_agreement, finding) in findings.iter_mut().zip(&judged.findings) {
-                per_agreement.push(finding.clone());
+        self.snapshot_source().build()
+    }
+
+    /// What [`Live::snapshot`] is built from, taken quickly: the held reports in canonical
+    /// order and the judged incidents, shared rather than copied. Build the snapshot from it
+    /// after letting go of whatever guards the live state, so that updates need not wait
+    /// for the copying.
+    pub fn snapshot_source(&self) -> SnapshotSource {
+        let mut slots = Vec::with_capacity(self.ids.len());
+        let mut reports = Vec::with_capacity(self.ids.len());
+        // `ids` is ordered: the held reports come out in canonical order.
+        for state in self.ids.values() {
+            if let IdState::Held(slot) = state {
+                slots.push(*slot);
+                reports.push(self.reports[*slot as usize].clone());
             }
         }
-        LiveSnapshot {
+        SnapshotSource {
+            n_slots: self.reports.len(),
+            slots,
             reports,
-            incidents,
-            findings,
+            incidents: self.incidents.values().cloned().collect(),
+            n_agreements: self.adjudicators.len(),
             releases: self.releases.clone(),
         }
     }
@@ -454,7 +494,8 @@ impl Live {
                     self.violations[agreement].insert(key.clone());
                 }
             }
-            self.incidents.insert(judged.incident.id.clone(), judged);
+            self.incidents
+                .insert(judged.incident.id.clone(), Arc::new(judged));
         }
         // The earliest violation may have changed (new incidents, or stale ones gone): then
         // every finding is judged again under the new releases.
@@ -519,8 +560,8 @@ impl Live {
         let adjudicator = &self.adjudicators[agreement];
         let releases = &self.releases[agreement];
         for judged in self.incidents.values_mut() {
-            judged.findings[agreement] =
-                adjudicator.adjudicate(&self.reports, &judged.incident, releases);
+            let finding = adjudicator.adjudicate(&self.reports, &judged.incident, releases);
+            Arc::make_mut(judged).findings[agreement] = finding;
         }
     }
 }

@@ -41,6 +41,7 @@
 //! while that read copies the state.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use jiff::Timestamp;
@@ -264,8 +265,14 @@ pub(crate) struct VersionLive {
     interpretations: Vec<String>,
     time_zone: TimeZone,
     fed: RwLock<Fed>,
-    /// The copy reads share; `None` after a batch until the next read.
-    published: Mutex<Option<Arc<Published>>>,
+    /// How many changes `fed` has taken (bumped under its write lock).
+    generation: AtomicU64,
+    /// The copy reads share, with the generation it shows; rebuilt on the first read after a
+    /// change.
+    published: Mutex<Option<(u64, Arc<Published>)>>,
+    /// Held while a copy is being built, so that concurrent readers wait for one build
+    /// instead of each making their own. Updates never take it.
+    building: Mutex<()>,
 }
 
 impl VersionLive {
@@ -296,7 +303,9 @@ impl VersionLive {
                 live,
                 log_index_of: HashMap::new(),
             }),
+            generation: AtomicU64::new(0),
             published: Mutex::new(None),
+            building: Mutex::new(()),
         })
     }
 
@@ -312,11 +321,8 @@ impl VersionLive {
             }
             fed.live
                 .insert_batch(reports.into_iter().map(|(_, report)| report).collect());
+            self.generation.fetch_add(1, Ordering::AcqRel);
         }
-        *self
-            .published
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     /// Applies reviews and retractions, in log order.
@@ -324,15 +330,9 @@ impl VersionLive {
         if annotations.is_empty() {
             return;
         }
-        self.fed
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .live
-            .annotate(annotations);
-        *self
-            .published
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
+        let mut fed = self.fed.write().unwrap_or_else(PoisonError::into_inner);
+        fed.live.annotate(annotations);
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The incident named `incident`, or else the one holding the first of
@@ -374,20 +374,28 @@ impl VersionLive {
             .collect()
     }
 
-    /// The state as of the last batch applied.
+    /// The copy of the state the reads share, as of the last change applied before the call
+    /// (a read after a receipt sees its report). Built on the first read after a change: its
+    /// parts are taken under the live state's read lock (the reports in canonical order and
+    /// the incidents, shared), and copied into the published form after letting go of it, so
+    /// the writer's next update waits only for the taking, not for the copying.
     pub fn published(&self) -> Arc<Published> {
-        let mut published = self
-            .published
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(current) = published.as_ref() {
-            return Arc::clone(current);
+        if let Some(current) = self.current() {
+            return current;
         }
-        let (snapshot, log_indexes) = {
+        let _one_build = self.building.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another reader may have built it meanwhile.
+        if let Some(current) = self.current() {
+            return current;
+        }
+        let (generation, source, log_indexes) = {
             let fed = self.fed.read().unwrap_or_else(PoisonError::into_inner);
-            let snapshot = fed.live.snapshot();
-            let log_indexes = snapshot
-                .reports
+            // Read under the lock that changes take: the source shows exactly this
+            // generation.
+            let generation = self.generation.load(Ordering::Acquire);
+            let source = fed.live.snapshot_source();
+            let log_indexes: Vec<u64> = source
+                .reports()
                 .iter()
                 .map(|report| {
                     fed.log_index_of
@@ -396,18 +404,41 @@ impl VersionLive {
                         .unwrap_or(u64::MAX)
                 })
                 .collect();
-            (snapshot, log_indexes)
+            (generation, source, log_indexes)
         };
         let fresh = Arc::new(Published {
             agreement_id: self.agreement_id.clone(),
             version: self.version,
             interpretations: self.interpretations.clone(),
             time_zone: self.time_zone.clone(),
-            snapshot,
+            snapshot: source.build(),
             log_indexes,
         });
-        *published = Some(Arc::clone(&fresh));
+        let mut published = self
+            .published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if published
+            .as_ref()
+            .is_none_or(|(shown, _)| *shown < generation)
+        {
+            *published = Some((generation, Arc::clone(&fresh)));
+        }
         fresh
+    }
+
+    /// The published copy, if it shows the latest change.
+    fn current(&self) -> Option<Arc<Published>> {
+        let published = self
+            .published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match published.as_ref() {
+            Some((shown, copy)) if *shown == self.generation.load(Ordering::Acquire) => {
+                Some(Arc::clone(copy))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -1228,6 +1259,40 @@ note = "Ukraine's reading."
             before.snapshot.incidents.is_empty(),
             "a published copy never changes"
         );
+    }
+
+    #[test]
+    fn reads_during_updates_see_every_update_made_before_them() {
+        let live = Arc::new(version_live());
+        let feeder = {
+            let live = Arc::clone(&live);
+            std::thread::spawn(move || {
+                for i in 0..200u64 {
+                    live.feed(vec![(
+                        i,
+                        report(
+                            &format!("r{i:03}"),
+                            ("osce", SourceKind::Monitor, None),
+                            30.0 + i as f64 * 0.05,
+                            LATE_EVENING,
+                        ),
+                    )]);
+                }
+            })
+        };
+        let mut seen = 0;
+        while !feeder.is_finished() {
+            let fed_before = live.generation.load(Ordering::Acquire);
+            let copy = live.published();
+            // A copy shows at least every batch fed before the read began, and copies never
+            // go back in time.
+            assert!(copy.snapshot.reports.len() as u64 >= fed_before);
+            assert!(copy.snapshot.reports.len() >= seen);
+            seen = copy.snapshot.reports.len();
+        }
+        feeder.join().unwrap();
+        assert_eq!(live.published().snapshot.reports.len(), 200);
+        assert_eq!(live.published().log_indexes.len(), 200);
     }
 
     #[test]

@@ -111,6 +111,47 @@ impl WindowPlan {
     }
 }
 
+/// The rows of a listing with a time window after log index `after`, at most `wanted`, put
+/// together the same way on both backends from their three steps: `walk(after, upto,
+/// wanted)` in log order (up to log index `upto` when given), `count(after)` of the reports
+/// overlapping the window after `after` (up to [`WINDOW_CANDIDATE_LIMIT`]), and
+/// `from_index(after, wanted)` through the span index, sorted into log order.
+///
+/// A wide window fills its page within a short walk in log order; otherwise the reports
+/// overlapping it after the walk are counted on the span index and, when they are few,
+/// found from it. The planner cannot tell which: it takes the reports of a window to be
+/// spread evenly through the log, where they are bunched.
+pub(crate) async fn window_rows<Row, Walk, Count, FromIndex>(
+    after: i64,
+    wanted: i64,
+    log_index: impl Fn(&Row) -> i64,
+    walk: impl Fn(i64, Option<i64>, i64) -> Walk,
+    count: impl FnOnce(i64) -> Count,
+    from_index: impl FnOnce(i64, i64) -> FromIndex,
+) -> Result<Vec<Row>, StoreError>
+where
+    Walk: Future<Output = Result<Vec<Row>, StoreError>>,
+    Count: Future<Output = Result<i64, StoreError>>,
+    FromIndex: Future<Output = Result<Vec<Row>, StoreError>>,
+{
+    let walked_to = after.saturating_add(WALK_ENTRIES_PER_ROW * wanted);
+    let mut rows = walk(after, Some(walked_to), wanted).await?;
+    let missing = wanted - rows.len() as i64;
+    if missing > 0 && walked_to < i64::MAX {
+        // The rest starts after the last row found, not after the walk's end: a batch
+        // applied since may have added reports there (new reports come after every
+        // stored one).
+        let resume = rows.last().map_or(after, &log_index);
+        let rest = match WindowPlan::for_candidates(count(resume).await?) {
+            WindowPlan::Done => Vec::new(),
+            WindowPlan::FromIndex => from_index(resume, missing).await?,
+            WindowPlan::Walk => walk(resume, None, missing).await?,
+        };
+        rows.extend(rest);
+    }
+    Ok(rows)
+}
+
 /// A box in longitude and latitude (degrees); a report matches when its
 /// reported point lies inside or on the edge (its uncertainty radius is not
 /// considered). Boxes do not wrap across the antimeridian.

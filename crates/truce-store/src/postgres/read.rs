@@ -4,7 +4,7 @@
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::db::{AgreementRow, AnnotationRow, SourceRow, convert, from_db, to_db};
-use crate::query::{WALK_ENTRIES_PER_ROW, WINDOW_CANDIDATE_LIMIT, WindowPlan, encode_cursor};
+use crate::query::{WINDOW_CANDIDATE_LIMIT, encode_cursor, window_rows};
 use crate::{
     AgreementRecord, AnnotationKind, AnnotationRecord, Page, PageRequest, ReportFilter,
     ReportRecord, SeenNonce, SourceRecord, StoreError, TimeWindow,
@@ -194,30 +194,15 @@ pub(super) async fn reports(
     let rows = match filter.time {
         None => walk(pool, filter, after, None, wanted).await?,
         Some(window) => {
-            // A wide window fills its page within a short walk in log order;
-            // otherwise the reports overlapping it after the walk are counted
-            // on the span index, and when they are few, found from it. The
-            // planner cannot tell which: it takes the reports of a window to
-            // be spread evenly through the log, where they are bunched.
-            let walked_to = after.saturating_add(WALK_ENTRIES_PER_ROW * wanted);
-            let mut rows = walk(pool, filter, after, Some(walked_to), wanted).await?;
-            let missing = wanted - rows.len() as i64;
-            if missing > 0 && walked_to < i64::MAX {
-                // The rest starts after the last row found, not after the
-                // walk's end: a batch applied since may have added reports
-                // there (new reports come after every stored one).
-                let resume = rows.last().map_or(after, |row| row.log_index);
-                let candidates = count_candidates(pool, window, resume).await?;
-                let rest = match WindowPlan::for_candidates(candidates) {
-                    WindowPlan::Done => Vec::new(),
-                    WindowPlan::FromIndex => {
-                        from_span_index(pool, filter, window, resume, missing).await?
-                    }
-                    WindowPlan::Walk => walk(pool, filter, resume, None, missing).await?,
-                };
-                rows.extend(rest);
-            }
-            rows
+            window_rows(
+                after,
+                wanted,
+                |row: &ReportRow| row.log_index,
+                |after, upto, wanted| walk(pool, filter, after, upto, wanted),
+                |after| count_candidates(pool, window, after),
+                |after, wanted| from_span_index(pool, filter, window, after, wanted),
+            )
+            .await?
         }
     };
     let mut items: Vec<ReportRecord> = convert(rows)?;

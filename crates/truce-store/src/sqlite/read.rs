@@ -3,7 +3,7 @@
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use crate::db::{AgreementRow, AnnotationRow, SourceRow, convert, from_db, to_db};
-use crate::query::{WALK_ENTRIES_PER_ROW, WINDOW_CANDIDATE_LIMIT, WindowPlan, encode_cursor};
+use crate::query::{WINDOW_CANDIDATE_LIMIT, encode_cursor, window_rows};
 use crate::{
     AgreementRecord, AnnotationKind, AnnotationRecord, Page, PageRequest, ReportFilter,
     ReportRecord, SeenNonce, SourceRecord, StoreError, TimeWindow,
@@ -203,28 +203,15 @@ pub(super) async fn reports(
     let rows = match filter.time {
         None => walk(readers, filter, after, None, wanted).await?,
         Some(window) => {
-            // A wide window fills its page within a short walk in log order;
-            // otherwise the reports overlapping it after the walk are counted
-            // on the span index, and when they are few, found from it.
-            let walked_to = after.saturating_add(WALK_ENTRIES_PER_ROW * wanted);
-            let mut rows = walk(readers, filter, after, Some(walked_to), wanted).await?;
-            let missing = wanted - rows.len() as i64;
-            if missing > 0 && walked_to < i64::MAX {
-                // The rest starts after the last row found, not after the
-                // walk's end: a batch applied since may have added reports
-                // there (new reports come after every stored one).
-                let resume = rows.last().map_or(after, |row| row.log_index);
-                let candidates = count_candidates(readers, window, resume).await?;
-                let rest = match WindowPlan::for_candidates(candidates) {
-                    WindowPlan::Done => Vec::new(),
-                    WindowPlan::FromIndex => {
-                        from_span_index(readers, filter, window, resume, missing).await?
-                    }
-                    WindowPlan::Walk => walk(readers, filter, resume, None, missing).await?,
-                };
-                rows.extend(rest);
-            }
-            rows
+            window_rows(
+                after,
+                wanted,
+                |row: &ReportRow| row.log_index,
+                |after, upto, wanted| walk(readers, filter, after, upto, wanted),
+                |after| count_candidates(readers, window, after),
+                |after, wanted| from_span_index(readers, filter, window, after, wanted),
+            )
+            .await?
         }
     };
     let mut items: Vec<ReportRecord> = convert(rows)?;

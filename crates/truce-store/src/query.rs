@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::StoreError;
+use crate::{ReportRecord, StoreError};
 
 /// The page size when a request names none.
 pub const DEFAULT_PAGE_LIMIT: u32 = 100;
@@ -109,6 +109,19 @@ impl WindowPlan {
             _ => WindowPlan::Walk,
         }
     }
+}
+
+/// A page of reports from the up to `limit + 1` found (one more than a page, to tell whether
+/// another page follows): the first `limit`, and a cursor after the last of them when more
+/// were found.
+pub(crate) fn report_page(mut items: Vec<ReportRecord>, limit: u32) -> Page<ReportRecord> {
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = match items.last() {
+        Some(last) if more => Some(encode_cursor(last.log_index)),
+        _ => None,
+    };
+    Page { items, next_cursor }
 }
 
 /// The rows of a listing with a time window after log index `after`, at most `wanted`, put

@@ -4,7 +4,7 @@
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::db::{AgreementRow, AnnotationRow, SourceRow, convert, from_db, to_db};
-use crate::query::{WINDOW_CANDIDATE_LIMIT, encode_cursor, window_rows};
+use crate::query::{WINDOW_CANDIDATE_LIMIT, report_page, window_rows};
 use crate::{
     AgreementRecord, AnnotationKind, AnnotationRecord, Page, PageRequest, ReportFilter,
     ReportRecord, SeenNonce, SourceRecord, StoreError, TimeWindow,
@@ -205,14 +205,7 @@ pub(super) async fn reports(
             .await?
         }
     };
-    let mut items: Vec<ReportRecord> = convert(rows)?;
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = match items.last() {
-        Some(last) if more => Some(encode_cursor(last.log_index)),
-        _ => None,
-    };
-    Ok(Page { items, next_cursor })
+    Ok(report_page(convert(rows)?, limit))
 }
 
 /// The reports matching `filter` after log index `after` (and up to `upto`),

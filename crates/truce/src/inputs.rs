@@ -25,10 +25,27 @@ pub fn display(path: &Path) -> String {
 /// reports it), for `TRUCE_LOG=info` runs and the benchmarks.
 pub fn stage_done(stage: &str, started: Instant) {
     let elapsed_ms = started.elapsed().as_millis() as u64;
+    // Process CPU so far: with the elapsed times, it tells which stages use both cores.
+    let process_cpu_ms = process_cpu_ms();
     match peak_rss_mib() {
-        Some(peak_rss_mib) => tracing::info!(elapsed_ms, peak_rss_mib, "stage: {stage}"),
-        None => tracing::info!(elapsed_ms, "stage: {stage}"),
+        Some(peak_rss_mib) => {
+            tracing::info!(elapsed_ms, ?process_cpu_ms, peak_rss_mib, "stage: {stage}")
+        }
+        None => tracing::info!(elapsed_ms, ?process_cpu_ms, "stage: {stage}"),
     }
+}
+
+/// User plus system CPU time of the whole process so far, from `/proc/self/stat` (Linux, in
+/// clock ticks taken as the usual 100 a second); `None` elsewhere.
+fn process_cpu_ms() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name is in parentheses and may hold spaces: count fields after it.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace();
+    // Fields 14 and 15 of the line (utime, stime) are the 12th and 13th after the name.
+    let user: u64 = fields.nth(11)?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user + system) * 10)
 }
 
 /// `VmHWM` of `/proc/self/status` in MiB (Linux); `None` elsewhere.

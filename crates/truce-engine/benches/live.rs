@@ -105,6 +105,26 @@ fn main() {
         p99.as_secs_f64() * 1e3,
     );
 
+    // What a reader's copy of the state costs: a view (shared with the live state) and a
+    // full snapshot in the batch job's terms.
+    let mut viewed = Vec::new();
+    let mut copied = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let view = live.view();
+        viewed.push(started.elapsed());
+        drop(view);
+        let started = Instant::now();
+        let snapshot = live.snapshot();
+        copied.push(started.elapsed());
+        drop(snapshot);
+    }
+    println!(
+        "read copy: view median {:.2} ms, full snapshot median {:.1} ms",
+        percentile(&mut viewed, 0.5).as_secs_f64() * 1e3,
+        percentile(&mut copied, 0.5).as_secs_f64() * 1e3,
+    );
+
     let started = Instant::now();
     canonical_order(&mut reports);
     let incidents = corroborate(&reports, &params);

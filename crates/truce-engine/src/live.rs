@@ -116,51 +116,68 @@ pub struct LiveSnapshot {
     pub releases: Vec<Releases>,
 }
 
-/// The parts of a [`LiveSnapshot`], taken from a [`Live`] by [`Live::snapshot_source`] without
-/// copying its incidents; [`SnapshotSource::build`] does the copying.
-#[derive(Debug)]
-pub struct SnapshotSource {
-    n_slots: usize,
-    /// The slot of each held report, in canonical order.
-    slots: Vec<u32>,
-    /// The held reports, in canonical order.
-    reports: Vec<Report>,
+/// The incidents and findings of a [`Live`] as of one moment, sharing them with the live
+/// state instead of copying them: taking one ([`Live::view`]) costs a pointer per incident,
+/// whatever the reports hold. Later changes to the live state do not show in it (an incident
+/// judged again while a view holds it is copied first).
+///
+/// Incidents are in id order. Their members are *slots*, not positions in a list of reports:
+/// each report gets the next slot, from 0, when it is added ([`Insertion::Added`]), in the
+/// order of insertion, and keeps it; a caller that records what it fed in that order can
+/// look a member up by its slot. Members are listed in report id order.
+#[derive(Debug, Clone)]
+pub struct LiveView {
     incidents: Vec<Arc<Judged>>,
-    n_agreements: usize,
-    releases: Vec<Releases>,
+    n_slots: usize,
 }
 
-impl SnapshotSource {
-    /// The held reports, in canonical order (as the snapshot will hold them).
-    pub fn reports(&self) -> &[Report] {
-        &self.reports
+impl LiveView {
+    /// The number of incidents.
+    pub fn len(&self) -> usize {
+        self.incidents.len()
     }
 
-    /// The snapshot: incidents with members renumbered to the canonical order, and their
-    /// findings per agreement.
-    pub fn build(self) -> LiveSnapshot {
-        let mut index_of = vec![u32::MAX; self.n_slots];
-        for (index, slot) in self.slots.iter().enumerate() {
-            index_of[*slot as usize] = index as u32;
-        }
-        let mut incidents = Vec::with_capacity(self.incidents.len());
-        let mut findings = vec![Vec::with_capacity(self.incidents.len()); self.n_agreements];
-        for judged in &self.incidents {
-            let mut incident = judged.incident.clone();
-            for member in &mut incident.members {
-                *member = index_of[*member as usize];
-            }
-            incidents.push(incident);
-            for (per_agreement, finding) in findings.iter_mut().zip(&judged.findings) {
-                per_agreement.push(finding.clone());
-            }
-        }
-        LiveSnapshot {
-            reports: self.reports,
-            incidents,
-            findings,
-            releases: self.releases,
-        }
+    /// Whether there is no incident.
+    pub fn is_empty(&self) -> bool {
+        self.incidents.is_empty()
+    }
+
+    /// The number of slots given out when the view was taken (every member is below it).
+    pub fn n_slots(&self) -> usize {
+        self.n_slots
+    }
+
+    /// The incident at `position` (in id order); its members are slots.
+    pub fn incident(&self, position: usize) -> Option<&Incident> {
+        Some(&self.incidents.get(position)?.incident)
+    }
+
+    /// The findings of the incident at `position`, one per agreement in the order given to
+    /// [`Live::new`].
+    pub fn findings(&self, position: usize) -> &[Finding] {
+        self.incidents
+            .get(position)
+            .map_or(&[], |judged| judged.findings.as_slice())
+    }
+
+    /// The incidents with their findings, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Incident, &[Finding])> {
+        self.incidents
+            .iter()
+            .map(|judged| (&judged.incident, judged.findings.as_slice()))
+    }
+
+    /// The position of the incident with this id.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.incidents
+            .binary_search_by(|judged| judged.incident.id.as_str().cmp(id))
+            .ok()
+    }
+
+    /// The position of the first incident whose id sorts after `id`.
+    pub fn position_after(&self, id: &str) -> usize {
+        self.incidents
+            .partition_point(|judged| judged.incident.id.as_str() <= id)
     }
 }
 
@@ -304,33 +321,49 @@ impl Live {
         self.incident(id)
     }
 
-    /// The state in the batch job's terms.
+    /// The state in the batch job's terms (a full copy; see [`Live::view`] for a cheap one).
     pub fn snapshot(&self) -> LiveSnapshot {
-        self.snapshot_source().build()
-    }
-
-    /// What [`Live::snapshot`] is built from, taken quickly: the held reports in canonical
-    /// order and the judged incidents, shared rather than copied. Build the snapshot from it
-    /// after letting go of whatever guards the live state, so that updates need not wait
-    /// for the copying.
-    pub fn snapshot_source(&self) -> SnapshotSource {
-        let mut slots = Vec::with_capacity(self.ids.len());
+        let mut index_of = vec![u32::MAX; self.reports.len()];
         let mut reports = Vec::with_capacity(self.ids.len());
         // `ids` is ordered: the held reports come out in canonical order.
         for state in self.ids.values() {
             if let IdState::Held(slot) = state {
-                slots.push(*slot);
+                index_of[*slot as usize] = reports.len() as u32;
                 reports.push(self.reports[*slot as usize].clone());
             }
         }
-        SnapshotSource {
-            n_slots: self.reports.len(),
-            slots,
+        let mut incidents = Vec::with_capacity(self.incidents.len());
+        let mut findings = vec![Vec::with_capacity(self.incidents.len()); self.adjudicators.len()];
+        for judged in self.incidents.values() {
+            let mut incident = judged.incident.clone();
+            for member in &mut incident.members {
+                *member = index_of[*member as usize];
+            }
+            incidents.push(incident);
+            for (per_agreement, finding) in findings.iter_mut().zip(&judged.findings) {
+                per_agreement.push(finding.clone());
+            }
+        }
+        LiveSnapshot {
             reports,
-            incidents: self.incidents.values().cloned().collect(),
-            n_agreements: self.adjudicators.len(),
+            incidents,
+            findings,
             releases: self.releases.clone(),
         }
+    }
+
+    /// The incidents and findings as they are now, shared rather than copied (see
+    /// [`LiveView`]): cheap enough to take under whatever guards the live state.
+    pub fn view(&self) -> LiveView {
+        LiveView {
+            incidents: self.incidents.values().cloned().collect(),
+            n_slots: self.reports.len(),
+        }
+    }
+
+    /// The number of slots given out so far: every report added has one (see [`LiveView`]).
+    pub fn n_slots(&self) -> usize {
+        self.reports.len()
     }
 
     /// Stores a new report and, unless a decision keeps it out of the automatic grouping,

@@ -8,7 +8,7 @@ use truce_engine::assess::Assessor;
 use truce_engine::assess::{Summary, assess};
 use truce_engine::corroborate::{CorroborationParams, corroborate, corroborate_reviewed};
 use truce_engine::intake::{Origin, merge};
-use truce_engine::live::{Insertion, Live, LiveSnapshot};
+use truce_engine::live::{Insertion, Live, LiveSnapshot, LiveView};
 use truce_engine::review::{Annotation, Decision, Retraction, Review, ReviewIndex};
 use truce_model::agreement::{Agreement, MemoryFiles, load};
 use truce_model::{
@@ -640,4 +640,78 @@ fn an_earlier_violation_arriving_late_moves_the_reciprocity_release() {
         snapshot.releases[1]
     );
     assert_same(&snapshot, &batch(&reports, &agreements));
+}
+
+/// Checks that `view` shows what `snapshot` shows: the same incidents in the same order, the
+/// same members (a view's slots named through `slot_ids`, a snapshot's positions through its
+/// reports) and the same findings.
+fn assert_view_shows(view: &LiveView, slot_ids: &[String], snapshot: &LiveSnapshot) {
+    assert_eq!(view.len(), snapshot.incidents.len(), "incident count");
+    for (position, (incident, findings)) in view.iter().enumerate() {
+        let expected = &snapshot.incidents[position];
+        let members: Vec<&str> = incident
+            .members
+            .iter()
+            .map(|&slot| slot_ids[slot as usize].as_str())
+            .collect();
+        let expected_members: Vec<&str> = expected
+            .members
+            .iter()
+            .map(|&index| snapshot.reports[index as usize].id.as_str())
+            .collect();
+        assert_eq!(members, expected_members, "members of {}", expected.id);
+        let mut renumbered = incident.clone();
+        renumbered.members = expected.members.clone();
+        assert_eq!(&renumbered, expected);
+        assert_eq!(view.position(&expected.id), Some(position));
+        for (agreement, finding) in findings.iter().enumerate() {
+            assert_eq!(finding, &snapshot.findings[agreement][position]);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A view shows what a full snapshot taken at the same moment shows, and later reports
+    /// (new ones, identical and conflicting copies) do not change a view already taken.
+    #[test]
+    fn a_view_shows_the_snapshot_of_its_moment(
+        drafts in prop::collection::vec(draft(), 1..50),
+        copies in prop::collection::vec((0..50usize, any::<bool>()), 0..5),
+        seed in any::<u64>(),
+        cut in 0..60usize,
+    ) {
+        let agreements = agreements();
+        let mut reports: Vec<Report> = drafts
+            .iter()
+            .enumerate()
+            .map(|(i, d)| report(format!("r{i:03}"), d))
+            .collect();
+        for (pick, conflicting) in copies {
+            let mut copy = reports[pick % drafts.len()].clone();
+            if conflicting {
+                copy.location.lon += 0.001;
+            }
+            reports.push(copy);
+        }
+        let order = permutation(reports.len(), seed);
+        let params = CorroborationParams::from(&agreements[0].corroboration);
+        let mut state = Live::new(agreements.clone(), params).unwrap();
+        // The id of each slot, in the order slots are given out.
+        let mut slot_ids: Vec<String> = Vec::new();
+        let mut early = None;
+        for (fed, &i) in order.iter().enumerate() {
+            if fed == cut.min(order.len() - 1) {
+                early = Some((state.view(), state.snapshot()));
+            }
+            if state.insert(reports[i].clone()) == Insertion::Added {
+                slot_ids.push(reports[i].id.to_string());
+            }
+            prop_assert_eq!(state.n_slots(), slot_ids.len());
+        }
+        let (early_view, early_snapshot) = early.unwrap();
+        assert_view_shows(&early_view, &slot_ids, &early_snapshot);
+        assert_view_shows(&state.view(), &slot_ids, &state.snapshot());
+    }
 }

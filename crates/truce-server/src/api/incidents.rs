@@ -217,7 +217,7 @@ pub(crate) async fn list(
     );
     let items: Vec<IncidentView> = positions
         .iter()
-        .map(|&position| viewer.incident(&published, position))
+        .filter_map(|&position| viewer.incident(&published, position))
         .collect();
     let next_cursor = if more {
         items.last().map(|last| encode_cursor(&last.id))
@@ -268,8 +268,10 @@ pub(crate) async fn get_one(
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let Query(query) = query.map_err(|error| bad("query", error.body_text()))?;
     let published = published(&state, &id, query.version.as_deref()).await?;
-    let position = published
+    let viewer = viewer(&state, &reader);
+    let incident = published
         .incident(&incident_id)
+        .and_then(|position| viewer.incident(&published, position))
         .ok_or_else(|| ApiError::NotFound {
             what: format!(
                 "incident {incident_id:?} of agreement {id:?} version {}",
@@ -277,8 +279,6 @@ pub(crate) async fn get_one(
             ),
             parameter: "incident_id",
         })?;
-    let viewer = viewer(&state, &reader);
-    let incident = viewer.incident(&published, position);
     let mut reports = Vec::with_capacity(incident.report_log_indexes.len());
     for &log_index in &incident.report_log_indexes {
         let record = state
@@ -377,7 +377,7 @@ pub(crate) async fn statistics(
             .iter()
             .map(|dimension| dimension.as_str().to_owned())
             .collect(),
-        incidents: published.snapshot.incidents.len() as u64,
+        incidents: published.n_incidents() as u64,
         rows,
     }))
 }

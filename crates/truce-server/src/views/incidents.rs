@@ -230,7 +230,7 @@ impl Viewer<'_> {
         published: &Published,
         position: usize,
     ) -> Option<LocationView> {
-        let location = published.snapshot.incidents.get(position)?.location;
+        let location = published.incident_at(position)?.location;
         if !self.coarse_incident(published, position) {
             return Some(LocationView {
                 lon: location.lon,
@@ -247,16 +247,16 @@ impl Viewer<'_> {
         })
     }
 
-    /// The view of incident `position` with its findings.
-    pub fn incident(&self, published: &Published, position: usize) -> IncidentView {
-        let incident = &published.snapshot.incidents[position];
+    /// The view of incident `position` with its findings (`None` past the last incident).
+    pub fn incident(&self, published: &Published, position: usize) -> Option<IncidentView> {
+        let incident = published.incident_at(position)?;
         let coarse = self.coarse_incident(published, position);
         let (report_ids, report_log_indexes) = published
             .members(position)
             .into_iter()
-            .map(|(report, log_index)| (report.id.to_string(), log_index))
+            .map(|member| (member.report_id.to_string(), member.log_index))
             .unzip();
-        IncidentView {
+        Some(IncidentView {
             id: incident.id.to_string(),
             agreement_id: published.agreement_id.clone(),
             agreement_version: published.version,
@@ -275,7 +275,7 @@ impl Viewer<'_> {
                 .into_iter()
                 .map(|(interpretation, finding)| self.finding(interpretation, finding, coarse))
                 .collect(),
-        }
+        })
     }
 
     /// The view of a finding; `coarse` when the act's place is shown

@@ -478,15 +478,17 @@ impl Live {
             })
             .collect();
         // Their incidents, and those of withdrawn or regrouped slots, go.
-        let stale: BTreeSet<SmolStr> = component
+        let stale_ids: BTreeSet<SmolStr> = component
             .iter()
             .chain(dirty)
             .chain(pin_groups.values().flatten())
             .filter_map(|&slot| self.incident_of[slot as usize].take())
             .collect();
-        for id in &stale {
-            if let Some(judged) = self.incidents.remove(id) {
+        let mut stale: BTreeMap<SmolStr, Arc<Judged>> = BTreeMap::new();
+        for id in stale_ids {
+            if let Some(judged) = self.incidents.remove(&id) {
                 self.forget_first_pass(&judged);
+                stale.insert(id, judged);
             }
         }
         // The batch grouping on these reports alone, in canonical order.
@@ -521,14 +523,25 @@ impl Live {
             fresh.push(incident);
         }
         for incident in fresh {
-            let judged = self.judge(incident);
+            // An incident that came out of the grouping again exactly as it was, with no
+            // member that changed, keeps its findings: they depend only on its members, the
+            // decisions on them and the releases (a change of releases judges everything
+            // again below). In a dense cluster most incidents of the component are such.
+            let judged = match stale.remove(&incident.id) {
+                Some(before)
+                    if before.incident == incident
+                        && !incident.members.iter().any(|slot| dirty.contains(slot)) =>
+                {
+                    before
+                }
+                _ => Arc::new(self.judge(incident)),
+            };
             for (agreement, key) in judged.first_pass.iter().enumerate() {
                 if let Some(key) = key {
                     self.violations[agreement].insert(key.clone());
                 }
             }
-            self.incidents
-                .insert(judged.incident.id.clone(), Arc::new(judged));
+            self.incidents.insert(judged.incident.id.clone(), judged);
         }
         // The earliest violation may have changed (new incidents, or stale ones gone): then
         // every finding is judged again under the new releases.

@@ -178,9 +178,10 @@ impl ReportDetails {
 }
 
 /// A report's [`ReportDetails`]: nothing allocated when they are all empty (one pointer in
-/// the report). Two values compare equal when their details do, however they were built.
+/// the report), and shared between copies of the report (copying a report copies no text).
+/// Two values compare equal when their details do, however they were built.
 #[derive(Debug, Clone, Default)]
-pub struct Details(Option<Box<ReportDetails>>);
+pub struct Details(Option<Arc<ReportDetails>>);
 
 /// The details of a report that has none.
 static NO_DETAILS: ReportDetails = ReportDetails {
@@ -197,9 +198,9 @@ impl Details {
         self.0.as_deref().unwrap_or(&NO_DETAILS)
     }
 
-    /// The details, to change them.
+    /// The details, to change them (copied first if another report shares them).
     pub fn make_mut(&mut self) -> &mut ReportDetails {
-        self.0.get_or_insert_with(Box::default)
+        Arc::make_mut(self.0.get_or_insert_with(Arc::default))
     }
 }
 
@@ -208,7 +209,7 @@ impl From<ReportDetails> for Details {
         if details.is_empty() {
             Details(None)
         } else {
-            Details(Some(Box::new(details)))
+            Details(Some(Arc::new(details)))
         }
     }
 }

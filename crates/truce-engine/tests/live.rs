@@ -311,6 +311,24 @@ fn assert_same(live: &LiveSnapshot, batch: &LiveSnapshot) {
     );
 }
 
+/// The reports of `drafts` (ids `r000`, `r001`…), then for each `(pick, conflicting)` a copy
+/// of one of them: identical, or with a different position (a conflicting copy).
+fn with_copies(drafts: &[Draft], copies: Vec<(usize, bool)>) -> Vec<Report> {
+    let mut reports: Vec<Report> = drafts
+        .iter()
+        .enumerate()
+        .map(|(i, d)| report(format!("r{i:03}"), d))
+        .collect();
+    for (pick, conflicting) in copies {
+        let mut copy = reports[pick % drafts.len()].clone();
+        if conflicting {
+            copy.location.lon += 0.001;
+        }
+        reports.push(copy);
+    }
+    reports
+}
+
 /// A permutation of `0..n` from a seed (Fisher–Yates with a small LCG).
 fn permutation(n: usize, seed: u64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
@@ -336,19 +354,7 @@ proptest! {
         cuts in prop::collection::vec(0..80usize, 0..5),
     ) {
         let agreements = agreements();
-        let mut reports: Vec<Report> = drafts
-            .iter()
-            .enumerate()
-            .map(|(i, d)| report(format!("r{i:03}"), d))
-            .collect();
-        // Identical copies and conflicting copies of some reports.
-        for (pick, conflicting) in copies {
-            let mut copy = reports[pick % drafts.len()].clone();
-            if conflicting {
-                copy.location.lon += 0.001;
-            }
-            reports.push(copy);
-        }
+        let reports = with_copies(&drafts, copies);
         let order = permutation(reports.len(), seed);
         let mut cuts = cuts;
         cuts.sort_unstable();
@@ -683,18 +689,7 @@ proptest! {
         cut in 0..60usize,
     ) {
         let agreements = agreements();
-        let mut reports: Vec<Report> = drafts
-            .iter()
-            .enumerate()
-            .map(|(i, d)| report(format!("r{i:03}"), d))
-            .collect();
-        for (pick, conflicting) in copies {
-            let mut copy = reports[pick % drafts.len()].clone();
-            if conflicting {
-                copy.location.lon += 0.001;
-            }
-            reports.push(copy);
-        }
+        let reports = with_copies(&drafts, copies);
         let order = permutation(reports.len(), seed);
         let params = CorroborationParams::from(&agreements[0].corroboration);
         let mut state = Live::new(agreements.clone(), params).unwrap();

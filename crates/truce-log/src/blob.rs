@@ -98,6 +98,45 @@ pub enum BlobError {
         /// The store's directory.
         path: PathBuf,
     },
+    /// A [`BlobBackend`] failed.
+    #[error("blob backend {backend}: {source}")]
+    Backend {
+        /// Which backend ([`BlobBackend::describe`]).
+        backend: String,
+        /// Its error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A [`BlobBackend`] answered with a body that does not hash to the hash asked for.
+    #[error("blob backend {backend}: the body stored under {expected} hashes to {actual}")]
+    BackendDamaged {
+        /// Which backend.
+        backend: String,
+        /// The hash asked for, hex.
+        expected: String,
+        /// The hash of the body it gave, hex.
+        actual: String,
+    },
+}
+
+/// What [`BlobBackend::for_each`] hands every stored body to.
+pub type BlobCheck<'a> = dyn FnMut(&BlobHash, &[u8]) -> Result<(), BlobError> + 'a;
+
+/// Where the bodies live when they are not in pack files of a directory: a database, say.
+/// A [`BlobStore`] made with [`BlobStore::with_backend`] hands every call to it and checks
+/// every body read back against its hash, so a backend stores and returns bytes and nothing
+/// more. Its calls may block (they are made where the store's are: on blocking threads, or
+/// briefly from asynchronous code, as a read of a pack file would be).
+pub trait BlobBackend: std::fmt::Debug + Send + Sync {
+    /// What the backend is, for messages (no secrets).
+    fn describe(&self) -> String;
+    /// Stores each (hash, body) pair durably: when this returns `Ok`, every body is kept.
+    /// A body already stored under its hash may be left as it is.
+    fn put_many(&self, bodies: &[(BlobHash, &[u8])]) -> Result<(), BlobError>;
+    /// The body stored under `hash`, or `None`.
+    fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, BlobError>;
+    /// Every stored (hash, body) pair is handed to `check`; returns how many there were.
+    fn for_each(&self, check: &mut BlobCheck<'_>) -> Result<u64, BlobError>;
 }
 
 /// Where a body is: which pack, where its record starts, how long the body is.
@@ -181,10 +220,13 @@ struct Shared {
     rescan: Mutex<()>,
 }
 
-/// Bodies by content hash in a directory. Cloning gives another handle on the same store.
+/// Bodies by content hash in a directory (or in a [`BlobBackend`]). Cloning gives another
+/// handle on the same store.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     shared: Arc<Shared>,
+    /// Where the bodies are instead of `shared`'s directory, if anywhere.
+    backend: Option<Arc<dyn BlobBackend>>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -279,7 +321,38 @@ impl BlobStore {
                 appender: Some(Mutex::new(appender)),
                 rescan: Mutex::new(()),
             }),
+            backend: None,
         })
+    }
+
+    /// A store whose bodies live in `backend` rather than in a directory. Bodies read back
+    /// are checked against their hash as with pack files.
+    pub fn with_backend(backend: Arc<dyn BlobBackend>) -> BlobStore {
+        BlobStore {
+            shared: Arc::new(Shared {
+                root: PathBuf::new(),
+                index: RwLock::new(Index::default()),
+                appender: None,
+                rescan: Mutex::new(()),
+            }),
+            backend: Some(backend),
+        }
+    }
+
+    /// The body `backend` holds under `hash`, checked against it.
+    fn get_from(backend: &dyn BlobBackend, hash: &BlobHash) -> Result<Option<Vec<u8>>, BlobError> {
+        let Some(body) = backend.get(hash)? else {
+            return Ok(None);
+        };
+        let actual = hash_of(&body);
+        if &actual != hash {
+            return Err(BlobError::BackendDamaged {
+                backend: backend.describe(),
+                expected: hex(hash),
+                actual: hex(&actual),
+            });
+        }
+        Ok(Some(body))
     }
 
     /// Opens the store in `dir` for reading only, changing nothing (the directory may be a
@@ -293,6 +366,7 @@ impl BlobStore {
                 appender: None,
                 rescan: Mutex::new(()),
             }),
+            backend: None,
         };
         store.read_on()?;
         Ok(store)
@@ -314,6 +388,17 @@ impl BlobStore {
         bodies: &[B],
     ) -> Result<Vec<BlobHash>, BlobError> {
         let hashes: Vec<BlobHash> = bodies.iter().map(|body| hash_of(body.as_ref())).collect();
+        if let Some(backend) = &self.backend {
+            let pairs: Vec<(BlobHash, &[u8])> = hashes
+                .iter()
+                .copied()
+                .zip(bodies.iter().map(AsRef::as_ref))
+                .collect();
+            if !pairs.is_empty() {
+                backend.put_many(&pairs)?;
+            }
+            return Ok(hashes);
+        }
         let Some(appender) = &self.shared.appender else {
             return Err(BlobError::ReadOnly {
                 path: self.shared.root.clone(),
@@ -396,6 +481,9 @@ impl BlobStore {
 
     /// The body with this hash, checked against it; `None` when it is not stored.
     pub fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, BlobError> {
+        if let Some(backend) = &self.backend {
+            return Self::get_from(backend.as_ref(), hash);
+        }
         if let Some(body) = self.read_indexed(hash)? {
             return Ok(Some(body));
         }
@@ -412,6 +500,21 @@ impl BlobStore {
     /// Checks every stored body (every record of every pack, every loose file) against its
     /// hash; returns how many bodies were checked.
     pub fn verify(&self) -> Result<u64, BlobError> {
+        if let Some(backend) = &self.backend {
+            let name = backend.describe();
+            return backend.for_each(&mut |hash, body| {
+                let actual = hash_of(body);
+                if &actual == hash {
+                    Ok(())
+                } else {
+                    Err(BlobError::BackendDamaged {
+                        backend: name.clone(),
+                        expected: hex(hash),
+                        actual: hex(&actual),
+                    })
+                }
+            });
+        }
         let mut checked = 0;
         let packs_dir = self.shared.root.join("packs");
         if packs_dir.is_dir() {
@@ -1163,5 +1266,56 @@ mod tests {
             }
             prop_assert_eq!(store.verify().unwrap(), all.len() as u64);
         }
+    }
+
+    /// Bodies in a map, one of them corruptible.
+    #[derive(Debug, Default)]
+    struct MapBackend {
+        bodies: Mutex<HashMap<BlobHash, Vec<u8>>>,
+    }
+
+    impl BlobBackend for MapBackend {
+        fn describe(&self) -> String {
+            "map".into()
+        }
+        fn put_many(&self, bodies: &[(BlobHash, &[u8])]) -> Result<(), BlobError> {
+            let mut map = self.bodies.lock().unwrap();
+            for (hash, body) in bodies {
+                map.entry(*hash).or_insert_with(|| body.to_vec());
+            }
+            Ok(())
+        }
+        fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, BlobError> {
+            Ok(self.bodies.lock().unwrap().get(hash).cloned())
+        }
+        fn for_each(&self, check: &mut BlobCheck<'_>) -> Result<u64, BlobError> {
+            let map = self.bodies.lock().unwrap();
+            for (hash, body) in map.iter() {
+                check(hash, body)?;
+            }
+            Ok(map.len() as u64)
+        }
+    }
+
+    #[test]
+    fn a_backend_store_keeps_bodies_there_and_checks_them() {
+        let backend = Arc::new(MapBackend::default());
+        let store = BlobStore::with_backend(backend.clone());
+        let hashes = store
+            .put_many(&[b"one".as_slice(), b"two", b"one"])
+            .unwrap();
+        assert_eq!(hashes[0], hashes[2]);
+        assert_eq!(store.get(&hashes[1]).unwrap().unwrap(), b"two");
+        assert_eq!(store.get(&[7; 32]).unwrap(), None);
+        assert_eq!(store.put(b"three").unwrap(), hash_of(b"three"));
+        assert_eq!(store.verify().unwrap(), 3);
+        backend
+            .bodies
+            .lock()
+            .unwrap()
+            .insert(hashes[1], b"not two".to_vec());
+        let error = store.get(&hashes[1]).unwrap_err();
+        assert!(matches!(error, BlobError::BackendDamaged { .. }), "{error}");
+        assert!(store.verify().is_err());
     }
 }

@@ -56,7 +56,7 @@ mod receipt;
 mod store;
 mod verify;
 
-pub use blob::{BlobError, BlobHash, BlobStore};
+pub use blob::{BlobBackend, BlobCheck, BlobError, BlobHash, BlobStore};
 pub use integrate::{Edge, EdgeError, IntegrateError, Integration, TileWrite, integrate};
 pub use layout::{MAX_ENTRY_LEN, TileKey, TilePath};
 pub use log::{Log, LogError};

@@ -89,6 +89,14 @@
 //! refused with [`StoreError::BackupUnsupported`]: back up a PostgreSQL store
 //! with `pg_dump` or the server's base backups, which are consistent while it
 //! serves; a store can also always be rebuilt by replaying the log.
+//!
+//! The same database may also hold the service's record, which is not part
+//! of the store: the log's tiles and checkpoints under the sequencer lease
+//! (`log_sequencer`, `log_tiles`, `log_checkpoints`: [`PgLog`],
+//! [`PgTileStore`], [`SequencerLease`]), the entry journal (`log_journal`:
+//! [`PgJournal`], fenced by the lease) and the bodies the log commits to
+//! (`log_blobs`: [`PgBlobs`]). Deleting the store's tables and replaying
+//! leaves these as they are.
 
 mod any;
 mod batch;
@@ -103,7 +111,9 @@ mod store;
 pub use any::AnyStore;
 
 pub use error::StoreError;
-pub use postgres::{PgLog, PgLogError, PgStore, PgTileStore, SequencerLease, SequencerState};
+pub use postgres::{
+    PgBlobs, PgJournal, PgLog, PgLogError, PgStore, PgTileStore, SequencerLease, SequencerState,
+};
 pub use query::{
     BoundingBox, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest, ReportFilter, TimeWindow,
     decode_cursor, encode_cursor,

@@ -3,7 +3,8 @@
 //! `MemoryTileStore`; the sequencer lease has one holder at a time, and a
 //! former holder's writes are refused once another took over; a crash
 //! between staging and publishing a checkpoint leaves the previous one
-//! published and the log reopenable.
+//! published and the log reopenable. The journal table is fenced like the
+//! tiles, and the blob table keeps bodies by hash, checked on the way back.
 //!
 //! Each test runs on a fresh database (see `common::pg`) and is skipped,
 //! with a notice, when no server is configured. The stores block on the
@@ -20,9 +21,11 @@ use std::time::{Duration, Instant};
 
 use common::pg::TestDb;
 use tokio::runtime::Handle;
-use truce_log::{Log, LogError, MemoryTileStore, TileKey, TilePath, TileStore, TileWrite};
+use truce_log::{
+    BlobError, BlobStore, Log, LogError, MemoryTileStore, TileKey, TilePath, TileStore, TileWrite,
+};
 use truce_note::{KeyName, NoteSigner};
-use truce_store::{PgLog, PgLogError, SequencerLease};
+use truce_store::{PgBlobs, PgLog, PgLogError, SequencerLease};
 
 const ORIGIN: &str = "example.org/truce-pg-log";
 
@@ -770,4 +773,94 @@ async fn a_crash_before_staging_leaves_the_log_as_it_was() {
     assert_eq!(log.root(), expected.root());
     assert_eq!(memory_tiles(memory.store()), memory_tiles(expected.store()));
     assert_same_as(&db, expected.store(), "after recovery").await;
+}
+
+// ---------------------------------------------------------------- journal and bodies
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journal_lines_are_fenced_and_read_back_in_order() {
+    let Some(db) = TestDb::create("pg_log_journal").await else {
+        return;
+    };
+    let log = PgLog::from_store(&db.store);
+    let reader = log.journal_reader();
+    assert!(matches!(
+        reader.append(&[(0, "x".into())]).await,
+        Err(PgLogError::ReadOnly { .. })
+    ));
+    let first = take_lease(&log, "a", Duration::from_millis(300)).await;
+    let journal = first.journal();
+    journal
+        .append(&[(0, "zero".into()), (1, "one".into()), (2, "two".into())])
+        .await
+        .unwrap();
+    // A retried append at the same indexes: its lines come after the first ones.
+    journal
+        .append(&[(2, "two again".into()), (1, "one again".into())])
+        .await
+        .unwrap();
+    journal.append(&[]).await.unwrap();
+    let text = |lines: Vec<(u64, String)>| {
+        lines
+            .into_iter()
+            .map(|(index, line)| format!("{index}:{line}"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        text(reader.since(0).await.unwrap()),
+        ["0:zero", "1:one", "1:one again", "2:two", "2:two again"]
+    );
+    assert_eq!(
+        text(reader.since(2).await.unwrap()),
+        ["2:two", "2:two again"]
+    );
+    assert!(reader.since(3).await.unwrap().is_empty());
+
+    // Once another instance holds the lease, the former holder adds nothing.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let second = take_lease(&log, "b", Duration::from_secs(600)).await;
+    assert!(is_fenced(journal.append(&[(3, "late".into())]).await));
+    second
+        .journal()
+        .append(&[(3, "three".into())])
+        .await
+        .unwrap();
+    assert_eq!(text(reader.since(3).await.unwrap()), ["3:three"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_are_kept_by_hash_and_checked_when_read() {
+    let Some(db) = TestDb::create("pg_log_blobs").await else {
+        return;
+    };
+    let backend = Arc::new(PgBlobs::connect(db.url()).await.unwrap());
+    let blobs = BlobStore::with_backend(backend);
+    // The store is called from asynchronous code too (no runtime is blocked).
+    let hashes = blobs
+        .put_many(&[b"first text".as_slice(), b"second", b"first text"])
+        .unwrap();
+    assert_eq!(hashes[0], hashes[2]);
+    assert_eq!(blobs.get(&hashes[1]).unwrap().unwrap(), b"second");
+    assert_eq!(blobs.get(&[0; 32]).unwrap(), None);
+    let many: Vec<Vec<u8>> = (0..600).map(|n| format!("body {n}").into_bytes()).collect();
+    let from_thread = blobs.clone();
+    let stored = blocking(move || from_thread.put_many(&many).unwrap()).await;
+    assert_eq!(stored.len(), 600);
+    // Another handle (another instance) reads them.
+    let other = BlobStore::with_backend(Arc::new(PgBlobs::connect(db.url()).await.unwrap()));
+    assert_eq!(other.get(&stored[599]).unwrap().unwrap(), b"body 599");
+    assert_eq!(other.verify().unwrap(), 602);
+
+    // A body changed in the database is an error, never data.
+    let mut conn = db.connection().await;
+    sqlx::query("UPDATE log_blobs SET body = 'forged' WHERE hash = $1")
+        .bind(hashes[1].as_slice())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(matches!(
+        other.get(&hashes[1]),
+        Err(BlobError::BackendDamaged { .. })
+    ));
+    assert!(other.verify().is_err());
 }

@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use tokio::runtime::Handle;
 
 use super::log::{Fence, PgLog, PgLogError, PgTileStore, token_from_db};
+use super::record::PgJournal;
 
 /// The shortest time to live a lease may be asked for.
 const MIN_TTL: Duration = Duration::from_millis(1);
@@ -213,6 +214,18 @@ impl SequencerLease {
                 holder: self.holder.clone(),
                 token: self.token,
             },
+        )
+    }
+
+    /// The entry journal's table for this term: every append is fenced by this lease's
+    /// holder and token, as the tile store's writes are.
+    pub fn journal(&self) -> PgJournal {
+        PgJournal::new(
+            self.pool.clone(),
+            Some(Fence {
+                holder: self.holder.clone(),
+                token: self.token,
+            }),
         )
     }
 

@@ -12,6 +12,7 @@ use truce_log::{TileKey, TilePath, TileStore, TileWrite};
 
 use super::PgStore;
 use super::lease::SequencerState;
+use super::record::PgJournal;
 use crate::StoreError;
 
 /// Why an operation on the log's tables failed.
@@ -69,6 +70,10 @@ pub enum PgLogError {
     /// Connecting to the database or bringing its schema up to date failed.
     #[error("cannot open the log's database")]
     Open(#[source] StoreError),
+
+    /// The thread that holds the blob store's connections could not be started or ended.
+    #[error("blob store connection thread: {0}")]
+    Thread(String),
 
     /// A database operation failed.
     #[error("database error while {operation}")]
@@ -202,6 +207,18 @@ impl PgLog {
         }
     }
 
+    /// The entry journal's table, for reading only (its appends fail with
+    /// [`PgLogError::ReadOnly`]); the sequencer's is
+    /// [`SequencerLease::journal`](crate::SequencerLease::journal).
+    pub fn journal_reader(&self) -> PgJournal {
+        PgJournal::new(self.pool.clone(), None)
+    }
+
+    /// Whether a checkpoint was ever published: the log exists.
+    pub async fn has_checkpoint(&self) -> Result<bool, PgLogError> {
+        Ok(read_checkpoint_row(&self.pool, PUBLISHED).await?.is_some())
+    }
+
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -274,7 +291,7 @@ impl PgTileStore {
 
 /// Makes the transaction's commit durable whatever the server's or role's
 /// default, then locks the lease row and checks it still carries `fence`.
-async fn check_fence(conn: &mut PgConnection, fence: &Fence) -> Result<(), PgLogError> {
+pub(super) async fn check_fence(conn: &mut PgConnection, fence: &Fence) -> Result<(), PgLogError> {
     sqlx::query("SET LOCAL synchronous_commit TO on")
         .execute(&mut *conn)
         .await

@@ -7,11 +7,13 @@ mod bulk;
 mod lease;
 mod log;
 mod read;
+mod record;
 mod replica;
 mod write;
 
 pub use lease::{SequencerLease, SequencerState};
 pub use log::{PgLog, PgLogError, PgTileStore};
+pub use record::{PgBlobs, PgJournal};
 
 use std::ops::Range;
 use std::path::Path;

@@ -36,8 +36,18 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Where the store lives: `None` or `sqlite:` for SQLite in the data
     /// directory, `postgres://…` for a PostgreSQL database. The log stays in
-    /// the data directory either way.
+    /// the data directory unless `record` says otherwise.
     pub database: Option<DatabaseUrl>,
+    /// Where the record (the log, the entry journal and the bodies the log
+    /// commits to) is kept: in the data directory (the default), or in the
+    /// PostgreSQL `database` beside the store, appended by one instance at a
+    /// time under the sequencer lease (see `sequencer_lease_ms`).
+    pub record: RecordPlace,
+    /// With the record in the database: how long the sequencer lease lasts
+    /// without a renewal, in milliseconds (renewed every third of it). An
+    /// instance that finds the lease held waits for it; an instance that
+    /// loses it stops accepting writes.
+    pub sequencer_lease_ms: u64,
     /// A read replica of `database` (a hot standby, `postgres://…`) that the
     /// read-only endpoints which query the store read from; writes, the
     /// catch-up, nonces and everything else keep using `database`. Only
@@ -78,6 +88,11 @@ pub struct ServerConfig {
     pub cosign_interval_ms: u64,
 }
 
+/// The shortest sequencer lease accepted, in milliseconds.
+const MIN_LEASE_MS: u64 = 300;
+/// The longest sequencer lease accepted, in milliseconds.
+const MAX_LEASE_MS: u64 = 3_600_000;
+
 /// One witness of the log: where it takes `add-checkpoint` requests and the
 /// key its cosignatures verify under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +112,8 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("truce-data"),
             database: None,
             read_database: None,
+            record: RecordPlace::DataDir,
+            sequencer_lease_ms: 10_000,
             admin_vkey: None,
             log_origin: "truce.local/log".to_owned(),
             max_skew_ms: truce_auth::DEFAULT_MAX_SKEW_MS,
@@ -108,6 +125,44 @@ impl Default for ServerConfig {
             coarsen_cell_deg: truce_auth::DEFAULT_CELL_DEG,
             witnesses: Vec::new(),
             cosign_interval_ms: 3000,
+        }
+    }
+}
+
+/// Where the service keeps its record: the log, the entry journal and the
+/// bodies the log commits to by hash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordPlace {
+    /// `DIR/log/`, `DIR/journal.jsonl` and `DIR/blobs/`.
+    #[default]
+    DataDir,
+    /// The PostgreSQL `database`: tables `log_tiles`, `log_checkpoints`,
+    /// `log_journal` and `log_blobs`, written under the sequencer lease
+    /// (`log_sequencer`). Several instances may then share one database.
+    Database,
+}
+
+impl RecordPlace {
+    /// The name used in the configuration file and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordPlace::DataDir => "data_dir",
+            RecordPlace::Database => "database",
+        }
+    }
+}
+
+impl std::str::FromStr for RecordPlace {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "data_dir" | "data-dir" => Ok(RecordPlace::DataDir),
+            "database" => Ok(RecordPlace::Database),
+            other => Err(format!(
+                "{other:?} is not a place for the record: data_dir or database"
+            )),
         }
     }
 }
@@ -422,6 +477,29 @@ impl ServerConfig {
         if self.cosign_interval_ms == 0 {
             return invalid("cosign_interval_ms", "0".into(), "must be at least 1");
         }
+        if !(MIN_LEASE_MS..=MAX_LEASE_MS).contains(&self.sequencer_lease_ms) {
+            return invalid(
+                "sequencer_lease_ms",
+                self.sequencer_lease_ms.to_string(),
+                "must be from 300 ms to one hour",
+            );
+        }
+        if self.record == RecordPlace::Database {
+            if self.database.as_ref().is_none_or(DatabaseUrl::is_sqlite) {
+                return invalid(
+                    "record",
+                    "database".into(),
+                    "needs a PostgreSQL `database` to keep the record in",
+                );
+            }
+            if !self.witnesses.is_empty() {
+                return invalid(
+                    "record",
+                    "database".into(),
+                    "cannot be combined with witnesses yet: cosigning reads and writes the log directory",
+                );
+            }
+        }
         for (at, witness) in self.witnesses.iter().enumerate() {
             if !(witness.url.starts_with("http://") || witness.url.starts_with("https://")) {
                 return invalid(
@@ -595,5 +673,33 @@ mod tests {
         ))
         .unwrap_err();
         assert!(error.to_string().contains("given before"), "{error}");
+    }
+
+    #[test]
+    fn the_record_goes_to_the_database_only_with_postgres_and_no_witnesses() {
+        assert_eq!(ServerConfig::default().record, RecordPlace::DataDir);
+        let config = ServerConfig::from_toml(
+            "database = \"postgres://db/truce\"\nrecord = \"database\"\nsequencer_lease_ms = 2000\n",
+        )
+        .unwrap();
+        assert_eq!(config.record, RecordPlace::Database);
+        assert_eq!(config.sequencer_lease_ms, 2000);
+        for text in [
+            "record = \"database\"\n",
+            "database = \"sqlite:\"\nrecord = \"database\"\n",
+            "database = \"postgres://db/truce\"\nrecord = \"database\"\n\
+             [[witnesses]]\nurl = \"http://w.example\"\nvkey = \"x\"\n",
+            "database = \"postgres://db/truce\"\nrecord = \"database\"\nsequencer_lease_ms = 10\n",
+        ] {
+            let error = ServerConfig::from_toml(text).unwrap_err().to_string();
+            assert!(
+                error.contains("record") || error.contains("sequencer_lease_ms"),
+                "{text}: {error}"
+            );
+        }
+        assert!(ServerConfig::from_toml("record = \"elsewhere\"\n").is_err());
+        assert_eq!("data-dir".parse(), Ok(RecordPlace::DataDir));
+        assert_eq!("database".parse(), Ok(RecordPlace::Database));
+        assert!("disk".parse::<RecordPlace>().is_err());
     }
 }

@@ -10,6 +10,10 @@
 //! DIR/truce.sqlite3   the store (a projection of the log plus bookkeeping),
 //!                     unless the configuration puts it in PostgreSQL
 //! ```
+//!
+//! With the record in the database (`record = "database"`) only `log.key`
+//! is here: the log, the journal and the bodies are tables of the database
+//! (see [`crate::record`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -71,10 +75,14 @@ impl DataDir {
     }
 
     /// Reads the log's signing key, or on first start (no key file and no
-    /// log yet) draws one from the operating system and writes it with mode
-    /// 0600. A log without its key is an error: a new key would sign a
-    /// second tree.
-    pub(crate) fn load_or_create_log_key(&self, origin: &str) -> Result<NoteSigner, ServerError> {
+    /// log yet: `log_exists` is false) draws one from the operating system
+    /// and writes it with mode 0600. A log without its key is an error: a
+    /// new key would sign a second tree.
+    pub(crate) fn load_or_create_log_key(
+        &self,
+        origin: &str,
+        log_exists: bool,
+    ) -> Result<NoteSigner, ServerError> {
         let path = self.log_key();
         match fs::read_to_string(&path) {
             Ok(text) => NoteSigner::from_skey(text.trim()).map_err(|error| ServerError::LogKey {
@@ -82,7 +90,7 @@ impl DataDir {
                 reason: error.to_string(),
             }),
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                if self.log_dir().join(truce_log::CHECKPOINT_FILE).exists() {
+                if log_exists {
                     return Err(ServerError::LogKey {
                         path,
                         reason: "the file is missing but the log exists; restore the key".into(),
@@ -153,8 +161,10 @@ mod tests {
     fn the_key_is_created_once_private_and_reused() {
         let temp = tempfile::tempdir().unwrap();
         let dir = DataDir::new(temp.path());
-        let first = dir.load_or_create_log_key("example.org/log").unwrap();
-        let again = dir.load_or_create_log_key("example.org/log").unwrap();
+        let first = dir
+            .load_or_create_log_key("example.org/log", false)
+            .unwrap();
+        let again = dir.load_or_create_log_key("example.org/log", true).unwrap();
         assert_eq!(first.verifier(), again.verifier());
         #[cfg(unix)]
         {
@@ -168,12 +178,15 @@ mod tests {
     fn a_log_without_its_key_is_refused() {
         let temp = tempfile::tempdir().unwrap();
         let dir = DataDir::new(temp.path());
-        fs::create_dir_all(dir.log_dir()).unwrap();
-        fs::write(dir.log_dir().join(truce_log::CHECKPOINT_FILE), b"x").unwrap();
-        let error = dir.load_or_create_log_key("example.org/log").unwrap_err();
+        let error = dir
+            .load_or_create_log_key("example.org/log", true)
+            .unwrap_err();
         assert!(error.to_string().contains("restore the key"), "{error}");
+        assert!(!dir.log_key().exists());
         fs::write(dir.log_key(), "not a key\n").unwrap();
-        let error = dir.load_or_create_log_key("example.org/log").unwrap_err();
+        let error = dir
+            .load_or_create_log_key("example.org/log", false)
+            .unwrap_err();
         assert!(error.to_string().contains("log.key"), "{error}");
     }
 }

@@ -133,6 +133,14 @@ pub enum ApiError {
         /// Seconds to wait before retrying.
         retry_after_s: u32,
     },
+    /// This instance lost the log's sequencer lease to another instance and takes no more
+    /// writes (503); the same signed request may be sent to the instance that holds it.
+    NotSequencer {
+        /// What became of the lease (who holds it now, with which fencing token).
+        lease: String,
+        /// Seconds to wait before retrying here.
+        retry_after_s: u32,
+    },
     /// Something failed inside the server (500). The cause is logged with
     /// the id; the client sees only the id.
     Internal {
@@ -173,7 +181,9 @@ impl ApiError {
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Overloaded { .. } | Self::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Overloaded { .. } | Self::NotReady { .. } | Self::NotSequencer { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -289,6 +299,16 @@ impl ApiError {
                     Vec::new(),
                     None,
                 ),
+                Self::NotSequencer { lease, .. } => (
+                    "not-sequencer",
+                    "not the log's sequencer",
+                    format!(
+                        "this instance no longer holds the log's sequencer lease ({lease}) and \
+                         takes no writes; send the same request to the instance that holds it"
+                    ),
+                    Vec::new(),
+                    None,
+                ),
                 Self::Internal { error_id } => (
                     "internal",
                     "internal server error",
@@ -311,7 +331,8 @@ impl ApiError {
         match self {
             Self::RateLimited { retry_after_s }
             | Self::Overloaded { retry_after_s }
-            | Self::NotReady { retry_after_s } => Some(*retry_after_s),
+            | Self::NotReady { retry_after_s }
+            | Self::NotSequencer { retry_after_s, .. } => Some(*retry_after_s),
             _ => None,
         }
     }

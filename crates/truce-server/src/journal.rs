@@ -14,11 +14,16 @@
 //!
 //! The journal holds the clear values behind commitments: it is access
 //! controlled like the store, never served, and never part of a mirror.
+//!
+//! With the record in the database ([`crate::RecordPlace::Database`]) the
+//! same lines go to the `log_journal` table instead ([`JournalStore`]), one
+//! row per line, appended only under the sequencer lease.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use truce_log::entry::{LABEL_LOCATION, LABEL_PLACE, LABEL_SOURCE_ID, Opening, ReportOpenings};
@@ -172,6 +177,104 @@ impl Journal {
             path: self.path.clone(),
             reason: error.to_string(),
         }
+    }
+}
+
+/// Where the journal's lines are kept: the file in the data directory, or
+/// the `log_journal` table beside a log in the database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) enum JournalStore {
+    /// `DIR/journal.jsonl`.
+    File {
+        /// The file, for reading.
+        path: PathBuf,
+        /// The file open for appending.
+        journal: Arc<Mutex<Journal>>,
+    },
+    /// The `log_journal` table, appended under the sequencer lease.
+    Database(truce_store::PgJournal),
+}
+
+/// How the journal table is named in messages.
+const TABLE: &str = "PostgreSQL table log_journal";
+
+impl JournalStore {
+    /// The journal file at `path`, opened (created) for appending.
+    pub fn file(path: &Path) -> Result<Self, ServerError> {
+        Ok(JournalStore::File {
+            path: path.to_owned(),
+            journal: Arc::new(Mutex::new(Journal::open(path)?)),
+        })
+    }
+
+    /// Appends `lines`, durably, before their entries are appended to the
+    /// log.
+    pub async fn append(&self, lines: Vec<JournalLine>) -> Result<(), ServerError> {
+        match self {
+            JournalStore::File { journal, .. } => {
+                let journal = Arc::clone(journal);
+                tokio::task::spawn_blocking(move || {
+                    journal
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .append(&lines)
+                })
+                .await
+                .map_err(|error| ServerError::Task(error.to_string()))?
+            }
+            JournalStore::Database(table) => {
+                let mut rows = Vec::with_capacity(lines.len());
+                for line in &lines {
+                    let text = serde_json::to_string(line).map_err(|error| table_error(&error))?;
+                    rows.push((line.index, text));
+                }
+                table
+                    .append(&rows)
+                    .await
+                    .map_err(|error| table_error(&error))
+            }
+        }
+    }
+
+    /// The lines for log indexes `from` and later, grouped by index in the
+    /// order written (see [`read_since`]); a row that does not parse is
+    /// skipped, as a torn line of the file is.
+    pub async fn read_since(
+        &self,
+        from: u64,
+    ) -> Result<BTreeMap<u64, Vec<JournalLine>>, ServerError> {
+        match self {
+            JournalStore::File { path, .. } => {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || read_since(&path, from))
+                    .await
+                    .map_err(|error| ServerError::Task(error.to_string()))?
+            }
+            JournalStore::Database(table) => {
+                let rows = table
+                    .since(from)
+                    .await
+                    .map_err(|error| table_error(&error))?;
+                let mut by_index: BTreeMap<u64, Vec<JournalLine>> = BTreeMap::new();
+                for (index, text) in rows {
+                    match serde_json::from_str::<JournalLine>(&text) {
+                        Ok(line) if line.index == index => {
+                            by_index.entry(index).or_default().push(line);
+                        }
+                        _ => tracing::warn!(index, "a journal row does not parse; skipped"),
+                    }
+                }
+                Ok(by_index)
+            }
+        }
+    }
+}
+
+/// A [`ServerError::Journal`] for the journal table.
+fn table_error(error: &dyn std::fmt::Display) -> ServerError {
+    ServerError::Journal {
+        path: PathBuf::from(TABLE),
+        reason: error.to_string(),
     }
 }
 

@@ -9,7 +9,11 @@
 //!   journal (`journal.jsonl`) and, by default, the SQLite store
 //!   (`truce.sqlite3`); [`ServerConfig::database`] may put the store in
 //!   PostgreSQL instead (`truce_store::AnyStore`), the rest staying in the
-//!   directory. **The log is the source of truth**; the store is its
+//!   directory, and [`ServerConfig::record`] ([`RecordPlace::Database`]) may
+//!   put the log, the journal and the bodies in that database too, where one
+//!   instance at a time appends under a fenced sequencer lease and another
+//!   started on the same database waits for the lease (see `record.rs` and
+//!   `sequencer.rs`). **The log is the source of truth**; the store is its
 //!   projection.
 //! * Handlers check the signature (truce-auth), the role and the body, build
 //!   log entries, and hand them to **one writer task** over a bounded queue
@@ -104,8 +108,10 @@ pub mod migrate;
 mod projection;
 mod rate_limit;
 mod receipt_index;
+mod record;
 mod registry;
 mod replay;
+mod sequencer;
 mod state;
 mod views;
 mod writer;
@@ -115,8 +121,8 @@ use std::sync::Arc;
 
 pub use api::{app, openapi};
 pub use config::{
-    BodyLimits, ConfigError, DatabaseUrl, RateLimitConfig, ServerConfig, WitnessConfig,
-    WriterConfig, redact_url,
+    BodyLimits, ConfigError, DatabaseUrl, RateLimitConfig, RecordPlace, ServerConfig,
+    WitnessConfig, WriterConfig, redact_url,
 };
 pub use data_dir::{BLOB_DIR, DataDir, JOURNAL_FILE, LOG_DIR, LOG_KEY_FILE};
 pub use error::{ApiError, FieldProblem, PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem, ServerError};
@@ -147,7 +153,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let listen = config.listen;
-    let service = Service::open(config, Arc::new(NoAppliedEntries)).await?;
+    // Opening may wait for the sequencer lease (record in the database):
+    // `shutdown` ends the wait.
+    let mut shutdown = Box::pin(shutdown);
+    let service = tokio::select! {
+        opened = Service::open(config, Arc::new(NoAppliedEntries)) => opened?,
+        () = &mut shutdown => return Ok(()),
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| ServerError::Listen {

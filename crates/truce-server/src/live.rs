@@ -53,8 +53,8 @@ use truce_engine::corroborate::CorroborationParams;
 use truce_engine::incident::Incident;
 use truce_engine::live::{Insertion, Live, LiveView};
 use truce_engine::review::{self, Annotation};
+use truce_log::BlobStore;
 use truce_log::entry::{AgreementVersion, Contest, Decision, Entry, ReportEntry, ReportOpenings};
-use truce_log::{BlobStore, Log};
 use truce_model::agreement::Agreement;
 use truce_model::{Location, Report, SmolStr, Source, SourceKind};
 use truce_store::{
@@ -64,6 +64,7 @@ use truce_store::{
 use crate::changes::ChangeFeed;
 use crate::error::ServerError;
 use crate::projection::load_from_blobs;
+use crate::record::RecordLog;
 
 /// Reports read from the store per page while rebuilding.
 const REBUILD_PAGE: u32 = 1000;
@@ -788,7 +789,7 @@ impl LiveFindings {
     pub async fn rebuild(
         self: &Arc<Self>,
         store: &AnyStore,
-        log: &Arc<RwLock<Log>>,
+        log: &RecordLog,
     ) -> Result<(), ServerError> {
         self.versions
             .write()
@@ -813,14 +814,11 @@ impl LiveFindings {
         // Reviews, retractions and contests, in log order, fed between the
         // reports where they stand (a contest and its answers see the state
         // right after their entry).
-        let reader = Arc::clone(log);
+        let reader = log.clone();
         let mut annotations: std::collections::VecDeque<(u64, LiveItem)> = blocking(move || {
             let mut items = std::collections::VecDeque::with_capacity(annotation_indexes.len());
             for index in annotation_indexes {
-                let bytes = reader
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .entry(index)?;
+                let bytes = reader.read(|log| log.entry(index))?;
                 if let Some(item) = Entry::decode(&bytes)
                     .ok()
                     .as_ref()
@@ -839,14 +837,11 @@ impl LiveFindings {
                 version_indexes.push(record.log_index);
             }
         }
-        let (live, reader) = (Arc::clone(self), Arc::clone(log));
+        let (live, reader) = (Arc::clone(self), log.clone());
         blocking(move || {
             let mut items = Vec::new();
             for index in version_indexes {
-                let bytes = reader
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .entry(index)?;
+                let bytes = reader.read(|log| log.entry(index))?;
                 if let Ok(Entry::AgreementVersion(version)) = Entry::decode(&bytes) {
                     items.push(LiveItem::Version(version));
                 }
@@ -873,12 +868,9 @@ impl LiveFindings {
             let (start, end) = (first.log_index, last.log_index + 1);
             let records = page.items;
             n_reports += records.len();
-            let reader = Arc::clone(log);
+            let reader = log.clone();
             let reports = blocking(move || {
-                let raw = reader
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .entries(start, end)?;
+                let raw = reader.read(|log| log.entries(start, end))?;
                 let mut items = Vec::with_capacity(records.len());
                 for record in &records {
                     let offset = usize::try_from(record.log_index - start).unwrap_or(usize::MAX);

@@ -11,21 +11,23 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use truce_auth::{NonceEntry, NonceWindow, RequestVerifier};
 use truce_log::entry::{Entry, SourceRegistration};
-use truce_log::{BlobStore, Log};
+use truce_log::{BlobStore, Log, TilePath};
 
 use crate::receipt_index::ReceiptIndex;
 use truce_model::SourceKind;
 use truce_note::{KeyName, SignatureType, Verifier};
-use truce_store::{AnyStore, Store};
+use truce_store::{AnyStore, PgBlobs, PgLog, Store};
 
-use crate::config::{DatabaseUrl, ServerConfig};
+use crate::config::{DatabaseUrl, RecordPlace, ServerConfig};
 use crate::cosigning::{ConfiguredWitness, Cosigning};
 use crate::data_dir::DataDir;
 use crate::error::{ApiError, ServerError};
-use crate::journal::Journal;
+use crate::journal::JournalStore;
 use crate::live::LiveFindings;
 use crate::rate_limit::RateLimiter;
+use crate::record::{LogRef, RecordLog};
 use crate::registry::Registry;
+use crate::sequencer::{self, LeaseWatch, Sequencer, lease_error};
 use crate::writer::{Submission, Writer};
 
 /// Called by the writer after each batch of entries is durable in the log
@@ -78,7 +80,7 @@ pub(crate) struct Shared {
     pub store: AnyStore,
     /// The read replica of `read_database`, if one is configured.
     pub read_store: Option<AnyStore>,
-    pub log: Arc<RwLock<Log>>,
+    pub log: RecordLog,
     pub blobs: BlobStore,
     pub registry: Arc<Registry>,
     pub verifier: RequestVerifier,
@@ -97,12 +99,22 @@ pub(crate) struct Shared {
     pub receipts: Arc<ReceiptIndex>,
     /// The witnesses that cosign the log's checkpoints (none: no cosigning).
     pub witnesses: Vec<ConfiguredWitness>,
+    /// With the record in the database: whether this instance still holds
+    /// the sequencer lease.
+    pub lease: Option<Arc<LeaseWatch>>,
 }
 
 impl AppState {
-    /// Whether the store has caught up with the log and the server serves.
+    /// Whether the store has caught up with the log and the server serves
+    /// (with the record in the database: and this instance still holds the
+    /// sequencer lease).
     pub fn is_ready(&self) -> bool {
         self.shared.ready.load(Ordering::Acquire)
+            && self
+                .shared
+                .lease
+                .as_ref()
+                .is_none_or(|lease| lease.lost().is_none())
     }
 
     /// The configuration the server runs with.
@@ -112,12 +124,25 @@ impl AppState {
 
     /// The log's size (its latest checkpoint's).
     pub fn log_size(&self) -> u64 {
-        self.read_log(Log::size)
+        self.read_log(|log| log.size())
     }
 
     /// The key that verifies the log's checkpoints.
     pub fn log_verifier(&self) -> Verifier {
-        self.read_log(Log::verifier)
+        self.read_log(|log| log.verifier())
+    }
+
+    /// The bytes of a tile or entry bundle of the log as stored, wherever
+    /// the log is (`None` when there is no such file). The caller checks
+    /// that the path belongs to the current tree.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiError::Internal`] when the log's store cannot be read.
+    pub async fn read_tile(&self, path: TilePath) -> Result<Option<Vec<u8>>, ApiError> {
+        self.with_log(move |log| log.read_tile(&path))
+            .await?
+            .map_err(|error| ApiError::internal(&error))
     }
 
     /// The store.
@@ -138,27 +163,19 @@ impl AppState {
 
     /// Runs `read` on the log under its read lock (a short call: sizes,
     /// keys, the checkpoint).
-    pub(crate) fn read_log<T>(&self, read: impl FnOnce(&Log) -> T) -> T {
-        let log = self
-            .shared
-            .log
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        read(&log)
+    pub(crate) fn read_log<T>(&self, read: impl FnOnce(&LogRef<'_>) -> T) -> T {
+        self.shared.log.read(read)
     }
 
     /// Runs `read` on the log on a blocking thread (tile reads, proofs).
     pub(crate) async fn with_log<T: Send + 'static>(
         &self,
-        read: impl FnOnce(&Log) -> T + Send + 'static,
+        read: impl FnOnce(&LogRef<'_>) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let log = Arc::clone(&self.shared.log);
-        tokio::task::spawn_blocking(move || {
-            let log = log.read().unwrap_or_else(PoisonError::into_inner);
-            read(&log)
-        })
-        .await
-        .map_err(|error| ApiError::internal(&error))
+        let log = self.shared.log.clone();
+        tokio::task::spawn_blocking(move || log.read(read))
+            .await
+            .map_err(|error| ApiError::internal(&error))
     }
 
     /// Hands a submission to the writer and waits for its receipts.
@@ -243,6 +260,8 @@ pub struct Service {
     writer: JoinHandle<()>,
     stop: Option<oneshot::Sender<()>>,
     cosigning: Option<Cosigning>,
+    /// The lease renewal, with the record in the database.
+    sequencer: Option<Sequencer>,
 }
 
 impl fmt::Debug for Service {
@@ -253,12 +272,27 @@ impl fmt::Debug for Service {
     }
 }
 
+/// The record as opened: the log, the journal, the bodies, and with the
+/// record in the database the lease it is written under.
+struct OpenedRecord {
+    log: RecordLog,
+    journal: JournalStore,
+    blobs: BlobStore,
+    sequencer: Option<Sequencer>,
+}
+
 impl Service {
     /// Opens the data directory of `config` (creating it on first start),
     /// checks the admin key, and starts the writer, which first catches the
     /// store up with the log and, on first start, logs the admin's
     /// registration. The state reports ready ([`AppState::is_ready`]) once
     /// that is done; submissions made before wait for it.
+    ///
+    /// With the record in the database ([`RecordPlace::Database`]) this
+    /// first takes the sequencer lease, **waiting** as long as another
+    /// instance holds it (an instance that finds the lease taken is a
+    /// standby: it opens once the leader releases the lease on shutdown or
+    /// lets it expire), and only then opens the log.
     ///
     /// # Errors
     ///
@@ -272,29 +306,70 @@ impl Service {
         config.validate()?;
         let data = DataDir::new(&config.data_dir);
         data.create()?;
-        let signer = data.load_or_create_log_key(&config.log_origin)?;
-        let log_dir = data.log_dir();
-        let origin = config.log_origin.clone();
-        let log = tokio::task::spawn_blocking(move || Log::open(log_dir, signer, &origin))
-            .await
-            .map_err(|error| ServerError::Task(error.to_string()))??;
-        let blobs = BlobStore::open(data.blob_dir())?;
         let store = open_store(&config, &data).await?;
-        let read_store = match open_read_store(&config).await {
-            Ok(read_store) => read_store,
+        let opened = match open_record(&config, &data, &store).await {
+            Ok(opened) => opened,
             Err(error) => {
                 store.close().await;
                 return Err(error);
             }
         };
-        let admin = check_admin(&config, &log)?;
-        let journal = Journal::open(&data.journal())?;
+        match Self::start(config, data, store.clone(), opened, hook).await {
+            Ok(service) => Ok(service),
+            Err((error, sequencer)) => {
+                if let Some(sequencer) = sequencer {
+                    sequencer.release().await;
+                }
+                store.close().await;
+                Err(error)
+            }
+        }
+    }
 
+    /// The rest of [`Service::open`] once the store and the record are open.
+    async fn start(
+        config: ServerConfig,
+        data: DataDir,
+        store: AnyStore,
+        opened: OpenedRecord,
+        hook: Arc<dyn AppliedEntries>,
+    ) -> Result<Self, (ServerError, Option<Sequencer>)> {
+        let OpenedRecord {
+            log,
+            journal,
+            blobs,
+            sequencer,
+        } = opened;
+        macro_rules! attempt {
+            ($result:expr) => {
+                match $result {
+                    Ok(value) => value,
+                    Err(error) => return Err((ServerError::from(error), sequencer)),
+                }
+            };
+        }
+        let read_store = attempt!(open_read_store(&config).await);
+        // On a blocking thread: a log in the database is read by blocking.
+        let checked = {
+            let (config, log) = (config.clone(), log.clone());
+            tokio::task::spawn_blocking(move || log.read(|log| check_admin(&config, log)))
+                .await
+                .map_err(|error| ServerError::Task(error.to_string()))
+        };
+        let admin = match checked.and_then(|checked| checked) {
+            Ok(admin) => admin,
+            Err(error) => {
+                if let Some(read_store) = &read_store {
+                    read_store.close().await;
+                }
+                return Err((error, sequencer));
+            }
+        };
         let verifier = RequestVerifier::new(config.max_skew_ms);
         let mut window = verifier.nonce_window();
         let now = now_ms();
         let since = now.saturating_sub(i64::try_from(config.max_skew_ms).unwrap_or(i64::MAX));
-        let remembered = store.load_nonces(since).await?;
+        let remembered = attempt!(store.load_nonces(since).await);
         window.restore(remembered.into_iter().filter_map(|seen| {
             Some(NonceEntry {
                 key: KeyName::new(&seen.key).ok()?,
@@ -303,18 +378,27 @@ impl Service {
             })
         }));
         window.prune(now);
-        let registry = Arc::new(Registry::from_sources(&store.sources().await?));
+        let registry = Arc::new(Registry::from_sources(&attempt!(store.sources().await)));
+        let witnesses = attempt!(crate::cosigning::configured(&config));
+        let cosigning = match &log {
+            RecordLog::Dir(dir_log) => attempt!(Cosigning::start(
+                &witnesses,
+                Arc::clone(dir_log),
+                data.log_dir(),
+                std::time::Duration::from_millis(config.cosign_interval_ms),
+            )),
+            // Refused by the configuration's validation: nothing to cosign here.
+            RecordLog::Database(_) => None,
+        };
         let (sender, receiver) = mpsc::channel(config.writer.queue);
         let (stop, stopped) = oneshot::channel();
         let ready = Arc::new(AtomicBool::new(false));
-        let log = Arc::new(RwLock::new(log));
         let live = Arc::new(LiveFindings::new(blobs.clone()));
         let receipts = Arc::new(ReceiptIndex::default());
         let writer = Writer::new(
             config.clone(),
-            data.clone(),
             store.clone(),
-            Arc::clone(&log),
+            log.clone(),
             blobs.clone(),
             Arc::clone(&registry),
             journal,
@@ -323,15 +407,9 @@ impl Service {
             Arc::clone(&ready),
             admin,
             Arc::clone(&receipts),
+            sequencer.as_ref().map(Sequencer::watch),
         );
         let writer = tokio::spawn(writer.run(receiver, stopped));
-        let witnesses = crate::cosigning::configured(&config)?;
-        let cosigning = Cosigning::start(
-            &witnesses,
-            Arc::clone(&log),
-            data.log_dir(),
-            std::time::Duration::from_millis(config.cosign_interval_ms),
-        )?;
         let shared = Shared {
             limiter: RateLimiter::new(&config.rate_limit),
             in_flight: Arc::new(Semaphore::new(config.max_concurrent_requests)),
@@ -351,6 +429,7 @@ impl Service {
             known_agreements: RwLock::new(HashSet::new()),
             receipts,
             witnesses,
+            lease: sequencer.as_ref().map(Sequencer::watch),
         };
         Ok(Self {
             state: AppState {
@@ -359,6 +438,7 @@ impl Service {
             writer,
             stop: Some(stop),
             cosigning,
+            sequencer,
         })
     }
 
@@ -397,11 +477,90 @@ impl Service {
         let result = (&mut self.writer)
             .await
             .map_err(|error| ServerError::Task(error.to_string()));
+        // Nothing writes to the record any more: a standby may take over.
+        if let Some(sequencer) = self.sequencer.take() {
+            sequencer.release().await;
+        }
         self.state.shared.store.close().await;
         if let Some(read_store) = &self.state.shared.read_store {
             read_store.close().await;
         }
         result
+    }
+}
+
+/// Opens the record where `config.record` says: the log, the journal and the
+/// blob store in the data directory, or in the database under the sequencer
+/// lease (waited for while another instance holds it).
+async fn open_record(
+    config: &ServerConfig,
+    data: &DataDir,
+    store: &AnyStore,
+) -> Result<OpenedRecord, ServerError> {
+    let origin = config.log_origin.clone();
+    match config.record {
+        RecordPlace::DataDir => {
+            let exists = data.log_dir().join(truce_log::CHECKPOINT_FILE).exists();
+            let signer = data.load_or_create_log_key(&origin, exists)?;
+            let log_dir = data.log_dir();
+            let log = tokio::task::spawn_blocking(move || Log::open(log_dir, signer, &origin))
+                .await
+                .map_err(|error| ServerError::Task(error.to_string()))??;
+            Ok(OpenedRecord {
+                log: RecordLog::Dir(Arc::new(RwLock::new(log))),
+                journal: JournalStore::file(&data.journal())?,
+                blobs: BlobStore::open(data.blob_dir())?,
+                sequencer: None,
+            })
+        }
+        RecordPlace::Database => {
+            let (AnyStore::Postgres(pg), Some(url)) = (store, config.database.as_ref()) else {
+                return Err(ServerError::Config(crate::config::ConfigError::Invalid {
+                    field: "record",
+                    value: "database".into(),
+                    reason: "needs a PostgreSQL `database` to keep the record in",
+                }));
+            };
+            let pg_log = PgLog::from_store(pg);
+            let exists = pg_log
+                .has_checkpoint()
+                .await
+                .map_err(lease_error("reading the published checkpoint"))?;
+            let signer = data.load_or_create_log_key(&origin, exists)?;
+            let blobs = PgBlobs::connect(url.expose())
+                .await
+                .map_err(lease_error("connecting the blob store"))?;
+            let ttl = std::time::Duration::from_millis(config.sequencer_lease_ms);
+            let holder = sequencer::holder_name();
+            let lease = sequencer::acquire(&pg_log, &holder, ttl).await?;
+            // Taken before the log is opened: its recovery sees everything
+            // a former sequencer committed.
+            let tiles = lease.tile_store(tokio::runtime::Handle::current());
+            let journal = JournalStore::Database(lease.journal());
+            let sequencer = Sequencer::start(pg_log, lease);
+            let opened =
+                tokio::task::spawn_blocking(move || Log::with_store(tiles, signer, &origin))
+                    .await
+                    .map_err(|error| ServerError::Task(error.to_string()));
+            let log = match opened {
+                Ok(Ok(log)) => log,
+                Ok(Err(error)) => {
+                    sequencer.release().await;
+                    return Err(error.into());
+                }
+                Err(error) => {
+                    sequencer.release().await;
+                    return Err(error);
+                }
+            };
+            tracing::info!(size = log.size(), "log opened in the database");
+            Ok(OpenedRecord {
+                log: RecordLog::Database(Arc::new(RwLock::new(log))),
+                journal,
+                blobs: BlobStore::with_backend(Arc::new(blobs)),
+                sequencer: Some(sequencer),
+            })
+        }
     }
 }
 
@@ -461,7 +620,7 @@ pub(crate) fn describe_database(database: Option<&DatabaseUrl>, data: &DataDir) 
 
 /// The admin registration to write on first start, after checking the
 /// configured key against the log.
-fn check_admin(config: &ServerConfig, log: &Log) -> Result<Option<Entry>, ServerError> {
+fn check_admin(config: &ServerConfig, log: &LogRef<'_>) -> Result<Option<Entry>, ServerError> {
     let parsed = config
         .admin_vkey
         .as_deref()

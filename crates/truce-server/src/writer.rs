@@ -59,6 +59,26 @@
 //! ready. Before that the live findings are rebuilt from what the store
 //! already held.
 //!
+//! # The record in the database
+//!
+//! Where the log, the journal and the bodies live is the [`RecordLog`],
+//! [`JournalStore`] and [`BlobStore`] the writer is given (see
+//! [`crate::record`]); the steps are the same either way. With the record
+//! in PostgreSQL, this instance writes it only under its sequencer lease:
+//! every journal append and log write is fenced by the lease's token in the
+//! database, so nothing is written once another instance took the lease
+//! over. When the renewal task finds the lease lost, or a write of the
+//! record fails and the lease row no longer names this instance's term
+//! ([`LeaseWatch`]), the writer answers that group and every later one with
+//! 503 (`not-sequencer`, naming the lease's holder, with `Retry-After`),
+//! stores none of their nonces,
+//! reports not ready, and never writes to the record again. The same
+//! requests may go to the new leader as they are: a group whose checkpoint
+//! was staged before the loss is published by the new leader's recovery and
+//! its requests are answered there with their receipts (the journal carries
+//! their nonces), any other is logged there once. The group in the apply
+//! stage, if any, is applied: its entries are in the log.
+//!
 //! # Request nonces
 //!
 //! A submission answered with receipts needs no nonce in the store: its
@@ -70,25 +90,26 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use truce_log::entry::{AgreementVersion, Entry};
-use truce_log::{BlobStore, Log, Receipt};
+use truce_log::{BlobStore, Receipt};
 use truce_store::{AnyStore, PageRequest, ReportFilter, SeenNonce, Store};
 
 use crate::config::ServerConfig;
-use crate::data_dir::DataDir;
 use crate::error::{ApiError, FieldProblem, ServerError};
-use crate::journal::{self, EntryMeta, Journal, JournalLine, Openings};
+use crate::journal::{self, EntryMeta, JournalLine, JournalStore, Openings};
 use crate::live::{LiveFindings, LiveItem, items_of};
 use crate::projection::{Projector, REVOKED_KEY};
 use crate::receipt_index::ReceiptIndex;
+use crate::record::RecordLog;
 use crate::registry::Registry;
+use crate::sequencer::LeaseWatch;
 use crate::state::{AppliedEntries, now_ms};
 
 /// How many log entries catch-up reads and applies at a time.
@@ -470,10 +491,12 @@ impl ApplyParts {
 /// task per group.
 pub(crate) struct Writer {
     config: ServerConfig,
-    data: DataDir,
-    log: Arc<RwLock<Log>>,
+    log: RecordLog,
     blobs: BlobStore,
-    journal: Arc<Mutex<Journal>>,
+    journal: JournalStore,
+    /// With the record in the database: whether this instance still holds
+    /// the sequencer lease.
+    lease: Option<Arc<LeaseWatch>>,
     parts: ApplyParts,
     ready: Arc<AtomicBool>,
     /// The admin's registration, until it is logged.
@@ -497,24 +520,24 @@ impl Writer {
     )]
     pub fn new(
         config: ServerConfig,
-        data: DataDir,
         store: AnyStore,
-        log: Arc<RwLock<Log>>,
+        log: RecordLog,
         blobs: BlobStore,
         registry: Arc<Registry>,
-        journal: Journal,
+        journal: JournalStore,
         hook: Arc<dyn AppliedEntries>,
         live: Arc<LiveFindings>,
         ready: Arc<AtomicBool>,
         admin: Option<Entry>,
         receipts: Arc<ReceiptIndex>,
+        lease: Option<Arc<LeaseWatch>>,
     ) -> Self {
         Self {
             config,
-            data,
             log,
             blobs,
-            journal: Arc::new(Mutex::new(journal)),
+            journal,
+            lease,
             parts: ApplyParts {
                 store,
                 registry,
@@ -682,13 +705,7 @@ impl Writer {
                 if let Entry::SourceRegistration(registration) = &admin {
                     claims.sources.insert(registration.source_id.clone());
                 }
-                logged.logged(
-                    claims,
-                    self.log
-                        .read()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .size(),
-                );
+                logged.logged(claims, self.log.size());
             }
             tracing::info!("logged the admin's registration as entry 0");
         }
@@ -698,10 +715,7 @@ impl Writer {
     }
 
     fn log_size(&self) -> u64 {
-        self.log
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .size()
+        self.log.size()
     }
 
     /// Reloads the projector and the registry from the store, then projects
@@ -713,16 +727,18 @@ impl Writer {
         self.logged = None;
         let store = self.parts.store.clone();
         let indexes = Projector::agreement_indexes(&store).await?;
-        let log = Arc::clone(&self.log);
+        let log = self.log.clone();
         let agreement_entries = blocking(move || {
-            let log = log.read().unwrap_or_else(PoisonError::into_inner);
-            let mut versions = BTreeMap::new();
-            for index in indexes {
-                if let Ok(Entry::AgreementVersion(version)) = Entry::decode(&log.entry(index)?) {
-                    versions.insert(index, version);
+            log.read(|log| {
+                let mut versions = BTreeMap::new();
+                for index in indexes {
+                    if let Ok(Entry::AgreementVersion(version)) = Entry::decode(&log.entry(index)?)
+                    {
+                        versions.insert(index, version);
+                    }
                 }
-            }
-            Ok::<BTreeMap<u64, AgreementVersion>, ServerError>(versions)
+                Ok::<BTreeMap<u64, AgreementVersion>, ServerError>(versions)
+            })
         })
         .await??;
         let mut projector = Projector::load(&store, self.blobs.clone(), &agreement_entries).await?;
@@ -744,18 +760,12 @@ impl Writer {
                 log_size = size,
                 "catching the store up with the log"
             );
-            let path = self.data.journal();
-            let lines = blocking(move || journal::read_since(&path, applied)).await??;
+            let lines = self.journal.read_since(applied).await?;
             let mut start = applied;
             while start < size {
                 let end = size.min(start + CATCH_UP_CHUNK);
-                let log = Arc::clone(&self.log);
-                let raw = blocking(move || {
-                    log.read()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .entries(start, end)
-                })
-                .await??;
+                let log = self.log.clone();
+                let raw = blocking(move || log.read(|log| log.entries(start, end))).await??;
                 projector.begin_batch();
                 let (projected, decoded) =
                     project_entries(&mut projector, &store, start, &raw, &lines, now_ms()).await?;
@@ -795,8 +805,20 @@ impl Writer {
     /// previous group left it), which answers its submitters.
     async fn commit_group(&mut self, group: Vec<Submission>) {
         let started = Instant::now();
+        if self
+            .lease
+            .as_ref()
+            .is_some_and(|lease| lease.lost().is_some())
+        {
+            self.refuse_without_lease(group.into_iter().map(waiter_of).collect());
+            return;
+        }
         if let Err(error) = self.ensure_ready().await {
             let waiters = group.into_iter().map(waiter_of).collect();
+            if self.lease_lost_now().await {
+                self.refuse_without_lease(waiters);
+                return;
+            }
             let error_id = error_id_of(&ApiError::internal(&error));
             fail_waiters(self.store(), waiters, error_id).await;
             return;
@@ -875,6 +897,11 @@ impl Writer {
                     );
                 }
                 Err((error, waiters)) => {
+                    if self.lease_lost_now().await {
+                        tracing::error!(%error, "logging a group failed: the sequencer lease is lost");
+                        self.refuse_without_lease(waiters);
+                        return;
+                    }
                     tracing::error!(%error, "logging a group failed; catching up before the next group");
                     self.needs_catch_up();
                     fail_waiters(self.store(), waiters, error_id_of(&error)).await;
@@ -888,6 +915,35 @@ impl Writer {
             if let Err(error) = self.store().forget_nonces(horizon).await {
                 tracing::warn!(%error, "could not forget old request nonces");
             }
+        }
+    }
+
+    /// After a failure: whether the sequencer lease (if the record is in the
+    /// database) turns out to be lost.
+    async fn lease_lost_now(&self) -> bool {
+        match &self.lease {
+            Some(lease) => lease.check().await,
+            None => false,
+        }
+    }
+
+    /// Answers submitters 503 because this instance lost the sequencer
+    /// lease, and stops reporting ready. Their nonces are not stored: each
+    /// request may be sent again as it is to the instance that holds the
+    /// lease now, which logs it or (if its checkpoint was staged before the
+    /// loss) answers it with its receipts.
+    fn refuse_without_lease(&self, waiters: Vec<Waiter>) {
+        self.ready.store(false, Ordering::Release);
+        let lease = self
+            .lease
+            .as_ref()
+            .and_then(|lease| lease.lost())
+            .unwrap_or_else(|| "lost".to_owned());
+        for waiter in waiters {
+            waiter.answer(Err(ApiError::NotSequencer {
+                lease: lease.clone(),
+                retry_after_s: self.config.retry_after_s,
+            }));
         }
     }
 
@@ -1094,34 +1150,22 @@ impl Writer {
         // The bodies and the journal lines are independent: write and sync
         // them at the same time (the file system commits concurrent syncs
         // together). Both are durable before the append begins.
-        let journal = Arc::clone(&self.journal);
-        let journaled = blocking(move || {
-            journal
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .append(&lines)
-        });
+        let journaled = self.journal.append(lines);
         let store = self.blobs.clone();
         let synced = blocking(move || store.put_many(&bodies).map(|_| ()));
         let (journaled, synced) = tokio::join!(journaled, synced);
         let durable_at = Instant::now();
         let prepared = match (journaled, synced) {
-            (Ok(Ok(())), Ok(Ok(()))) => Ok(()),
+            (Ok(()), Ok(Ok(()))) => Ok(()),
             (Err(error), _) | (_, Err(error)) => Err(ApiError::internal(&error)),
-            (Ok(Err(error)), _) => Err(ApiError::internal(&error)),
             (_, Ok(Err(error))) => Err(ApiError::internal(&error)),
         };
         if let Err(error) = prepared {
             return Err((error, waiters));
         }
 
-        let log = Arc::clone(&self.log);
-        let appended = blocking(move || {
-            log.write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .append_batch_with_receipts(&bytes)
-        })
-        .await;
+        let log = self.log.clone();
+        let appended = blocking(move || log.append_batch_with_receipts(&bytes)).await;
         tracing::debug!(
             entries = entries.len(),
             bodies_and_journal_us = durable_at.duration_since(started).as_micros(),
@@ -1217,7 +1261,8 @@ impl From<ServerError> for ApiError {
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writer")
-            .field("data_dir", &self.data.root())
+            .field("data_dir", &self.config.data_dir)
+            .field("record", &self.config.record)
             .finish_non_exhaustive()
     }
 }

@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use truce_server::{DatabaseUrl, NoAppliedEntries, ServerConfig, Service, WitnessConfig};
+use truce_server::{
+    DatabaseUrl, NoAppliedEntries, RecordPlace, ServerConfig, Service, WitnessConfig,
+};
 
 use crate::key_cmd::read_verifier;
 
@@ -32,7 +34,8 @@ pub struct ServeArgs {
     data: Option<PathBuf>,
     /// Where the store lives: `postgres://USER:PASSWORD@HOST:PORT/DB` for PostgreSQL (with
     /// PostGIS), or `sqlite:` for SQLite in the data directory; the log stays in the data
-    /// directory [config: database; default: SQLite in the data directory].
+    /// directory unless --record database [config: database; default: SQLite in the data
+    /// directory].
     #[arg(
         long,
         env = "TRUCE_DATABASE",
@@ -51,6 +54,16 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     read_database: Option<String>,
+    /// Where the record (log, journal, report texts) is kept: `data_dir`, or `database` to
+    /// keep it in the PostgreSQL --database, where one instance at a time appends under
+    /// the sequencer lease and others started on it wait for the lease [config: record;
+    /// default data_dir].
+    #[arg(long, env = "TRUCE_RECORD", value_name = "PLACE")]
+    record: Option<RecordPlace>,
+    /// With --record database: how long the sequencer lease lasts unrenewed, in
+    /// milliseconds [config: sequencer_lease_ms; default 10000].
+    #[arg(long, env = "TRUCE_SEQUENCER_LEASE_MS", value_name = "MS")]
+    sequencer_lease_ms: Option<u64>,
     /// A TOML configuration file (the keys of docs/service.md; unknown keys are refused).
     #[arg(long, env = "TRUCE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
@@ -160,6 +173,12 @@ fn settle_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     if let Some(read_database) = &args.read_database {
         config.read_database = Some(DatabaseUrl::new(read_database.trim()));
     }
+    if let Some(record) = args.record {
+        config.record = record;
+    }
+    if let Some(lease) = args.sequencer_lease_ms {
+        config.sequencer_lease_ms = lease;
+    }
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
@@ -233,9 +252,17 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let local = listener
         .local_addr()
         .context("reading the address listened on")?;
-    let service = Service::open(config, Arc::new(NoAppliedEntries))
-        .await
-        .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    // With the record in the database, opening waits while another instance holds the
+    // sequencer lease: a signal meanwhile ends the wait.
+    let mut shutdown = Box::pin(shutdown_signal());
+    let service = tokio::select! {
+        opened = Service::open(config, Arc::new(NoAppliedEntries)) => opened
+            .with_context(|| format!("opening the data directory {}", data_dir.display()))?,
+        () = &mut shutdown => {
+            tracing::info!("stopped before the service opened");
+            return Ok(());
+        }
+    };
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "http://{local}")
@@ -243,7 +270,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             .context("writing to standard output")?;
     }
     tracing::info!(data = %data_dir.display(), database = %database, read_database = %read_database, url = %format!("http://{local}"), "listening; /readyz answers 200 once the store has caught up with the log");
-    truce_server::serve(service, listener, shutdown_signal())
+    truce_server::serve(service, listener, shutdown)
         .await
         .context("serving")?;
     Ok(())
@@ -315,6 +342,31 @@ mod tests {
         assert!((config.rate_limit.per_second - 7.0).abs() < f64::EPSILON);
         assert_eq!(config.rate_limit.burst, 11);
         assert_eq!(config.writer, truce_server::WriterConfig::default());
+    }
+
+    #[test]
+    fn the_record_goes_to_the_database_only_beside_a_postgres_store() {
+        let harness = Harness::parse_from([
+            "serve",
+            "--database",
+            "postgres://db/truce",
+            "--record",
+            "database",
+            "--sequencer-lease-ms",
+            "4000",
+        ]);
+        let config = settle_config(&harness.serve).unwrap();
+        assert_eq!(config.record, RecordPlace::Database);
+        assert_eq!(config.sequencer_lease_ms, 4000);
+        let harness = Harness::parse_from(["serve", "--record", "database"]);
+        let error = format!("{:#}", settle_config(&harness.serve).unwrap_err());
+        assert!(error.contains("record"), "{error}");
+        assert!(Harness::try_parse_from(["serve", "--record", "disk"]).is_err());
+        let harness = Harness::parse_from(["serve"]);
+        assert_eq!(
+            settle_config(&harness.serve).unwrap().record,
+            RecordPlace::DataDir
+        );
     }
 
     #[test]

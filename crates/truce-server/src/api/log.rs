@@ -176,11 +176,10 @@ pub(crate) async fn tile(
         Some(width) if tile.width <= width => {}
         _ => return Err(not_found()),
     }
-    let file = state.shared.data.log_dir().join(tile.to_string());
-    match tokio::fs::read(&file).await {
-        Ok(bytes) => Ok(with_type(bytes, "application/octet-stream")),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(not_found()),
-        Err(error) => Err(ApiError::internal(&error)),
+    // From wherever the record keeps its tiles (the data directory or the database).
+    match state.read_tile(tile).await? {
+        Some(bytes) => Ok(with_type(bytes, "application/octet-stream")),
+        None => Err(not_found()),
     }
 }
 

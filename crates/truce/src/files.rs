@@ -128,3 +128,75 @@ pub fn warn_if_readable_by_others(path: &Path) {
 /// Warns when a private key file can be read by other users (nothing to check here).
 #[cfg(not(unix))]
 pub fn warn_if_readable_by_others(_path: &Path) {}
+
+/// Reads a whole file, in as many parts as the thread pool has threads, each part read at its
+/// offset by its own thread: copying a large input out of the page cache (and faulting in
+/// the buffer's pages) then uses every core instead of one.
+pub fn read_in_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+    // Small files, and files whose length the metadata does not tell (pipes, /proc): one read.
+    const PARALLEL_FROM: usize = 8 << 20;
+    if len < PARALLEL_FROM || len == usize::MAX {
+        let mut bytes = Vec::with_capacity(len.min(PARALLEL_FROM));
+        std::io::Read::read_to_end(&mut file, &mut bytes)?;
+        return Ok(bytes);
+    }
+    let mut bytes = vec![0u8; len];
+    let part = len.div_ceil(rayon::current_num_threads().max(1));
+    read_parts(&file, &mut bytes, part)?;
+    // The file may have grown since its length was read: what was added is read too.
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(len as u64))?;
+    std::io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(bytes)
+}
+
+#[cfg(unix)]
+fn read_parts(file: &std::fs::File, bytes: &mut [u8], part: usize) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    use std::os::unix::fs::FileExt;
+    bytes
+        .par_chunks_mut(part)
+        .enumerate()
+        .try_for_each(|(index, chunk)| file.read_exact_at(chunk, (index * part) as u64))
+}
+
+#[cfg(not(unix))]
+fn read_parts(file: &std::fs::File, bytes: &mut [u8], _part: usize) -> std::io::Result<()> {
+    let mut file = file;
+    std::io::Read::read_exact(&mut file, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes that differ from one position to the next, so that a part read at a wrong
+    /// offset shows.
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn a_file_read_in_parts_is_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // Below the parallel threshold, at it, and above it with a length no thread count
+        // divides evenly.
+        for len in [0, 1, 4096, 8 << 20, (8 << 20) + 12_345, (17 << 20) + 7] {
+            let path = dir.path().join(format!("input-{len}"));
+            let bytes = pattern(len);
+            std::fs::write(&path, &bytes).unwrap();
+            let read = read_in_parallel(&path).unwrap();
+            assert_eq!(read.len(), len);
+            assert!(read == bytes, "the bytes of a {len}-byte file differ");
+        }
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(read_in_parallel(&dir.path().join("absent.csv")).is_err());
+    }
+}

@@ -183,7 +183,8 @@ pub fn read_reports_then<R: Send>(
     let mut files = Vec::new();
     for path in paths {
         let name = display(path.as_ref());
-        let bytes = std::fs::read(path).with_context(|| format!("reading {name}"))?;
+        let bytes = crate::files::read_in_parallel(path.as_ref())
+            .with_context(|| format!("reading {name}"))?;
         let format = match forced {
             Some(format) => format,
             None => detect_format(&name, &bytes[..bytes.len().min(4096)]).ok_or_else(|| {

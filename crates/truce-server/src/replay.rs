@@ -48,6 +48,17 @@ const REPLAY_CHUNK: usize = 4096;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReplayError {
+    /// The directory holds the log's key and no log: its service keeps the record in
+    /// PostgreSQL (`record = "database"`), which this cannot read.
+    #[error(
+        "{} holds only the log's key: its service keeps the log, the journal and the texts in \
+         PostgreSQL (record = \"database\"), and a data directory replay cannot read them yet",
+        dir.display()
+    )]
+    RecordInDatabase {
+        /// The directory given.
+        dir: PathBuf,
+    },
     /// A part every data directory has is missing.
     #[error("{} is not a truce data directory: {what} {} is missing", dir.display(), path.display())]
     NotADataDir {
@@ -191,6 +202,7 @@ impl Replayed {
 ///
 /// # Errors
 ///
+/// [`ReplayError::RecordInDatabase`] when `dir` holds the log's key and no log;
 /// [`ReplayError::NotADataDir`] when `dir/log/checkpoint` or `dir/blobs` is missing;
 /// [`ReplayError::Checkpoint`], [`ReplayError::Bundle`] and [`ReplayError::RootMismatch`]
 /// when the log is damaged; [`ReplayError::Io`], [`ReplayError::Journal`],
@@ -217,6 +229,11 @@ pub(crate) async fn replay_into<S: Store>(
     let log_dir = data.log_dir();
     let checkpoint_path = log_dir.join(CHECKPOINT_FILE);
     let blob_dir = data.blob_dir();
+    if !log_dir.exists() && dir.join(crate::LOG_KEY_FILE).is_file() {
+        return Err(ReplayError::RecordInDatabase {
+            dir: dir.to_owned(),
+        });
+    }
     for (what, path) in [
         ("the log's checkpoint", &checkpoint_path),
         ("the blob store", &blob_dir),

@@ -129,6 +129,13 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
             data.display()
         );
     }
+    if !data.join(LOG_DIR).exists() && data.join(LOG_KEY_FILE).is_file() {
+        bail!(
+            "{} holds only the log's key: its service keeps the log, the journal and the texts \
+             in PostgreSQL (--record database) beside the store; {POSTGRES_BACKUP_ADVICE}",
+            data.display()
+        );
+    }
     for (part, what) in [
         (
             data.join(LOG_DIR).join(CHECKPOINT_FILE),
@@ -629,6 +636,22 @@ mod tests {
             fs::read_to_string(&to).unwrap(),
             "{\"index\":0,\"sha256\":\"a\"}\n{\"index\":1,\"sha256\":\"b\"}\n"
         );
+    }
+
+    #[test]
+    fn a_directory_whose_record_is_in_the_database_is_sent_to_its_tools() {
+        let temp = tempfile::tempdir().unwrap();
+        std::fs::write(temp.path().join(LOG_KEY_FILE), "key").unwrap();
+        let error = backup(BackupArgs {
+            data: temp.path().to_owned(),
+            out: temp.path().join("backup"),
+            database: None,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("--record database"), "{error}");
+        assert!(error.contains("pg_dump"), "{error}");
+        assert!(!temp.path().join("backup").exists());
     }
 
     #[test]

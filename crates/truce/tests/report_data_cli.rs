@@ -595,6 +595,17 @@ fn a_directory_that_is_not_a_data_directory_is_named() {
 }
 
 #[test]
+fn a_directory_whose_record_is_in_the_database_says_so() {
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::write(temp.path().join("log.key"), "key").unwrap();
+    for command in ["report", "assess"] {
+        let error = fails(&[command, "--data", temp.path().to_str().unwrap()]);
+        assert!(error.contains("holds only the log's key"), "{error}");
+        assert!(error.contains("PostgreSQL"), "{error}");
+    }
+}
+
+#[test]
 fn a_coverage_file_in_batch_mode() {
     let temp = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

@@ -5,22 +5,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/batch.rs"]
+mod batch;
 mod common;
-
-use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use axum::Router;
 use common::{AGREEMENT, BLACK_SEA_TOML, BLACK_SEA_ZONE, Keys, config, get, open, populate, post};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use truce_auth::RequestSigner;
-use truce_engine::assess::assess;
-use truce_engine::corroborate::{CorroborationParams, corroborate};
-use truce_engine::intake::{Origin, merge};
 use truce_model::Report;
-use truce_model::agreement::{Agreement, MemoryFiles, load};
-use truce_model::ingest::{IngestOptions, InputFormat, parse_reports};
 
 /// Where events happen: three spots in Odesa's port (in the Black Sea zone)
 /// close enough to corroborate, and one inland.
@@ -114,113 +108,6 @@ fn submitted(id: &str, draft: &Draft) -> Value {
     })
 }
 
-/// The report the batch job reads for a submission by `signer`: the same
-/// JSON line with the key's source fields, through the same reader.
-fn as_batch_input(
-    value: &Value,
-    signer: &RequestSigner,
-    kind: &str,
-    party: Option<&str>,
-) -> Report {
-    let mut object = value.as_object().unwrap().clone();
-    object.remove("agreement");
-    object.insert("source_id".into(), json!(signer.verifier().name().as_str()));
-    object.insert("source_kind".into(), json!(kind));
-    if let Some(party) = party {
-        object.insert("source_party".into(), json!(party));
-    }
-    let line = Value::Object(object).to_string();
-    let mut ingested = parse_reports(
-        InputFormat::Jsonl,
-        "in.jsonl",
-        line.as_bytes(),
-        &IngestOptions::default(),
-    )
-    .unwrap();
-    assert!(ingested.rejections.is_empty(), "{:?}", ingested.rejections);
-    ingested.reports.remove(0)
-}
-
-fn black_sea() -> Vec<Agreement> {
-    let files = MemoryFiles(BTreeMap::from([(
-        "zones/black-sea.geojson".to_owned(),
-        BLACK_SEA_ZONE.as_bytes().to_vec(),
-    )]));
-    load("agreement.toml", BLACK_SEA_TOML, &files).unwrap()
-}
-
-/// Sorts object keys, so two values compare as text whatever their key order.
-fn canonical(value: &Value) -> String {
-    fn sorted(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let ordered: BTreeMap<&String, Value> = map
-                    .iter()
-                    .map(|(key, value)| (key, sorted(value)))
-                    .collect();
-                serde_json::to_value(ordered).unwrap()
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    serde_json::to_string(&sorted(value)).unwrap()
-}
-
-/// The batch job over `reports`: each incident with its findings under
-/// every interpretation, in the service's incident shape.
-fn batch_job(reports: &[Report]) -> Value {
-    let agreements = black_sea();
-    let origins = (0..reports.len())
-        .map(|row| Origin {
-            file: Arc::from("in.jsonl"),
-            row: row as u64 + 1,
-        })
-        .collect();
-    let (reports, rejections) = merge(reports.to_vec(), origins);
-    assert!(rejections.is_empty(), "{rejections:?}");
-    let incidents = corroborate(
-        &reports,
-        &CorroborationParams::from(&agreements[0].corroboration),
-    );
-    let assessments: Vec<_> = agreements
-        .iter()
-        .map(|agreement| assess(agreement, &reports, &incidents).unwrap())
-        .collect();
-    let items = incidents
-        .iter()
-        .enumerate()
-        .map(|(i, incident)| {
-            let mut item = json!({
-                "id": incident.id,
-                "start_ms": incident.time.start_ms,
-                "end_ms": incident.time.end_ms,
-                "location": {
-                    "lon": incident.location.lon,
-                    "lat": incident.location.lat,
-                    "radius_m": incident.location.uncertainty_m,
-                    "coarsened": false,
-                },
-                "action": incident.action.as_str(),
-                "target": incident.target.to_string(),
-                "casualties": incident.casualties,
-                "n_sources": incident.n_sources,
-                "report_ids": incident.members.iter().map(|&m| reports[m as usize].id.as_str()).collect::<Vec<_>>(),
-                "findings": agreements.iter().zip(&assessments).map(|(agreement, assessment)| {
-                    let mut finding = serde_json::to_value(&assessment.findings[i]).unwrap();
-                    finding["interpretation"] = json!(agreement.interpretation);
-                    finding
-                }).collect::<Vec<_>>(),
-            });
-            if let Some(site) = &incident.site {
-                item["site"] = json!(site);
-            }
-            item
-        })
-        .collect();
-    Value::Array(items)
-}
-
 /// Every incident the service lists, `page` at a time, as `signer` sees it.
 async fn all_incidents(
     router: &Router,
@@ -304,7 +191,7 @@ async fn submit_all(router: &Router, keys: &Keys, drafts: &[Draft], cuts: &[usiz
                 201 => accepted.extend(
                     batch
                         .iter()
-                        .map(|value| as_batch_input(value, signer, kind, *party)),
+                        .map(|value| batch::read_as_batch_input(value, signer, kind, *party)),
                 ),
                 // A batch reusing an id (of the log, or twice in itself) is refused whole.
                 409 | 422 => {}
@@ -339,8 +226,8 @@ proptest! {
             cuts.sort_unstable();
             let accepted = submit_all(&router, &keys, &drafts, &cuts).await;
             let served = all_incidents(&router, "", page, Some(&keys.admin)).await;
-            let expected = batch_job(&accepted);
-            assert_eq!(canonical(&comparable(&served)), canonical(&expected));
+            let expected = batch::judged(&accepted);
+            assert_eq!(batch::canonical(&comparable(&served)), batch::canonical(&expected));
             drop(router);
             service.shutdown().await.unwrap();
         });

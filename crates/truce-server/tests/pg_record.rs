@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use common::{AGREEMENT, Call, Keys, config, get, open, populate, post, report};
+use common::{AGREEMENT, Call, Keys, config, get, open, populate, post, report_at};
 use pg::Database;
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, PgPool};
@@ -41,14 +41,6 @@ fn on(dir: &Path, keys: &Keys, db: &Database) -> ServerConfig {
         sequencer_lease_ms: LEASE_MS,
         ..config(dir, &keys.admin)
     }
-}
-
-/// A report of `id` at (`lon`, `lat`) on `day` of April 2025, accusing `accused`.
-fn report_at(id: &str, lon: f64, lat: f64, day: u32, accused: Option<&str>) -> Value {
-    let mut value = report(id, lon, lat);
-    value["time"] = json!(format!("2025-04-{day:02}T06:{:02}:00Z", id.len() * 3));
-    value["accused"] = json!(accused);
-    value
 }
 
 /// Registrations, the agreement, reports from the monitor and both parties, a review.

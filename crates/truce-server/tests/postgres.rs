@@ -18,7 +18,7 @@ mod pg;
 use std::path::Path;
 
 use axum::Router;
-use common::{AGREEMENT, Keys, config, get, open, populate, post, report};
+use common::{AGREEMENT, Keys, config, get, open, populate, post, report_at};
 use pg::Database;
 use serde_json::{Value, json};
 use truce_server::migrate::{MigrateError, compare_stores, copy_nonces, replay_into_empty};
@@ -32,14 +32,6 @@ fn on(dir: &Path, keys: &Keys, database: Option<&Database>) -> ServerConfig {
         database: database.map(|db| DatabaseUrl::new(db.url.clone())),
         ..config(dir, &keys.admin)
     }
-}
-
-/// A report of `id` at (`lon`, `lat`), on `day` of April 2025, accusing `accused`.
-fn report_at(id: &str, lon: f64, lat: f64, day: u32, accused: Option<&str>) -> Value {
-    let mut value = report(id, lon, lat);
-    value["time"] = json!(format!("2025-04-{day:02}T06:{:02}:00Z", id.len() * 3));
-    value["accused"] = json!(accused);
-    value
 }
 
 /// Registrations, the agreement, reports from the monitor and both parties (one batch),

@@ -71,7 +71,8 @@ pub struct BackupArgs {
 pub const POSTGRES_BACKUP_ADVICE: &str = "truce backup snapshots the SQLite store of a \
      data directory, and this service keeps its store in PostgreSQL: back the database up \
      with pg_dump or the server's base backups (with WAL archiving), and copy the data \
-     directory (log, journal, blobs, log.key) with your file-system backups; after a restore \
+     directory (log, journal, blobs, log.key; only log.key when the record is in the \
+     database too, --record database) with your file-system backups; after a restore \
      the service replays the log entries the database lacks (see docs/service.md, \
      PostgreSQL)";
 

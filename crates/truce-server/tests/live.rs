@@ -10,22 +10,15 @@ mod batch;
 mod common;
 
 use axum::Router;
-use common::{AGREEMENT, BLACK_SEA_TOML, BLACK_SEA_ZONE, Keys, config, get, open, populate, post};
+use common::{
+    ACTIONS, AGREEMENT, BLACK_SEA_TOML, BLACK_SEA_ZONE, Keys, SPOTS, TARGETS, config, get, open,
+    populate, post,
+};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use truce_auth::RequestSigner;
 use truce_model::Report;
 
-/// Where events happen: three spots in Odesa's port (in the Black Sea zone)
-/// close enough to corroborate, and one inland.
-const SPOTS: [(f64, f64); 4] = [
-    (30.74, 46.49),
-    (30.742, 46.491),
-    (30.76, 46.50),
-    (36.23, 49.99),
-];
-const ACTIONS: [&str; 3] = ["missile_strike", "drone_strike", "naval_attack"];
-const TARGETS: [&str; 3] = ["maritime", "energy", "military"];
 const ACCUSED: [Option<&str>; 3] = [None, Some("RU"), Some("UA")];
 /// 7 April 2025 06:00 UTC (in the window), and 20 March 2025 (before it).
 const DAYS_MS: [i64; 2] = [1_744_005_600_000, 1_742_450_400_000];

@@ -23,7 +23,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use common::{AGREEMENT, Call, Keys, config, get, open, populate, post, report_at};
+use common::{
+    ACTIONS, AGREEMENT, Call, Keys, SPOTS, TARGETS, config, get, open, populate, post, report_at,
+};
 use pg::Database;
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, PgPool};
@@ -329,14 +331,6 @@ async fn a_second_instance_waits_for_the_lease_then_takes_over() {
 /// The `n`th report of a deterministic mix: four spots (three that corroborate), two
 /// days, several actions, targets and accusations.
 fn mixed_report(n: usize) -> Value {
-    const SPOTS: [(f64, f64); 4] = [
-        (30.74, 46.49),
-        (30.742, 46.491),
-        (30.76, 46.50),
-        (36.23, 49.99),
-    ];
-    const ACTIONS: [&str; 3] = ["missile_strike", "drone_strike", "naval_attack"];
-    const TARGETS: [&str; 3] = ["maritime", "energy", "military"];
     const ACCUSED: [Option<&str>; 3] = [Some("RU"), None, Some("UA")];
     let (lon, lat) = SPOTS[n % SPOTS.len()];
     let day = 7 + (n / 7) % 2;

@@ -289,6 +289,19 @@ pub fn report(id: &str, lon: f64, lat: f64) -> Value {
     })
 }
 
+/// Where generated events happen: three spots in Odesa's port (in the Black Sea zone)
+/// close enough to corroborate, and one inland.
+pub const SPOTS: [(f64, f64); 4] = [
+    (30.74, 46.49),
+    (30.742, 46.491),
+    (30.76, 46.50),
+    (36.23, 49.99),
+];
+/// Actions generated reports name.
+pub const ACTIONS: [&str; 3] = ["missile_strike", "drone_strike", "naval_attack"];
+/// Target categories generated reports name.
+pub const TARGETS: [&str; 3] = ["maritime", "energy", "military"];
+
 /// [`report`] on `day` of April 2025 (at a minute its id's length picks), accusing
 /// `accused`.
 pub fn report_at(id: &str, lon: f64, lat: f64, day: u32, accused: Option<&str>) -> Value {

@@ -82,6 +82,14 @@ pub enum LogError {
     /// A proof was asked for sizes or an index the log cannot prove.
     #[error("cannot prove: {0}")]
     Prove(String),
+    /// An append was asked of a log opened to follow another writer
+    /// ([`Log::follow`]).
+    #[error("this log follows another writer's appends and cannot append itself")]
+    Following,
+    /// The store has no published checkpoint yet, so there is nothing to
+    /// follow.
+    #[error("the store has no published checkpoint yet")]
+    NothingPublished,
 }
 
 fn store_error<E: std::error::Error + Send + Sync + 'static>(
@@ -120,6 +128,8 @@ pub struct Log<S: TileStore = FsTileStore> {
     /// Set when an append failed after it may have written something: the
     /// next append first re-reads the state from the store.
     needs_recovery: bool,
+    /// Opened by [`Log::follow`]: reads only, another process appends.
+    following: bool,
 }
 
 impl<S: TileStore> fmt::Debug for Log<S> {
@@ -373,7 +383,96 @@ impl<S: TileStore> Log<S> {
             note: recovered.note,
             cache: Mutex::new(TileCache::new(EXPANDED_TILES, SUMMARY_TILES)),
             needs_recovery: false,
+            following: false,
         })
+    }
+
+    /// Opens a log that another process appends to, at its published
+    /// checkpoint, for reading only: nothing is written to `store` (a staged
+    /// checkpoint is the writer's commit in flight and is left alone), and
+    /// appends fail with [`LogError::Following`]. [`Log::refresh`] moves it
+    /// to the writer's latest published checkpoint.
+    ///
+    /// The published checkpoint must verify under `signer`'s key and
+    /// `origin`, and the stored tiles must reproduce its root.
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::NothingPublished`] when the writer has not published a
+    /// checkpoint yet; the errors of [`Log::with_store`] otherwise.
+    pub fn follow(store: S, signer: NoteSigner, origin: &str) -> Result<Self, LogError> {
+        let bytes = store
+            .read_checkpoint()
+            .map_err(store_error("reading the checkpoint"))?
+            .ok_or(LogError::NothingPublished)?;
+        let (checkpoint, note) = own_checkpoint(&signer, origin, "published", &bytes)?;
+        let edge = load_edge(&store, &checkpoint)?;
+        Ok(Log {
+            store,
+            signer,
+            origin: origin.to_owned(),
+            edge,
+            checkpoint,
+            note,
+            cache: Mutex::new(TileCache::new(EXPANDED_TILES, SUMMARY_TILES)),
+            needs_recovery: false,
+            following: true,
+        })
+    }
+
+    /// Whether this log was opened by [`Log::follow`].
+    pub fn is_following(&self) -> bool {
+        self.following
+    }
+
+    /// For a log opened by [`Log::follow`]: reads the writer's published
+    /// checkpoint and, if it is larger than this log's, moves to it after
+    /// checking that its tree extends the one this log had (the stored
+    /// tiles reproduce both roots). Returns whether the log grew.
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::SplitView`] when the new tree does not extend the old
+    /// one, [`LogError::ForeignCheckpoint`] when the checkpoint is not this
+    /// log's, the store's errors otherwise. The log stays where it was.
+    pub fn refresh(&mut self) -> Result<bool, LogError> {
+        if !self.following {
+            return Ok(false);
+        }
+        let Some(bytes) = self
+            .store
+            .read_checkpoint()
+            .map_err(store_error("reading the checkpoint"))?
+        else {
+            return Ok(false);
+        };
+        let (checkpoint, note) = own_checkpoint(&self.signer, &self.origin, "published", &bytes)?;
+        if checkpoint.size() < self.checkpoint.size() {
+            return Err(LogError::Corrupt {
+                tree_size: checkpoint.size(),
+                reason: format!(
+                    "the published checkpoint went back from size {} to {}",
+                    self.checkpoint.size(),
+                    checkpoint.size()
+                ),
+            });
+        }
+        if checkpoint.size() == self.checkpoint.size() {
+            if checkpoint.root() != self.checkpoint.root() {
+                return Err(LogError::SplitView {
+                    tree_size: checkpoint.size(),
+                    first: self.checkpoint.root(),
+                    second: checkpoint.root(),
+                });
+            }
+            return Ok(false);
+        }
+        let edge = load_edge(&self.store, &checkpoint)?;
+        check_root_at(&self.store, &self.checkpoint, checkpoint.size())?;
+        self.edge = edge;
+        self.checkpoint = checkpoint;
+        self.note = note;
+        Ok(true)
     }
 
     /// Re-reads the state from the store after a failed append.
@@ -458,6 +557,9 @@ impl<S: TileStore> Log<S> {
 
     /// Appends and returns the first index.
     fn append<E: AsRef<[u8]>>(&mut self, entries: &[E], warm_cache: bool) -> Result<u64, LogError> {
+        if self.following {
+            return Err(LogError::Following);
+        }
         if self.needs_recovery {
             self.recover_in_place()?;
         }

@@ -237,22 +237,43 @@ impl<'a, S: TileStore + ?Sized> TileReader<'a, S> {
         self.tree_size
     }
 
-    fn read_file(&self, path: &TilePath) -> Result<Vec<u8>, ReadError> {
+    fn read_stored(&self, path: &TilePath) -> Result<Option<Vec<u8>>, ReadError> {
         self.store
             .read_tile(path)
             .map_err(|source| ReadError::Store {
                 path: path.to_string(),
                 source: Box::new(source),
-            })?
-            .ok_or_else(|| ReadError::Missing {
-                path: path.to_string(),
             })
+    }
+
+    /// The bytes of a tile file and the width of the file they are from.
+    /// A partial file that is gone because the tile has since been completed
+    /// (the log deletes superseded partials; a reader of an older tree size,
+    /// such as an instance following the log, may still ask for one) is read
+    /// from the full tile, whose first `width` hashes or entries are the
+    /// partial's (c2sp.org/tlog-tiles).
+    fn read_file(&self, path: &TilePath) -> Result<(Vec<u8>, u16), ReadError> {
+        if let Some(bytes) = self.read_stored(path)? {
+            return Ok((bytes, path.width));
+        }
+        if !path.is_full() {
+            let full = TilePath::full(path.key);
+            if let Some(bytes) = self.read_stored(&full)? {
+                return Ok((bytes, full.width));
+            }
+        }
+        Err(ReadError::Missing {
+            path: path.to_string(),
+        })
     }
 
     /// The hashes of a hash tile file, checked for length.
     pub fn read_hash_tile(&self, path: &TilePath) -> Result<Vec<Hash>, ReadError> {
-        let bytes = self.read_file(path)?;
+        let (mut bytes, width) = self.read_file(path)?;
         let expected = path.hash_tile_len();
+        if width > path.width && bytes.len() == TilePath::full(path.key).hash_tile_len() {
+            bytes.truncate(expected);
+        }
         if bytes.len() != expected {
             return Err(ReadError::TileLength {
                 path: path.to_string(),
@@ -337,14 +358,14 @@ impl<'a, S: TileStore + ?Sized> TileReader<'a, S> {
                 what: format!("entry bundle {bundle_index}"),
                 tree_size: self.tree_size,
             })?;
-        let bytes = self.read_file(&path)?;
-        let items =
-            layout::parse_bundle(&bytes, path.width).map_err(|source| ReadError::Bundle {
-                path: path.to_string(),
-                source,
-            })?;
+        let (bytes, width) = self.read_file(&path)?;
+        let items = layout::parse_bundle(&bytes, width).map_err(|source| ReadError::Bundle {
+            path: path.to_string(),
+            source,
+        })?;
         Ok(items
             .into_iter()
+            .take(usize::from(path.width))
             .map(|item| bytes[item.body].to_vec())
             .collect())
     }

@@ -864,3 +864,81 @@ async fn bodies_are_kept_by_hash_and_checked_when_read() {
     ));
     assert!(other.verify().is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_holder_advertises_its_address_for_its_term_only() {
+    let Some(db) = TestDb::create("pg_log_address").await else {
+        return;
+    };
+    let log = PgLog::from_store(&db.store);
+    assert_eq!(log.sequencer().await.unwrap().address, None);
+    let short = Duration::from_millis(300);
+    let lease_a = take_lease(&log, "a", short).await;
+    lease_a
+        .advertise(Some("http://10.0.0.1:8080"))
+        .await
+        .unwrap();
+    let state = log.sequencer().await.unwrap();
+    assert_eq!(state.address.as_deref(), Some("http://10.0.0.1:8080"));
+    // Renewing a live lease keeps the address.
+    let again = take_lease(&log, "a", short).await;
+    assert_eq!(again.token(), lease_a.token());
+    assert_eq!(
+        log.sequencer().await.unwrap().address.as_deref(),
+        Some("http://10.0.0.1:8080")
+    );
+    // A new term starts without one: the old address is not the new holder's.
+    tokio::time::sleep(short + Duration::from_millis(100)).await;
+    let lease_b = take_lease(&log, "b", short).await;
+    let state = log.sequencer().await.unwrap();
+    assert_eq!((state.holder.as_deref(), state.address), (Some("b"), None));
+    // The former holder can no longer advertise.
+    assert!(matches!(
+        lease_a.advertise(Some("http://10.0.0.1:8080")).await,
+        Err(PgLogError::Fenced { .. })
+    ));
+    lease_b
+        .advertise(Some("http://10.0.0.2:8080"))
+        .await
+        .unwrap();
+    assert!(lease_b.release().await.unwrap());
+    let state = log.sequencer().await.unwrap();
+    assert_eq!((state.holder, state.address), (None, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_reads_what_the_sequencer_publishes_and_writes_nothing() {
+    let Some(db) = TestDb::create("pg_log_follow").await else {
+        return;
+    };
+    let log = PgLog::from_store(&db.store);
+    let lease = take_lease(&log, "leader", Duration::from_secs(600)).await;
+    let store = lease.tile_store(Handle::current());
+    let reader = log.reader(Handle::current());
+    let first = entries("f", 0, 200);
+    let rest = entries("f", 200, 300);
+    let (first_c, rest_c) = (first.clone(), rest.clone());
+    let (follower_size, grew, all) = blocking(move || {
+        let mut leader = Log::with_store(store, signer(), ORIGIN).unwrap();
+        leader.append_batch(&first_c).unwrap();
+        let mut follower = Log::follow(reader, signer(), ORIGIN).unwrap();
+        let size = follower.size();
+        leader.append_batch(&rest_c).unwrap();
+        // Still at 200, after the first tile was completed and its partial
+        // files deleted.
+        assert_eq!(follower.entries(0, 200).unwrap(), first_c);
+        assert!(matches!(
+            follower.append_batch(&[b"no".to_vec()]),
+            Err(LogError::Following)
+        ));
+        let grew = follower.refresh().unwrap();
+        assert_eq!(follower.root(), leader.root());
+        (size, grew, follower.entries(0, 500).unwrap())
+    })
+    .await;
+    assert_eq!(follower_size, 200);
+    assert!(grew);
+    let mut expected = first;
+    expected.extend(rest);
+    assert_eq!(all, expected);
+}

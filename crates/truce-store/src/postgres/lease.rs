@@ -28,24 +28,30 @@ pub struct SequencerState {
     pub token: u64,
     /// How long the lease has left, zero when it has expired (or is free).
     pub remaining: Duration,
+    /// The base URL the holder advertised for the other instances to
+    /// forward writes to ([`SequencerLease::advertise`]), if any.
+    pub address: Option<String>,
 }
 
 impl SequencerState {
     pub(super) async fn read(pool: &PgPool) -> Result<Self, PgLogError> {
-        let (holder, token, remaining_us): (Option<String>, i64, i64) = sqlx::query_as(
-            "SELECT holder, token, \
-             CASE WHEN expires_at > now() \
-                  THEN (extract(epoch FROM expires_at - now()) * 1000000)::bigint \
-                  ELSE 0 END \
-             FROM log_sequencer WHERE id = 1",
-        )
-        .fetch_one(pool)
-        .await
-        .map_err(PgLogError::database("reading the sequencer lease"))?;
+        let (holder, token, remaining_us, address): (Option<String>, i64, i64, Option<String>) =
+            sqlx::query_as(
+                "SELECT holder, token, \
+                 CASE WHEN expires_at > now() \
+                      THEN (extract(epoch FROM expires_at - now()) * 1000000)::bigint \
+                      ELSE 0 END, \
+                 address \
+                 FROM log_sequencer WHERE id = 1",
+            )
+            .fetch_one(pool)
+            .await
+            .map_err(PgLogError::database("reading the sequencer lease"))?;
         Ok(SequencerState {
             holder,
             token: token_from_db(token)?,
             remaining: Duration::from_micros(u64::try_from(remaining_us).unwrap_or(0)),
+            address,
         })
     }
 
@@ -103,6 +109,8 @@ impl SequencerLease {
             "UPDATE log_sequencer SET \
                  token = CASE WHEN holder = $1 AND expires_at > now() \
                               THEN token ELSE token + 1 END, \
+                 address = CASE WHEN holder = $1 AND expires_at > now() \
+                                THEN address ELSE NULL END, \
                  holder = $1, \
                  expires_at = now() + make_interval(secs => $2) \
              WHERE id = 1 AND (holder IS NULL OR holder = $1 OR expires_at <= now()) \
@@ -177,13 +185,36 @@ impl SequencerLease {
         Err(self.fenced().await)
     }
 
+    /// Advertises `address` (a base URL such as `http://10.0.0.5:8080`; `None`
+    /// clears it) as where this term's sequencer takes writes, for the
+    /// other instances to forward to. Fails with [`PgLogError::Fenced`] if
+    /// the lease is no longer this term's.
+    pub async fn advertise(&self, address: Option<&str>) -> Result<(), PgLogError> {
+        let token = i64::try_from(self.token).map_err(|_| self.corrupt_token())?;
+        let address = address.filter(|address| !address.is_empty());
+        let set = sqlx::query(
+            "UPDATE log_sequencer SET address = $3 WHERE id = 1 AND holder = $1 AND token = $2",
+        )
+        .bind(&self.holder)
+        .bind(token)
+        .bind(address)
+        .execute(&self.pool)
+        .await
+        .map_err(PgLogError::database("advertising the sequencer's address"))?
+        .rows_affected();
+        if set == 1 {
+            return Ok(());
+        }
+        Err(self.fenced().await)
+    }
+
     /// Gives the lease up so another instance can take it at once; whether
     /// it was still this term's (`false`: someone else already holds it, or
     /// it was released before). Stores made under it are fenced afterwards.
     pub async fn release(self) -> Result<bool, PgLogError> {
         let token = i64::try_from(self.token).map_err(|_| self.corrupt_token())?;
         let released = sqlx::query(
-            "UPDATE log_sequencer SET holder = NULL, expires_at = now() \
+            "UPDATE log_sequencer SET holder = NULL, address = NULL, expires_at = now() \
              WHERE id = 1 AND holder = $1 AND token = $2",
         )
         .bind(&self.holder)

@@ -48,6 +48,18 @@ pub struct ServerConfig {
     /// instance that finds the lease held waits for it; an instance that
     /// loses it stops accepting writes.
     pub sequencer_lease_ms: u64,
+    /// With the record in the database: the base URL (`http://host:port`)
+    /// at which this instance takes writes while it is the sequencer,
+    /// advertised in the lease so that the other instances on the database
+    /// forward writes to it. When unset, `truce serve` advertises
+    /// `http://` and the address it listens on, unless that is a wildcard
+    /// (`0.0.0.0`, `::`); with none, the others answer writes 503
+    /// `not-sequencer` and clients retry.
+    pub advertise_url: Option<String>,
+    /// With the record in the database, while another instance is the
+    /// sequencer: how often this one looks for new entries (and for a free
+    /// lease), in milliseconds.
+    pub follow_interval_ms: u64,
     /// A read replica of `database` (a hot standby, `postgres://…`) that the
     /// read-only endpoints which query the store read from; writes, the
     /// catch-up, nonces and everything else keep using `database`. Only
@@ -88,6 +100,35 @@ pub struct ServerConfig {
     pub cosign_interval_ms: u64,
 }
 
+/// The shortest follow interval accepted, in milliseconds.
+const MIN_FOLLOW_MS: u64 = 10;
+/// The longest follow interval accepted, in milliseconds.
+const MAX_FOLLOW_MS: u64 = 60_000;
+
+/// Why an advertised URL cannot be forwarded to: it must be `http://`
+/// with a host, an optional port and nothing after them (the forwarded
+/// request keeps its own path, which its signature covers).
+fn check_advertise_url(url: &str) -> Result<(), &'static str> {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err("must start with http:// (instances forward to each other in plain HTTP)");
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty() {
+        return Err("names no host");
+    }
+    if authority.contains(['/', '?', '#', '@', ' ']) {
+        return Err("must be http://HOST[:PORT] with no path, query or user");
+    }
+    let Ok(parsed) = authority.parse::<axum::http::uri::Authority>() else {
+        return Err("is not a valid host and port");
+    };
+    let has_port = authority.contains(':') && !authority.ends_with(']');
+    if has_port && parsed.port_u16().is_none() {
+        return Err("is not a valid host and port");
+    }
+    Ok(())
+}
+
 /// The shortest sequencer lease accepted, in milliseconds.
 const MIN_LEASE_MS: u64 = 300;
 /// The longest sequencer lease accepted, in milliseconds.
@@ -114,6 +155,8 @@ impl Default for ServerConfig {
             read_database: None,
             record: RecordPlace::DataDir,
             sequencer_lease_ms: 10_000,
+            advertise_url: None,
+            follow_interval_ms: 250,
             admin_vkey: None,
             log_origin: "truce.local/log".to_owned(),
             max_skew_ms: truce_auth::DEFAULT_MAX_SKEW_MS,
@@ -484,6 +527,25 @@ impl ServerConfig {
                 "must be from 300 ms to one hour",
             );
         }
+        if !(MIN_FOLLOW_MS..=MAX_FOLLOW_MS).contains(&self.follow_interval_ms) {
+            return invalid(
+                "follow_interval_ms",
+                self.follow_interval_ms.to_string(),
+                "must be from 10 ms to one minute",
+            );
+        }
+        if let Some(url) = &self.advertise_url {
+            if let Err(reason) = check_advertise_url(url) {
+                return invalid("advertise_url", format!("{url:?}"), reason);
+            }
+            if self.record != RecordPlace::Database {
+                return invalid(
+                    "advertise_url",
+                    format!("{url:?}"),
+                    "is only used with record = \"database\", where instances forward writes to the sequencer",
+                );
+            }
+        }
         if self.record == RecordPlace::Database {
             if self.database.as_ref().is_none_or(DatabaseUrl::is_sqlite) {
                 return invalid(
@@ -673,6 +735,44 @@ mod tests {
         ))
         .unwrap_err();
         assert!(error.to_string().contains("given before"), "{error}");
+    }
+
+    #[test]
+    fn the_advertised_address_is_a_plain_http_base_url_for_a_database_record() {
+        let base = "database = \"postgres://db/truce\"\nrecord = \"database\"\n";
+        for good in [
+            "http://10.0.0.5:8080",
+            "http://truce-a.mission.internal:8080/",
+            "http://[::1]:8080",
+        ] {
+            let config =
+                ServerConfig::from_toml(&format!("{base}advertise_url = \"{good}\"\n")).unwrap();
+            assert_eq!(config.advertise_url.as_deref(), Some(good));
+        }
+        for (bad, reason) in [
+            ("https://a:1", "http://"),
+            ("http://", "no host"),
+            ("http://a:1/truce", "no path"),
+            ("http://user@a:1", "no path"),
+            ("http://a:port", "valid host"),
+        ] {
+            let error = ServerConfig::from_toml(&format!("{base}advertise_url = \"{bad}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("advertise_url") && error.contains(reason),
+                "{bad}: {error}"
+            );
+        }
+        let error = ServerConfig::from_toml("advertise_url = \"http://a:1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("only used with record"), "{error}");
+        let error = ServerConfig::from_toml(&format!("{base}follow_interval_ms = 5\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("follow_interval_ms"), "{error}");
+        assert_eq!(ServerConfig::default().follow_interval_ms, 250);
     }
 
     #[test]

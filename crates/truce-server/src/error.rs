@@ -133,8 +133,10 @@ pub enum ApiError {
         /// Seconds to wait before retrying.
         retry_after_s: u32,
     },
-    /// This instance lost the log's sequencer lease to another instance and takes no more
-    /// writes (503); the same signed request may be sent to the instance that holds it.
+    /// This instance is not the log's sequencer and takes no writes (503): it lost the lease
+    /// to another instance, or it follows the log and the sequencer advertises no address or
+    /// cannot be reached. The same signed request may be sent to the instance that holds the
+    /// lease.
     NotSequencer {
         /// What became of the lease (who holds it now, with which fencing token).
         lease: String,
@@ -303,8 +305,9 @@ impl ApiError {
                     "not-sequencer",
                     "not the log's sequencer",
                     format!(
-                        "this instance no longer holds the log's sequencer lease ({lease}) and \
-                         takes no writes; send the same request to the instance that holds it"
+                        "this instance is not the log's sequencer ({lease}) and takes no \
+                         writes; send the same request to the instance that holds the lease, \
+                         or here again later"
                     ),
                     Vec::new(),
                     None,

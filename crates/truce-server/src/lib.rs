@@ -11,9 +11,10 @@
 //!   PostgreSQL instead (`truce_store::AnyStore`), the rest staying in the
 //!   directory, and [`ServerConfig::record`] ([`RecordPlace::Database`]) may
 //!   put the log, the journal and the bodies in that database too, where one
-//!   instance at a time appends under a fenced sequencer lease and another
-//!   started on the same database waits for the lease (see `record.rs` and
-//!   `sequencer.rs`). **The log is the source of truth**; the store is its
+//!   instance at a time appends under a fenced sequencer lease; the others,
+//!   run by [`run_on`], follow the log, serve reads and forward writes to
+//!   it, and take the lease over when it is free (see `record.rs`,
+//!   `sequencer.rs` and `follower.rs`). **The log is the source of truth**; the store is its
 //!   projection.
 //! * Handlers check the signature (truce-auth), the role and the body, build
 //!   log entries, and hand them to **one writer task** over a bounded queue
@@ -102,6 +103,7 @@ mod cosigning;
 pub mod dashboard;
 mod data_dir;
 mod error;
+mod follower;
 mod journal;
 mod live;
 pub mod migrate;
@@ -153,20 +155,82 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let listen = config.listen;
-    // Opening may wait for the sequencer lease (record in the database):
-    // `shutdown` ends the wait.
-    let mut shutdown = Box::pin(shutdown);
-    let service = tokio::select! {
-        opened = Service::open(config, Arc::new(NoAppliedEntries)) => opened?,
-        () = &mut shutdown => return Ok(()),
-    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| ServerError::Listen {
             address: listen.to_string(),
             source,
         })?;
-    serve(service, listener, shutdown).await
+    run_on(config, listener, shutdown).await
+}
+
+/// Opens the service of `config` and serves it on `listener` until
+/// `shutdown` completes (see [`run`]).
+///
+/// With the record in the database ([`RecordPlace::Database`]) the instance
+/// becomes the sequencer if the lease is free. Otherwise it **follows** the
+/// log: it serves reads at once (live findings included), forwards writes
+/// to the sequencer's advertised address, and becomes the sequencer itself
+/// once the lease is free, without dropping a connection. Unless
+/// `advertise_url` is set, the address advertised is `http://` and the
+/// listener's address when that is not a wildcard.
+///
+/// # Errors
+///
+/// [`ServerError`] when the service cannot be opened or serving fails.
+pub async fn run_on(
+    mut config: ServerConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let mut shutdown = Box::pin(shutdown);
+    if config.record != RecordPlace::Database {
+        let service = tokio::select! {
+            opened = Service::open(config, Arc::new(NoAppliedEntries)) => opened?,
+            () = &mut shutdown => return Ok(()),
+        };
+        return serve(service, listener, shutdown).await;
+    }
+    if config.advertise_url.is_none() {
+        match listener.local_addr() {
+            Ok(local) if !local.ip().is_unspecified() => {
+                config.advertise_url = Some(format!("http://{local}"));
+            }
+            _ => tracing::warn!(
+                "listening on a wildcard address with no advertise_url: while another \
+                 instance is the sequencer, writes here are answered 503 instead of forwarded"
+            ),
+        }
+    }
+    config.validate()?;
+    let every = std::time::Duration::from_millis(config.follow_interval_ms);
+    loop {
+        let lease = tokio::select! {
+            taken = sequencer::try_acquire(&config) => taken?,
+            () = &mut shutdown => return Ok(()),
+        };
+        if let Some(lease) = lease {
+            let service = tokio::select! {
+                opened = Service::open_with_lease(config, Arc::new(NoAppliedEntries), lease) => opened?,
+                () = &mut shutdown => return Ok(()),
+            };
+            return serve(service, listener, shutdown).await;
+        }
+        let follower = tokio::select! {
+            opened = follower::Follower::open(config.clone()) => opened?,
+            () = &mut shutdown => return Ok(()),
+        };
+        match follower {
+            Some(follower) => {
+                return follower::serve_following(follower, config, listener, shutdown).await;
+            }
+            // The sequencer has not published its first checkpoint yet.
+            None => tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = &mut shutdown => return Ok(()),
+            },
+        }
+    }
 }
 
 /// Serves an opened [`Service`] on `listener` until `shutdown` completes,

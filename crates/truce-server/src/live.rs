@@ -69,6 +69,13 @@ use crate::record::RecordLog;
 /// Reports read from the store per page while rebuilding.
 const REBUILD_PAGE: u32 = 1000;
 
+/// The annotations that change live findings.
+const LIVE_ANNOTATIONS: [AnnotationKind; 3] = [
+    AnnotationKind::Review,
+    AnnotationKind::Retraction,
+    AnnotationKind::Contest,
+];
+
 /// One thing for the live state to take in, in log order.
 #[derive(Debug, Clone)]
 pub(crate) enum LiveItem {
@@ -791,6 +798,18 @@ impl LiveFindings {
         store: &AnyStore,
         log: &RecordLog,
     ) -> Result<(), ServerError> {
+        self.rebuild_until(store, log, u64::MAX).await
+    }
+
+    /// [`LiveFindings::rebuild`] from the entries before log index `until`
+    /// only: what the store had applied at a moment, for an instance that
+    /// follows another's appends from there ([`crate::follower`]).
+    pub async fn rebuild_until(
+        self: &Arc<Self>,
+        store: &AnyStore,
+        log: &RecordLog,
+        until: u64,
+    ) -> Result<(), ServerError> {
         self.versions
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -804,12 +823,11 @@ impl LiveFindings {
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
         let annotation_indexes = store
-            .annotation_indexes(&[
-                AnnotationKind::Review,
-                AnnotationKind::Retraction,
-                AnnotationKind::Contest,
-            ])
-            .await?;
+            .annotation_indexes(&LIVE_ANNOTATIONS)
+            .await?
+            .into_iter()
+            .filter(|index| *index < until)
+            .collect::<Vec<_>>();
         let n_annotations = annotation_indexes.len();
         // Reviews, retractions and contests, in log order, fed between the
         // reports where they stand (a contest and its answers see the state
@@ -833,7 +851,7 @@ impl LiveFindings {
         let mut seen = BTreeSet::new();
         let mut version_indexes = Vec::new();
         for record in store.agreements().await? {
-            if seen.insert((record.id.clone(), record.version)) {
+            if record.log_index < until && seen.insert((record.id.clone(), record.version)) {
                 version_indexes.push(record.log_index);
             }
         }
@@ -853,20 +871,18 @@ impl LiveFindings {
         let mut cursor = None;
         let mut n_reports = 0usize;
         loop {
-            let page = store
-                .reports(
-                    &ReportFilter::default(),
-                    PageRequest {
-                        cursor: cursor.take(),
-                        limit: Some(REBUILD_PAGE),
-                    },
-                )
-                .await?;
-            let (Some(first), Some(last)) = (page.items.first(), page.items.last()) else {
+            let page = report_page(store, cursor.take()).await?;
+            let done = page.next_cursor.is_none()
+                || page
+                    .items
+                    .last()
+                    .is_some_and(|last| last.log_index + 1 >= until);
+            let mut records = page.items;
+            records.retain(|record| record.log_index < until);
+            let (Some(first), Some(last)) = (records.first(), records.last()) else {
                 break;
             };
             let (start, end) = (first.log_index, last.log_index + 1);
-            let records = page.items;
             n_reports += records.len();
             let reader = log.clone();
             let reports = blocking(move || {
@@ -901,8 +917,8 @@ impl LiveFindings {
             let live = Arc::clone(self);
             blocking(move || live.apply(items)).await?;
             match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
+                Some(next) if !done => cursor = Some(next),
+                _ => break,
             }
         }
         // The annotations after the last report.
@@ -917,6 +933,109 @@ impl LiveFindings {
         );
         Ok(())
     }
+}
+
+impl LiveFindings {
+    /// Feeds what the store applied for log indexes `from .. until`, in log
+    /// order, and announces `until` on the change feed: for an instance
+    /// that follows another instance's appends ([`crate::follower`]) from a
+    /// state built by [`LiveFindings::rebuild_until`]`(.., from)`. The log
+    /// must hold `until` entries. Feeding every range in turn gives the
+    /// state a rebuild would (the engine's state does not depend on how the
+    /// reports were split into batches).
+    pub async fn follow(
+        self: &Arc<Self>,
+        store: &AnyStore,
+        log: &RecordLog,
+        from: u64,
+        until: u64,
+    ) -> Result<(), ServerError> {
+        if until <= from {
+            return Ok(());
+        }
+        let in_range = |index: u64| (from..until).contains(&index);
+        let annotations: BTreeSet<u64> = store
+            .annotation_indexes(&LIVE_ANNOTATIONS)
+            .await?
+            .into_iter()
+            .filter(|index| in_range(*index))
+            .collect();
+        let versions: BTreeSet<u64> = store
+            .agreements()
+            .await?
+            .into_iter()
+            .map(|record| record.log_index)
+            .filter(|index| in_range(*index))
+            .collect();
+        let mut reports = BTreeMap::new();
+        let mut cursor = from.checked_sub(1).map(truce_store::encode_cursor);
+        loop {
+            let page = report_page(store, cursor.take()).await?;
+            let past = page
+                .items
+                .last()
+                .is_none_or(|last| last.log_index + 1 >= until);
+            for record in page.items {
+                if in_range(record.log_index) {
+                    reports.insert(record.log_index, record);
+                }
+            }
+            match page.next_cursor {
+                Some(next) if !past => cursor = Some(next),
+                _ => break,
+            }
+        }
+        let (live, reader) = (Arc::clone(self), log.clone());
+        blocking(move || {
+            let raw = reader.read(|log| log.entries(from, until))?;
+            let mut items = Vec::new();
+            for (index, bytes) in (from..until).zip(&raw) {
+                let wanted = reports.contains_key(&index)
+                    || versions.contains(&index)
+                    || annotations.contains(&index);
+                if !wanted {
+                    continue;
+                }
+                let Ok(entry) = Entry::decode(bytes) else {
+                    continue;
+                };
+                let item = match (&entry, reports.get(&index)) {
+                    (Entry::Report(report), Some(record)) => Some(LiveItem::Report {
+                        agreement: record.agreement_id.clone(),
+                        log_index: index,
+                        report: clear_report(report, record),
+                    }),
+                    (Entry::AgreementVersion(version), _) if versions.contains(&index) => {
+                        Some(LiveItem::Version(version.clone()))
+                    }
+                    _ if annotations.contains(&index) => item_of(index, &entry),
+                    _ => None,
+                };
+                items.extend(item);
+            }
+            live.apply(items);
+            Ok::<(), ServerError>(())
+        })
+        .await??;
+        self.changes.applied(until);
+        Ok(())
+    }
+}
+
+/// The page of every report after `cursor`, in log order.
+async fn report_page(
+    store: &AnyStore,
+    cursor: Option<String>,
+) -> Result<truce_store::Page<ReportRecord>, ServerError> {
+    Ok(store
+        .reports(
+            &ReportFilter::default(),
+            PageRequest {
+                cursor,
+                limit: Some(REBUILD_PAGE),
+            },
+        )
+        .await?)
 }
 
 async fn blocking<T: Send + 'static>(

@@ -150,4 +150,18 @@ impl RecordLog {
     pub fn size(&self) -> u64 {
         self.read(|log| log.size())
     }
+
+    /// For a log that follows another instance's appends: moves to the
+    /// latest published checkpoint (blocking: call it on a blocking thread).
+    /// Returns whether the log grew; a log this instance appends to never
+    /// does here.
+    pub fn refresh(&self) -> Result<bool, LogError> {
+        match self {
+            RecordLog::Dir(_) => Ok(false),
+            RecordLog::Database(log) => log
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .refresh(),
+        }
+    }
 }

@@ -86,6 +86,31 @@ pub(crate) async fn acquire(
     }
 }
 
+/// Takes the lease for a new holder if it is free, without waiting: `None`
+/// while another instance holds it.
+pub(crate) async fn try_acquire(
+    config: &crate::ServerConfig,
+) -> Result<Option<SequencerLease>, ServerError> {
+    let Some(url) = config.database.as_ref() else {
+        return Err(ServerError::Config(crate::config::ConfigError::Invalid {
+            field: "record",
+            value: "database".into(),
+            reason: "needs a PostgreSQL `database` to keep the record in",
+        }));
+    };
+    let log = PgLog::connect(url.expose())
+        .await
+        .map_err(lease_error("connecting to the database"))?;
+    let ttl = Duration::from_millis(config.sequencer_lease_ms);
+    let lease = SequencerLease::acquire(&log, &holder_name(), ttl)
+        .await
+        .map_err(lease_error("acquiring the sequencer lease"))?;
+    if lease.is_none() {
+        log.close().await;
+    }
+    Ok(lease)
+}
+
 /// Whether this instance still holds the lease, as far as it knows.
 #[derive(Debug)]
 pub(crate) struct LeaseWatch {

@@ -16,7 +16,7 @@ use truce_log::{BlobStore, Log, TilePath};
 use crate::receipt_index::ReceiptIndex;
 use truce_model::SourceKind;
 use truce_note::{KeyName, SignatureType, Verifier};
-use truce_store::{AnyStore, PgBlobs, PgLog, Store};
+use truce_store::{AnyStore, PgBlobs, PgLog, SequencerLease, Store};
 
 use crate::config::{DatabaseUrl, RecordPlace, ServerConfig};
 use crate::cosigning::{ConfiguredWitness, Cosigning};
@@ -102,6 +102,9 @@ pub(crate) struct Shared {
     /// With the record in the database: whether this instance still holds
     /// the sequencer lease.
     pub lease: Option<Arc<LeaseWatch>>,
+    /// Set while this instance follows another instance's appends: where
+    /// writes are forwarded ([`crate::follower`]).
+    pub follower: Option<Arc<crate::follower::FollowerLink>>,
 }
 
 impl AppState {
@@ -303,11 +306,29 @@ impl Service {
         config: ServerConfig,
         hook: Arc<dyn AppliedEntries>,
     ) -> Result<Self, ServerError> {
+        Self::open_under(config, hook, None).await
+    }
+
+    /// [`Service::open`] with the sequencer lease already taken (by an
+    /// instance that followed the log until the lease was free).
+    pub(crate) async fn open_with_lease(
+        config: ServerConfig,
+        hook: Arc<dyn AppliedEntries>,
+        lease: SequencerLease,
+    ) -> Result<Self, ServerError> {
+        Self::open_under(config, hook, Some(lease)).await
+    }
+
+    async fn open_under(
+        config: ServerConfig,
+        hook: Arc<dyn AppliedEntries>,
+        lease: Option<SequencerLease>,
+    ) -> Result<Self, ServerError> {
         config.validate()?;
         let data = DataDir::new(&config.data_dir);
         data.create()?;
         let store = open_store(&config, &data).await?;
-        let opened = match open_record(&config, &data, &store).await {
+        let opened = match open_record(&config, &data, &store, lease).await {
             Ok(opened) => opened,
             Err(error) => {
                 store.close().await;
@@ -430,6 +451,7 @@ impl Service {
             receipts,
             witnesses,
             lease: sequencer.as_ref().map(Sequencer::watch),
+            follower: None,
         };
         Ok(Self {
             state: AppState {
@@ -496,6 +518,7 @@ async fn open_record(
     config: &ServerConfig,
     data: &DataDir,
     store: &AnyStore,
+    lease: Option<SequencerLease>,
 ) -> Result<OpenedRecord, ServerError> {
     let origin = config.log_origin.clone();
     match config.record {
@@ -530,9 +553,26 @@ async fn open_record(
             let blobs = PgBlobs::connect(url.expose())
                 .await
                 .map_err(lease_error("connecting the blob store"))?;
-            let ttl = std::time::Duration::from_millis(config.sequencer_lease_ms);
-            let holder = sequencer::holder_name();
-            let lease = sequencer::acquire(&pg_log, &holder, ttl).await?;
+            let lease = match lease {
+                Some(lease) => lease,
+                None => {
+                    let ttl = std::time::Duration::from_millis(config.sequencer_lease_ms);
+                    let holder = sequencer::holder_name();
+                    sequencer::acquire(&pg_log, &holder, ttl).await?
+                }
+            };
+            // Where the other instances forward writes to. Without it they
+            // answer writes 503 and clients retry elsewhere.
+            let address = config.advertise_url.as_deref();
+            match lease.advertise(address).await {
+                Ok(()) => tracing::info!(
+                    address = address.unwrap_or("none"),
+                    "sequencer address advertised"
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, "could not advertise the sequencer's address")
+                }
+            }
             // Taken before the log is opened: its recovery sees everything
             // a former sequencer committed.
             let tiles = lease.tile_store(tokio::runtime::Handle::current());
@@ -566,7 +606,10 @@ async fn open_record(
 
 /// Opens the store `config.database` names (SQLite in the data directory
 /// when it names none), saying which in the error, the password left out.
-async fn open_store(config: &ServerConfig, data: &DataDir) -> Result<AnyStore, ServerError> {
+pub(crate) async fn open_store(
+    config: &ServerConfig,
+    data: &DataDir,
+) -> Result<AnyStore, ServerError> {
     let database = config.database.as_ref();
     let store = AnyStore::open(database.map(DatabaseUrl::expose), data.root())
         .await
@@ -584,7 +627,9 @@ async fn open_store(config: &ServerConfig, data: &DataDir) -> Result<AnyStore, S
 
 /// Opens the read replica `config.read_database` names, if any: read-only,
 /// its schema checked, nothing migrated or written.
-async fn open_read_store(config: &ServerConfig) -> Result<Option<AnyStore>, ServerError> {
+pub(crate) async fn open_read_store(
+    config: &ServerConfig,
+) -> Result<Option<AnyStore>, ServerError> {
     let Some(url) = config.read_database.as_ref() else {
         return Ok(None);
     };

@@ -446,6 +446,11 @@ pub struct Health {
     /// The log's size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_size: Option<u64>,
+    /// With the record in the database: `sequencer` for the instance that
+    /// appends to the log, `follower` for one that follows it (serving
+    /// reads and forwarding writes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 #[cfg(test)]

@@ -413,11 +413,7 @@ async fn clients_feeding_two_instances_across_a_takeover_get_the_batch_jobs_find
             second_router.clone(),
         );
         clients.spawn(async move {
-            let (signer, kind, party) = match source {
-                0 => (&keys.monitor, "monitor", None),
-                1 => (&keys.ua, "party", Some("UA")),
-                _ => (&keys.ru, "party", Some("RU")),
-            };
+            let (signer, kind, party) = common::submitter(&keys, source);
             let mut logged = Vec::new();
             for n in (source..REPORTS).step_by(3) {
                 let value = mixed_report(n);

@@ -14,13 +14,10 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use truce_server::{
-    DatabaseUrl, NoAppliedEntries, RecordPlace, ServerConfig, Service, WitnessConfig,
-};
+use truce_server::{DatabaseUrl, RecordPlace, ServerConfig, WitnessConfig};
 
 use crate::key_cmd::read_verifier;
 
@@ -56,14 +53,23 @@ pub struct ServeArgs {
     read_database: Option<String>,
     /// Where the record (log, journal, report texts) is kept: `data_dir`, or `database` to
     /// keep it in the PostgreSQL --database, where one instance at a time appends under
-    /// the sequencer lease and others started on it wait for the lease [config: record;
-    /// default data_dir].
+    /// the sequencer lease; the others follow the log, serve reads, forward writes to it and
+    /// take over when its lease lapses [config: record; default data_dir].
     #[arg(long, env = "TRUCE_RECORD", value_name = "PLACE")]
     record: Option<RecordPlace>,
     /// With --record database: how long the sequencer lease lasts unrenewed, in
     /// milliseconds [config: sequencer_lease_ms; default 10000].
     #[arg(long, env = "TRUCE_SEQUENCER_LEASE_MS", value_name = "MS")]
     sequencer_lease_ms: Option<u64>,
+    /// With --record database: the base URL (`http://HOST:PORT`) the other instances forward
+    /// writes to while this one is the sequencer [config: advertise_url; default http:// and
+    /// the listening address, none for a wildcard address].
+    #[arg(long, env = "TRUCE_ADVERTISE_URL", value_name = "URL")]
+    advertise_url: Option<String>,
+    /// With --record database, while another instance is the sequencer: how often to look for
+    /// new entries and a free lease, in milliseconds [config: follow_interval_ms; default 250].
+    #[arg(long, env = "TRUCE_FOLLOW_INTERVAL_MS", value_name = "MS")]
+    follow_interval_ms: Option<u64>,
     /// A TOML configuration file (the keys of docs/service.md; unknown keys are refused).
     #[arg(long, env = "TRUCE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
@@ -176,6 +182,12 @@ fn settle_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     if let Some(record) = args.record {
         config.record = record;
     }
+    if let Some(url) = &args.advertise_url {
+        config.advertise_url = Some(url.clone());
+    }
+    if let Some(every) = args.follow_interval_ms {
+        config.follow_interval_ms = every;
+    }
     if let Some(lease) = args.sequencer_lease_ms {
         config.sequencer_lease_ms = lease;
     }
@@ -252,17 +264,6 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let local = listener
         .local_addr()
         .context("reading the address listened on")?;
-    // With the record in the database, opening waits while another instance holds the
-    // sequencer lease: a signal meanwhile ends the wait.
-    let mut shutdown = Box::pin(shutdown_signal());
-    let service = tokio::select! {
-        opened = Service::open(config, Arc::new(NoAppliedEntries)) => opened
-            .with_context(|| format!("opening the data directory {}", data_dir.display()))?,
-        () = &mut shutdown => {
-            tracing::info!("stopped before the service opened");
-            return Ok(());
-        }
-    };
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "http://{local}")
@@ -270,9 +271,11 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             .context("writing to standard output")?;
     }
     tracing::info!(data = %data_dir.display(), database = %database, read_database = %read_database, url = %format!("http://{local}"), "listening; /readyz answers 200 once the store has caught up with the log");
-    truce_server::serve(service, listener, shutdown)
+    // With the record in the database and another instance the sequencer, this one follows
+    // the log until the lease is free.
+    truce_server::run_on(config, listener, shutdown_signal())
         .await
-        .context("serving")?;
+        .with_context(|| format!("serving the data directory {}", data_dir.display()))?;
     Ok(())
 }
 

@@ -21,6 +21,7 @@ pub(crate) async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".to_owned(),
         log_size: None,
+        role: None,
     })
 }
 
@@ -49,5 +50,12 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>
     Ok(Json(Health {
         status: "ok".to_owned(),
         log_size: Some(state.log_size()),
+        role: if state.shared.follower.is_some() {
+            Some("follower".to_owned())
+        } else if state.shared.lease.is_some() {
+            Some("sequencer".to_owned())
+        } else {
+            None
+        },
     }))
 }

@@ -112,7 +112,27 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::dashboard::pages())
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            forward_writes,
+        ))
         .with_state(state)
+}
+
+/// On an instance that follows another's appends: writes go to the
+/// sequencer ([`crate::follower`]); everything else is served here.
+async fn forward_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match crate::follower::link(&state) {
+        Some(link) if crate::follower::is_write(&request) => {
+            let span = tracing::info_span!(
+                "forward",
+                method = %request.method(),
+                path = %request.uri().path(),
+            );
+            link.forward(request).instrument(span).await
+        }
+        _ => next.run(request).await,
+    }
 }
 
 /// A span per request with the route template, and the concurrency limit.

@@ -83,6 +83,16 @@ pub fn config(dir: &Path, admin: &RequestSigner) -> ServerConfig {
     }
 }
 
+/// Source `n` of three that submit reports (the monitor, the Ukrainian and the Russian
+/// party): its key, its kind and its party.
+pub fn submitter(keys: &Keys, n: usize) -> (&RequestSigner, &'static str, Option<&'static str>) {
+    match n % 3 {
+        0 => (&keys.monitor, "monitor", None),
+        1 => (&keys.ua, "party", Some("UA")),
+        _ => (&keys.ru, "party", Some("RU")),
+    }
+}
+
 /// Opens a service and waits until it is ready.
 pub async fn open(config: ServerConfig) -> (Service, Router) {
     let service = Service::open(config, Arc::new(NoAppliedEntries))

@@ -10,6 +10,8 @@
 //!     --url URL --admin-key keys/bench.example_admin.key --clients 16 --count 20000 --seconds 30
 //! ```
 //!
+//! With several instances on one database, give `--url` once per instance.
+//!
 //! The reports are spread over the agreement's window (one every 13
 //! minutes) and over the sea, as real ones are: the live findings regroup
 //! the cluster a new report joins, so reports all at one place and time make
@@ -36,9 +38,11 @@ use truce_note::{KeyName, NoteSigner};
 /// Bounded load on a running `truce serve`.
 #[derive(Debug, Parser)]
 struct LoadArgs {
-    /// The service's URL, as `truce serve` prints it.
-    #[arg(long)]
-    url: String,
+    /// The service's URL, as `truce serve` prints it. Given several times (instances on one
+    /// database), the keys and the agreement go to the first and client `i` sends to URL
+    /// `i mod n`.
+    #[arg(long, required = true)]
+    url: Vec<String>,
     /// The admin's private key (registers the clients' keys and the agreement).
     #[arg(long, value_name = "FILE.key")]
     admin_key: PathBuf,
@@ -127,7 +131,12 @@ fn percentile(sorted: &[u64], fraction: f64) -> u64 {
 
 fn main() -> anyhow::Result<()> {
     let args = LoadArgs::parse();
-    let url = args.url.trim_end_matches('/').to_owned();
+    let urls: Vec<String> = args
+        .url
+        .iter()
+        .map(|url| url.trim_end_matches('/').to_owned())
+        .collect();
+    let url = urls[0].clone();
     let admin_text = std::fs::read_to_string(&args.admin_key)
         .with_context(|| format!("reading {}", args.admin_key.display()))?;
     let admin = RequestSigner::new(NoteSigner::from_skey(admin_text.trim())?)?;
@@ -180,10 +189,10 @@ fn main() -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
     let mut threads = Vec::new();
-    for signer in signers {
+    for (client, signer) in signers.into_iter().enumerate() {
         let next = Arc::clone(&next);
         let tally = Arc::clone(&tally);
-        let url = url.clone();
+        let url = urls[client % urls.len()].clone();
         let run = run.clone();
         let count = args.count;
         let without_text = args.without_text;

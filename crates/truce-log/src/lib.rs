@@ -59,7 +59,7 @@ mod verify;
 pub use blob::{BlobBackend, BlobCheck, BlobError, BlobHash, BlobStore};
 pub use integrate::{Edge, EdgeError, IntegrateError, Integration, TileWrite, integrate};
 pub use layout::{MAX_ENTRY_LEN, TileKey, TilePath};
-pub use log::{Log, LogError};
+pub use log::{Log, LogError, Refresh};
 pub use reader::{ReadError, TileReader};
 pub use receipt::{
     MAX_PROOF_HASHES, Receipt, ReceiptError, ReceiptVerifyError, TLOG_PROOF_HEADER,

@@ -152,6 +152,25 @@ impl Log<FsTileStore> {
     }
 }
 
+/// A newer checkpoint of the log a [`Log`] follows, checked and ready to
+/// apply ([`Log::check_refresh`], [`Log::apply_refresh`]).
+pub struct Refresh {
+    from_size: u64,
+    edge: Edge,
+    checkpoint: Checkpoint,
+    note: Note,
+}
+
+impl fmt::Debug for Refresh {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Refresh")
+            .field("from_size", &self.from_size)
+            .field("size", &self.checkpoint.size())
+            .field("root", &self.checkpoint.root())
+            .finish_non_exhaustive()
+    }
+}
+
 /// What recovery found in a store.
 struct Recovered {
     edge: Edge,
@@ -436,15 +455,32 @@ impl<S: TileStore> Log<S> {
     /// one, [`LogError::ForeignCheckpoint`] when the checkpoint is not this
     /// log's, the store's errors otherwise. The log stays where it was.
     pub fn refresh(&mut self) -> Result<bool, LogError> {
+        match self.check_refresh()? {
+            Some(refresh) => Ok(self.apply_refresh(refresh)),
+            None => Ok(false),
+        }
+    }
+
+    /// The reading half of [`Log::refresh`], through `&self`: finds and
+    /// checks a newer published checkpoint without changing the log, so
+    /// that a caller sharing the log behind a lock does the store's I/O
+    /// under a read lock and takes the write lock only for
+    /// [`Log::apply_refresh`]. `None` when there is nothing newer (or the
+    /// log does not follow another writer).
+    ///
+    /// # Errors
+    ///
+    /// As [`Log::refresh`].
+    pub fn check_refresh(&self) -> Result<Option<Refresh>, LogError> {
         if !self.following {
-            return Ok(false);
+            return Ok(None);
         }
         let Some(bytes) = self
             .store
             .read_checkpoint()
             .map_err(store_error("reading the checkpoint"))?
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let (checkpoint, note) = own_checkpoint(&self.signer, &self.origin, "published", &bytes)?;
         if checkpoint.size() < self.checkpoint.size() {
@@ -465,14 +501,29 @@ impl<S: TileStore> Log<S> {
                     second: checkpoint.root(),
                 });
             }
-            return Ok(false);
+            return Ok(None);
         }
         let edge = load_edge(&self.store, &checkpoint)?;
         check_root_at(&self.store, &self.checkpoint, checkpoint.size())?;
-        self.edge = edge;
-        self.checkpoint = checkpoint;
-        self.note = note;
-        Ok(true)
+        Ok(Some(Refresh {
+            from_size: self.checkpoint.size(),
+            edge,
+            checkpoint,
+            note,
+        }))
+    }
+
+    /// Moves the log to a checkpoint [`Log::check_refresh`] found, without
+    /// I/O. Returns `false` (and changes nothing) when the log is no longer
+    /// where the refresh was checked from.
+    pub fn apply_refresh(&mut self, refresh: Refresh) -> bool {
+        if !self.following || refresh.from_size != self.checkpoint.size() {
+            return false;
+        }
+        self.edge = refresh.edge;
+        self.checkpoint = refresh.checkpoint;
+        self.note = refresh.note;
+        true
     }
 
     /// Re-reads the state from the store after a failed append.

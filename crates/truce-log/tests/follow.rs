@@ -175,3 +175,29 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn a_refresh_checked_from_an_older_size_is_not_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Log::open(dir.path(), signer(), ORIGIN).unwrap();
+    let batch = |first: u64, n: u64| -> Vec<Vec<u8>> {
+        (first..first + n).map(|i| entry(i, "a")).collect()
+    };
+    writer.append_batch(&batch(0, 10)).unwrap();
+    let mut follower = follower(dir.path()).unwrap();
+    writer.append_batch(&batch(10, 10)).unwrap();
+    // Checked through `&self` (as under a read lock), applied later.
+    let checked = follower.check_refresh().unwrap().unwrap();
+    assert_eq!(follower.size(), 10);
+    writer.append_batch(&batch(20, 10)).unwrap();
+    assert!(follower.refresh().unwrap());
+    assert_eq!(follower.size(), 30);
+    assert!(
+        !follower.apply_refresh(checked),
+        "a stale refresh moved the log back"
+    );
+    assert_eq!(follower.size(), 30);
+    assert_eq!(follower.root(), writer.root());
+    // A log that appends itself has nothing to refresh.
+    assert!(writer.check_refresh().unwrap().is_none());
+}

@@ -244,7 +244,7 @@ impl Follower {
         let log = tokio::task::spawn_blocking(move || Log::follow(tiles, signer, &origin))
             .await
             .map_err(|error| ServerError::Task(error.to_string()))??;
-        let log = RecordLog::Database(Arc::new(RwLock::new(log)));
+        let log = RecordLog::database(log);
         let blobs = BlobStore::with_backend(Arc::new(
             PgBlobs::connect(url.expose())
                 .await

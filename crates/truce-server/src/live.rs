@@ -823,11 +823,8 @@ impl LiveFindings {
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
         let annotation_indexes = store
-            .annotation_indexes(&LIVE_ANNOTATIONS)
-            .await?
-            .into_iter()
-            .filter(|index| *index < until)
-            .collect::<Vec<_>>();
+            .annotation_indexes(&LIVE_ANNOTATIONS, 0..until)
+            .await?;
         let n_annotations = annotation_indexes.len();
         // Reviews, retractions and contests, in log order, fed between the
         // reports where they stand (a contest and its answers see the state
@@ -955,10 +952,9 @@ impl LiveFindings {
         }
         let in_range = |index: u64| (from..until).contains(&index);
         let annotations: BTreeSet<u64> = store
-            .annotation_indexes(&LIVE_ANNOTATIONS)
+            .annotation_indexes(&LIVE_ANNOTATIONS, from..until)
             .await?
             .into_iter()
-            .filter(|index| in_range(*index))
             .collect();
         let versions: BTreeSet<u64> = store
             .agreements()

@@ -410,8 +410,8 @@ pub async fn compare_stores<A: Store, B: Store>(
     matched.subjects = replay.subjects.len();
     for kind in KINDS {
         let (x, y) = (
-            first.annotation_indexes(&[kind]).await?,
-            second.annotation_indexes(&[kind]).await?,
+            first.annotation_indexes(&[kind], 0..u64::MAX).await?,
+            second.annotation_indexes(&[kind], 0..u64::MAX).await?,
         );
         check!(
             format!("annotation indexes of kind {}", kind.as_str()),
@@ -420,8 +420,8 @@ pub async fn compare_stores<A: Store, B: Store>(
         );
     }
     let (x, y) = (
-        first.annotation_indexes(&KINDS).await?,
-        second.annotation_indexes(&KINDS).await?,
+        first.annotation_indexes(&KINDS, 0..u64::MAX).await?,
+        second.annotation_indexes(&KINDS, 0..u64::MAX).await?,
     );
     check!("annotation indexes of every kind".to_owned(), x, y);
 

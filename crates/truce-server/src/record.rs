@@ -24,13 +24,51 @@ use truce_store::PgTileStore;
 pub(crate) type DbLog = Log<PgTileStore>;
 
 /// The service's log, in the data directory or in the database. Cheap to
-/// clone (the clones share the log and its lock).
+/// clone (the clones share the log, its lock and its head).
+///
+/// The log's lock may be held across the store's I/O (an append, a tile
+/// read, a follower's refresh), which for a log in the database means
+/// waiting on the async runtime from a blocking thread. Asynchronous code
+/// must therefore never take it: what handlers need at once (the size, the
+/// checkpoint, the key) is in the [`LogHead`], behind a lock of its own
+/// that is only ever held to copy an `Arc`. Everything else goes through
+/// [`RecordLog::read`] on a blocking thread.
 #[derive(Clone)]
-pub(crate) enum RecordLog {
+pub(crate) struct RecordLog {
+    place: LogPlace,
+    head: Arc<RwLock<Arc<LogHead>>>,
+}
+
+/// Where the log is, and the log behind its lock.
+#[derive(Clone)]
+pub(crate) enum LogPlace {
     /// `DIR/log/`.
     Dir(Arc<RwLock<Log>>),
-    /// The database's log tables, appended under this instance's lease.
+    /// The database's log tables, appended under this instance's lease (or
+    /// followed, read-only, while another instance holds it).
     Database(Arc<RwLock<DbLog>>),
+}
+
+/// The log's latest checkpoint and key, as last published by this
+/// instance or seen by it.
+#[derive(Debug, Clone)]
+pub(crate) struct LogHead {
+    /// The number of entries.
+    pub size: u64,
+    /// The latest checkpoint as the signed note that was published.
+    pub note: Note,
+    /// The key that verifies the checkpoints.
+    pub verifier: Verifier,
+}
+
+impl LogHead {
+    fn of(log: &LogRef<'_>) -> Self {
+        LogHead {
+            size: log.size(),
+            note: log.checkpoint_note().clone(),
+            verifier: log.verifier(),
+        }
+    }
 }
 
 /// A borrowed log, whichever its store: the reading methods of
@@ -114,54 +152,107 @@ impl LogRef<'_> {
 }
 
 impl RecordLog {
-    /// Runs `read` on the log under its read lock.
-    pub fn read<T>(&self, read: impl FnOnce(&LogRef<'_>) -> T) -> T {
-        match self {
-            RecordLog::Dir(log) => {
+    /// The log in the data directory.
+    pub fn dir(log: Log) -> Self {
+        Self::at(LogPlace::Dir(Arc::new(RwLock::new(log))))
+    }
+
+    /// The log in the database.
+    pub fn database(log: DbLog) -> Self {
+        Self::at(LogPlace::Database(Arc::new(RwLock::new(log))))
+    }
+
+    fn at(place: LogPlace) -> Self {
+        let head = Self::read_place(&place, LogHead::of);
+        RecordLog {
+            place,
+            head: Arc::new(RwLock::new(Arc::new(head))),
+        }
+    }
+
+    /// Where the log is.
+    pub fn place(&self) -> &LogPlace {
+        &self.place
+    }
+
+    /// The size, checkpoint and key, without touching the log's lock (for
+    /// asynchronous code).
+    pub fn head(&self) -> Arc<LogHead> {
+        Arc::clone(&self.head.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn set_head(&self, head: LogHead) {
+        *self.head.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(head);
+    }
+
+    fn read_place<T>(place: &LogPlace, read: impl FnOnce(&LogRef<'_>) -> T) -> T {
+        match place {
+            LogPlace::Dir(log) => {
                 let log = log.read().unwrap_or_else(PoisonError::into_inner);
                 read(&LogRef::Dir(&log))
             }
-            RecordLog::Database(log) => {
+            LogPlace::Database(log) => {
                 let log = log.read().unwrap_or_else(PoisonError::into_inner);
                 read(&LogRef::Database(&log))
             }
         }
     }
 
+    /// Runs `read` on the log under its read lock. Blocking (the lock may
+    /// be held across I/O): call it on a blocking thread, or at start.
+    pub fn read<T>(&self, read: impl FnOnce(&LogRef<'_>) -> T) -> T {
+        Self::read_place(&self.place, read)
+    }
+
     /// Appends a batch under the write lock (blocking: call it on a
-    /// blocking thread). See `truce_log::Log::append_batch_with_receipts`.
+    /// blocking thread) and updates the head. See
+    /// `truce_log::Log::append_batch_with_receipts`.
     pub fn append_batch_with_receipts(
         &self,
         entries: &[Vec<u8>],
     ) -> Result<Vec<Receipt>, LogError> {
-        match self {
-            RecordLog::Dir(log) => log
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .append_batch_with_receipts(entries),
-            RecordLog::Database(log) => log
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .append_batch_with_receipts(entries),
-        }
+        let (receipts, head) = match &self.place {
+            LogPlace::Dir(log) => {
+                let mut log = log.write().unwrap_or_else(PoisonError::into_inner);
+                let receipts = log.append_batch_with_receipts(entries);
+                (receipts, LogHead::of(&LogRef::Dir(&log)))
+            }
+            LogPlace::Database(log) => {
+                let mut log = log.write().unwrap_or_else(PoisonError::into_inner);
+                let receipts = log.append_batch_with_receipts(entries);
+                (receipts, LogHead::of(&LogRef::Database(&log)))
+            }
+        };
+        self.set_head(head);
+        receipts
     }
 
-    /// The number of entries.
+    /// The number of entries (from the head: never waits for the log).
     pub fn size(&self) -> u64 {
-        self.read(|log| log.size())
+        self.head().size
     }
 
     /// For a log that follows another instance's appends: moves to the
     /// latest published checkpoint (blocking: call it on a blocking thread).
-    /// Returns whether the log grew; a log this instance appends to never
-    /// does here.
+    /// The store is read under the read lock; the write lock is taken only
+    /// to move the log, without I/O. Returns whether the log grew; a log
+    /// this instance appends to never does here.
     pub fn refresh(&self) -> Result<bool, LogError> {
-        match self {
-            RecordLog::Dir(_) => Ok(false),
-            RecordLog::Database(log) => log
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .refresh(),
-        }
+        let LogPlace::Database(log) = &self.place else {
+            return Ok(false);
+        };
+        let found = log
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .check_refresh()?;
+        let Some(found) = found else {
+            return Ok(false);
+        };
+        let mut log = log.write().unwrap_or_else(PoisonError::into_inner);
+        let moved = log.apply_refresh(found);
+        let head = LogHead::of(&LogRef::Database(&log));
+        drop(log);
+        self.set_head(head);
+        Ok(moved)
     }
 }

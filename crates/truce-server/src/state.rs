@@ -25,7 +25,7 @@ use crate::error::{ApiError, ServerError};
 use crate::journal::JournalStore;
 use crate::live::LiveFindings;
 use crate::rate_limit::RateLimiter;
-use crate::record::{LogRef, RecordLog};
+use crate::record::{LogPlace, LogRef, RecordLog};
 use crate::registry::Registry;
 use crate::sequencer::{self, LeaseWatch, Sequencer, lease_error};
 use crate::writer::{Submission, Writer};
@@ -127,12 +127,12 @@ impl AppState {
 
     /// The log's size (its latest checkpoint's).
     pub fn log_size(&self) -> u64 {
-        self.read_log(|log| log.size())
+        self.shared.log.size()
     }
 
     /// The key that verifies the log's checkpoints.
     pub fn log_verifier(&self) -> Verifier {
-        self.read_log(|log| log.verifier())
+        self.shared.log.head().verifier.clone()
     }
 
     /// The bytes of a tile or entry bundle of the log as stored, wherever
@@ -162,12 +162,6 @@ impl AppState {
             .read_store
             .as_ref()
             .unwrap_or(&self.shared.store)
-    }
-
-    /// Runs `read` on the log under its read lock (a short call: sizes,
-    /// keys, the checkpoint).
-    pub(crate) fn read_log<T>(&self, read: impl FnOnce(&LogRef<'_>) -> T) -> T {
-        self.shared.log.read(read)
     }
 
     /// Runs `read` on the log on a blocking thread (tile reads, proofs).
@@ -401,15 +395,15 @@ impl Service {
         window.prune(now);
         let registry = Arc::new(Registry::from_sources(&attempt!(store.sources().await)));
         let witnesses = attempt!(crate::cosigning::configured(&config));
-        let cosigning = match &log {
-            RecordLog::Dir(dir_log) => attempt!(Cosigning::start(
+        let cosigning = match log.place() {
+            LogPlace::Dir(dir_log) => attempt!(Cosigning::start(
                 &witnesses,
                 Arc::clone(dir_log),
                 data.log_dir(),
                 std::time::Duration::from_millis(config.cosign_interval_ms),
             )),
             // Refused by the configuration's validation: nothing to cosign here.
-            RecordLog::Database(_) => None,
+            LogPlace::Database(_) => None,
         };
         let (sender, receiver) = mpsc::channel(config.writer.queue);
         let (stop, stopped) = oneshot::channel();
@@ -530,7 +524,7 @@ async fn open_record(
                 .await
                 .map_err(|error| ServerError::Task(error.to_string()))??;
             Ok(OpenedRecord {
-                log: RecordLog::Dir(Arc::new(RwLock::new(log))),
+                log: RecordLog::dir(log),
                 journal: JournalStore::file(&data.journal())?,
                 blobs: BlobStore::open(data.blob_dir())?,
                 sequencer: None,
@@ -595,7 +589,7 @@ async fn open_record(
             };
             tracing::info!(size = log.size(), "log opened in the database");
             Ok(OpenedRecord {
-                log: RecordLog::Database(Arc::new(RwLock::new(log))),
+                log: RecordLog::database(log),
                 journal,
                 blobs: BlobStore::with_backend(Arc::new(blobs)),
                 sequencer: Some(sequencer),

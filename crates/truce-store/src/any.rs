@@ -165,8 +165,12 @@ impl Store for AnyStore {
         delegate!(self, store => store.annotations(subject))
     }
 
-    async fn annotation_indexes(&self, kinds: &[AnnotationKind]) -> Result<Vec<u64>, StoreError> {
-        delegate!(self, store => store.annotation_indexes(kinds))
+    async fn annotation_indexes(
+        &self,
+        kinds: &[AnnotationKind],
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u64>, StoreError> {
+        delegate!(self, store => store.annotation_indexes(kinds, range))
     }
 
     async fn submission(&self, key: &str, nonce: &str) -> Result<Option<u64>, StoreError> {

@@ -9,6 +9,12 @@ pub(crate) fn to_db(field: &'static str, value: u64) -> Result<i64, StoreError> 
     i64::try_from(value).map_err(|_| StoreError::IndexTooLarge { field, value })
 }
 
+/// A log index as a bound of a query's range: indexes past the largest the
+/// database holds (`i64::MAX`) stand for "no bound".
+pub(crate) fn index_bound(index: u64) -> i64 {
+    i64::try_from(index).unwrap_or(i64::MAX)
+}
+
 /// A stored signed integer back as a log index.
 pub(crate) fn from_db(field: &'static str, value: i64) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt {

@@ -80,11 +80,13 @@ pub trait Store: Send + Sync {
         subject: &str,
     ) -> impl Future<Output = Result<Vec<AnnotationRecord>, StoreError>> + Send;
 
-    /// The log indexes of every annotation entry of these kinds, ascending and
-    /// distinct (an entry about several subjects is listed once).
+    /// The log indexes in `range` of every annotation entry of these kinds,
+    /// ascending and distinct (an entry about several subjects is listed
+    /// once). `0..u64::MAX` lists them all.
     fn annotation_indexes(
         &self,
         kinds: &[AnnotationKind],
+        range: std::ops::Range<u64>,
     ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
 
     /// The log index of the entry that the submission signed by `key` with

@@ -672,10 +672,31 @@ async fn same_answers<A: Store, B: Store>(a: &A, b: &B, log: &[Vec<Projected>]) 
             .filter(|(bit, _)| mask & (1 << bit) != 0)
             .map(|(_, kind)| kind)
             .collect();
+        let all = a.annotation_indexes(&kinds, 0..u64::MAX).await.unwrap();
         assert_eq!(
-            a.annotation_indexes(&kinds).await.unwrap(),
-            b.annotation_indexes(&kinds).await.unwrap(),
+            all,
+            b.annotation_indexes(&kinds, 0..u64::MAX).await.unwrap(),
             "{kinds:?}"
+        );
+        // A range lists the indexes inside it, on both.
+        let (from, until) = match (all.first(), all.last()) {
+            (Some(first), Some(last)) => (first + 1, *last),
+            _ => (0, 1),
+        };
+        let inside: Vec<u64> = all
+            .iter()
+            .copied()
+            .filter(|index| (from..until).contains(index))
+            .collect();
+        assert_eq!(
+            a.annotation_indexes(&kinds, from..until).await.unwrap(),
+            inside,
+            "{kinds:?} in {from}..{until}"
+        );
+        assert_eq!(
+            b.annotation_indexes(&kinds, from..until).await.unwrap(),
+            inside,
+            "{kinds:?} in {from}..{until}"
         );
     }
     // Every receipt's (key, nonce) once, page by page, on both.

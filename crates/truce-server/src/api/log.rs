@@ -43,7 +43,7 @@ fn with_type(body: impl Into<Body>, content_type: &'static str) -> Response {
     )
 )]
 pub(crate) async fn checkpoint(State(state): State<AppState>, _reader: ReaderAuth) -> Response {
-    let text = state.read_log(|log| log.checkpoint_note().to_string());
+    let text = state.shared.log.head().note.to_string();
     with_type(text, "text/plain; charset=utf-8")
 }
 

@@ -144,8 +144,12 @@ impl Store for PgStore {
         read::annotations(&self.pool, subject).await
     }
 
-    async fn annotation_indexes(&self, kinds: &[AnnotationKind]) -> Result<Vec<u64>, StoreError> {
-        read::annotation_indexes(&self.pool, kinds).await
+    async fn annotation_indexes(
+        &self,
+        kinds: &[AnnotationKind],
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u64>, StoreError> {
+        read::annotation_indexes(&self.pool, kinds, range).await
     }
 
     async fn submission(&self, key: &str, nonce: &str) -> Result<Option<u64>, StoreError> {

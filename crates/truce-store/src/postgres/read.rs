@@ -414,12 +414,16 @@ pub(super) async fn annotations(
 pub(super) async fn annotation_indexes(
     pool: &PgPool,
     kinds: &[AnnotationKind],
+    range: std::ops::Range<u64>,
 ) -> Result<Vec<u64>, StoreError> {
     let kinds: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
     let rows: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT log_index FROM annotations WHERE kind = ANY($1) ORDER BY log_index",
+        "SELECT DISTINCT log_index FROM annotations \
+         WHERE kind = ANY($1) AND log_index >= $2 AND log_index < $3 ORDER BY log_index",
     )
     .bind(kinds)
+    .bind(crate::db::index_bound(range.start))
+    .bind(crate::db::index_bound(range.end))
     .fetch_all(pool)
     .await
     .map_err(StoreError::database("listing annotation entries"))?;

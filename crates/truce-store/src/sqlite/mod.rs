@@ -214,8 +214,12 @@ impl Store for SqliteStore {
         read::annotations(&self.readers, subject).await
     }
 
-    async fn annotation_indexes(&self, kinds: &[AnnotationKind]) -> Result<Vec<u64>, StoreError> {
-        read::annotation_indexes(&self.readers, kinds).await
+    async fn annotation_indexes(
+        &self,
+        kinds: &[AnnotationKind],
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u64>, StoreError> {
+        read::annotation_indexes(&self.readers, kinds, range).await
     }
 
     async fn submission(&self, key: &str, nonce: &str) -> Result<Option<u64>, StoreError> {

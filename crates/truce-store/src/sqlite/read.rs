@@ -404,13 +404,17 @@ pub(super) async fn annotations(
 pub(super) async fn annotation_indexes(
     readers: &SqlitePool,
     kinds: &[AnnotationKind],
+    range: std::ops::Range<u64>,
 ) -> Result<Vec<u64>, StoreError> {
     let mut indexes = Vec::new();
     for kind in kinds {
         let rows: Vec<i64> = sqlx::query_scalar(
-            "SELECT DISTINCT log_index FROM annotations WHERE kind = ? ORDER BY log_index",
+            "SELECT DISTINCT log_index FROM annotations \
+             WHERE kind = ? AND log_index >= ? AND log_index < ? ORDER BY log_index",
         )
         .bind(kind.as_str())
+        .bind(crate::db::index_bound(range.start))
+        .bind(crate::db::index_bound(range.end))
         .fetch_all(readers)
         .await
         .map_err(StoreError::database("listing annotation entries"))?;

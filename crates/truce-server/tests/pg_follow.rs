@@ -272,6 +272,34 @@ async fn a_follower_serves_the_batch_jobs_findings_forwards_writes_and_takes_ove
         .expect(200)
         .json();
     assert_eq!(health["role"], "follower");
+
+    // Annotations sent through the follower change the findings on both alike: a
+    // monitor's review rejecting one report and a party retracting one of its own.
+    Call::new("POST", "/v1/reviews")
+        .json(&json!({"review_id": "rv-fw", "decision": "reject", "reports": ["fw-003"]}))
+        .by(&keys.monitor)
+        .send(&second.router)
+        .await
+        .expect(201);
+    Call::new("POST", "/v1/retractions")
+        .json(&json!({"agreement": AGREEMENT, "report_id": "fw-001"}))
+        .by(&keys.ua)
+        .send(&second.router)
+        .await
+        .expect(201);
+    let annotated = size + 2;
+    let on_the_sequencer = {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let served = batch::served(&first.router, &keys.admin).await;
+            if batch::canonical(&served) != batch::canonical(&expected) {
+                break served;
+            }
+            assert!(Instant::now() < deadline, "the annotations changed nothing");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    wait_for(&second.router, &keys, annotated, &on_the_sequencer).await;
     let health = get(&first.router, "/readyz", None).await.expect(200).json();
     assert_eq!(health["role"], "sequencer");
 
@@ -292,7 +320,10 @@ async fn a_follower_serves_the_batch_jobs_findings_forwards_writes_and_takes_ove
         assert!(Instant::now() < deadline, "the follower never took over");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(answer.json()["receipts"][0]["index"].as_u64(), Some(size));
+    assert_eq!(
+        answer.json()["receipts"][0]["index"].as_u64(),
+        Some(annotated)
+    );
     let (holder_now, address_now) = lease(&db).await;
     assert_ne!(holder_now, holder);
     assert_eq!(address_now.as_deref(), Some(second.url.as_str()));
@@ -308,7 +339,26 @@ async fn a_follower_serves_the_batch_jobs_findings_forwards_writes_and_takes_ove
         "monitor",
         None,
     ));
-    wait_for(&second.router, &keys, size + 1, &batch::judged(&all)).await;
+    // The late report is judged beside the others, the annotations still applied.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let served = batch::served(&second.router, &keys.admin).await;
+        let late = served
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|incident| incident["report_ids"].as_array())
+            .any(|ids| ids.contains(&json!("fw-045")));
+        if late {
+            assert_ne!(
+                batch::canonical(&served),
+                batch::canonical(&batch::judged(&all))
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the late report never showed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     second.stop().await;
 }
 

@@ -17,7 +17,9 @@
 //! Every `follow_interval_ms` the follower also reads the lease; once it is
 //! free or expired the follower takes it and hands it to its owner, which
 //! opens this instance as the sequencer (recovering the log and catching up
-//! the store as after a crash) and then stops the follower.
+//! the store as after a crash) and then stops the follower. The other way
+//! round, a sequencer that finds its lease lost is replaced by a follower
+//! ([`serve_database_record`]).
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
@@ -444,20 +446,38 @@ pub(crate) fn link(state: &AppState) -> Option<&Arc<FollowerLink>> {
     state.shared.follower.as_ref()
 }
 
-/// What the listener serves at the moment: the follower's routes, then the
-/// sequencer's once this instance has become it.
+/// What an instance on a database record is at a moment.
+pub(crate) enum Role {
+    /// It holds the sequencer lease and appends.
+    Sequencer(crate::Service),
+    /// It follows another instance's appends.
+    Follower(Follower),
+}
+
+impl Role {
+    fn state(&self) -> AppState {
+        match self {
+            Role::Sequencer(service) => service.state(),
+            Role::Follower(follower) => follower.state(),
+        }
+    }
+}
+
+/// What the listener serves at the moment.
 struct Current {
     router: axum::Router,
     state: AppState,
 }
 
-/// Serves `follower` on `listener` until `shutdown` completes; once the
-/// follower takes the lease, opens this instance as the sequencer with it
-/// and serves that instead (requests in flight finish on the follower),
-/// then stops the follower. A failure to open as the sequencer stops
-/// serving with that error.
-pub(crate) async fn serve_following(
-    mut follower: Follower,
+/// Serves an instance whose record is in the database on `listener` until
+/// `shutdown` completes, changing role as the lease goes: a follower that
+/// takes the free lease opens this instance as the sequencer with it and
+/// serves that instead (requests in flight finish on the follower, which is
+/// then stopped); a sequencer that finds its lease lost opens a follower and
+/// serves that instead (the sequencer's writer answers what it had, then
+/// stops). A failure to open the next role stops serving with that error.
+pub(crate) async fn serve_database_record(
+    start: Role,
     config: ServerConfig,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -467,10 +487,17 @@ pub(crate) async fn serve_following(
     let address = listener
         .local_addr()
         .map_or_else(|_| "the listener".to_owned(), |address| address.to_string());
-    tracing::info!(%address, "serving as a follower");
+    tracing::info!(
+        %address,
+        role = match start {
+            Role::Sequencer(_) => "sequencer",
+            Role::Follower(_) => "follower",
+        },
+        "serving"
+    );
     let current = Arc::new(RwLock::new(Current {
-        router: crate::app(follower.state()),
-        state: follower.state(),
+        router: crate::app(start.state()),
+        state: start.state(),
     }));
     let switch = {
         let current = Arc::clone(&current);
@@ -488,51 +515,21 @@ pub(crate) async fn serve_following(
             }
         })
     };
-    let (failed, failure_signal) = oneshot::channel::<ServerError>();
+    let (failed, failure_signal) = oneshot::channel::<()>();
     let (stop, stopped) = oneshot::channel::<()>();
-    let promotion = {
-        let current = Arc::clone(&current);
-        tokio::spawn(async move {
-            let lease = tokio::select! {
-                lease = follower.lease() => lease,
-                _ = stopped => None,
-            };
-            let Some(lease) = lease else {
-                follower.shutdown().await;
-                return None;
-            };
-            tracing::info!("becoming the sequencer: recovering the log and catching up the store");
-            match crate::Service::open_with_lease(config, Arc::new(crate::NoAppliedEntries), lease)
-                .await
-            {
-                Ok(service) => {
-                    let state = service.state();
-                    *current.write().unwrap_or_else(PoisonError::into_inner) = Current {
-                        router: crate::app(state.clone()),
-                        state,
-                    };
-                    tracing::info!("this instance is now the sequencer");
-                    follower.shutdown().await;
-                    Some(service)
-                }
-                Err(error) => {
-                    tracing::error!(%error, "could not become the sequencer");
-                    follower.shutdown().await;
-                    let _ = failed.send(error);
-                    None
-                }
-            }
-        })
-    };
-    let failure = Arc::new(Mutex::new(None));
+    let manager = tokio::spawn(change_roles(
+        start,
+        config,
+        Arc::clone(&current),
+        stopped,
+        failed,
+    ));
     let ended = {
-        let (current, failure_slot) = (Arc::clone(&current), Arc::clone(&failure));
+        let current = Arc::clone(&current);
         async move {
             tokio::select! {
                 () = shutdown => {}
-                Ok(error) = failure_signal => {
-                    *failure_slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
-                }
+                Ok(()) = failure_signal => {}
             }
             // Event streams would otherwise hold the graceful shutdown open.
             current
@@ -553,20 +550,105 @@ pub(crate) async fn serve_following(
             source,
         });
     let _ = stop.send(());
-    let promoted = promotion
+    let managed = manager
         .await
         .map_err(|error| ServerError::Task(error.to_string()))?;
-    let stopped = match promoted {
-        Some(service) => service.shutdown().await,
-        None => Ok(()),
-    };
     tracing::info!(%address, "stopped");
-    let failed = failure
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take();
-    match failed {
-        Some(error) => Err(error),
-        None => served.and(stopped),
+    managed.and(served)
+}
+
+/// Changes the instance's role as the lease goes until told to stop, then
+/// shuts the current role down. On a failure to open the next role, says so
+/// on `failed` (which stops serving) and returns the error.
+async fn change_roles(
+    mut role: Role,
+    config: ServerConfig,
+    current: Arc<RwLock<Current>>,
+    mut stopped: oneshot::Receiver<()>,
+    failed: oneshot::Sender<()>,
+) -> Result<(), ServerError> {
+    let every = Duration::from_millis(config.follow_interval_ms);
+    let switch_to = |next: &Role| {
+        let state = next.state();
+        *current.write().unwrap_or_else(PoisonError::into_inner) = Current {
+            router: crate::app(state.clone()),
+            state,
+        };
+    };
+    loop {
+        role = match role {
+            Role::Follower(mut follower) => {
+                let lease = tokio::select! {
+                    lease = follower.lease() => lease,
+                    _ = &mut stopped => {
+                        follower.shutdown().await;
+                        return Ok(());
+                    }
+                };
+                let Some(lease) = lease else {
+                    follower.shutdown().await;
+                    let _ = failed.send(());
+                    return Err(ServerError::Task(
+                        "the follower stopped following the log".to_owned(),
+                    ));
+                };
+                tracing::info!(
+                    "becoming the sequencer: recovering the log and catching up the store"
+                );
+                match crate::Service::open_with_lease(
+                    config.clone(),
+                    Arc::new(crate::NoAppliedEntries),
+                    lease,
+                )
+                .await
+                {
+                    Ok(service) => {
+                        let next = Role::Sequencer(service);
+                        switch_to(&next);
+                        tracing::info!("this instance is now the sequencer");
+                        follower.shutdown().await;
+                        next
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "could not become the sequencer");
+                        follower.shutdown().await;
+                        let _ = failed.send(());
+                        return Err(error);
+                    }
+                }
+            }
+            Role::Sequencer(service) => {
+                tokio::select! {
+                    () = service.lease_lost(every) => {}
+                    _ = &mut stopped => return service.shutdown().await,
+                }
+                tracing::warn!("the sequencer lease is lost: following the new sequencer");
+                let follower = loop {
+                    let opened = tokio::select! {
+                        opened = Follower::open(config.clone()) => opened,
+                        _ = &mut stopped => return service.shutdown().await,
+                    };
+                    match opened {
+                        Ok(Some(follower)) => break follower,
+                        Ok(None) => tokio::time::sleep(every).await,
+                        Err(error) => {
+                            tracing::error!(%error, "could not start following the log");
+                            if let Err(error) = service.shutdown().await {
+                                tracing::error!(%error, "stopping the former sequencer failed");
+                            }
+                            let _ = failed.send(());
+                            return Err(error);
+                        }
+                    }
+                };
+                let next = Role::Follower(follower);
+                switch_to(&next);
+                tracing::info!("this instance now follows the log");
+                if let Err(error) = service.shutdown().await {
+                    tracing::error!(%error, "stopping the former sequencer failed");
+                }
+                next
+            }
+        };
     }
 }

@@ -211,10 +211,11 @@ pub async fn run_on(
         };
         if let Some(lease) = lease {
             let service = tokio::select! {
-                opened = Service::open_with_lease(config, Arc::new(NoAppliedEntries), lease) => opened?,
+                opened = Service::open_with_lease(config.clone(), Arc::new(NoAppliedEntries), lease) => opened?,
                 () = &mut shutdown => return Ok(()),
             };
-            return serve(service, listener, shutdown).await;
+            let role = follower::Role::Sequencer(service);
+            return follower::serve_database_record(role, config, listener, shutdown).await;
         }
         let follower = tokio::select! {
             opened = follower::Follower::open(config.clone()) => opened?,
@@ -222,7 +223,8 @@ pub async fn run_on(
         };
         match follower {
             Some(follower) => {
-                return follower::serve_following(follower, config, listener, shutdown).await;
+                let role = follower::Role::Follower(follower);
+                return follower::serve_database_record(role, config, listener, shutdown).await;
             }
             // The sequencer has not published its first checkpoint yet.
             None => tokio::select! {

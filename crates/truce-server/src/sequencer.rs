@@ -4,7 +4,8 @@
 //! of its time to live, released on shutdown so that a waiting instance
 //! takes over at once.
 //!
-//! Losing it is final for this process: once a renewal finds another holder
+//! Losing it is final for the service that held it (`run_on` then serves a
+//! follower instead, see `follower.rs`): once a renewal finds another holder
 //! or token, or a write of the record fails and the lease row no longer
 //! names this instance's term, [`LeaseWatch::lost`] says why, the writer
 //! answers every submission with 503 and never writes to the record again.

@@ -463,6 +463,17 @@ impl Service {
         self.state.clone()
     }
 
+    /// Completes once this instance has lost the sequencer lease (looking
+    /// every `every`); never for a record in the data directory.
+    pub(crate) async fn lease_lost(&self, every: std::time::Duration) {
+        let Some(watch) = self.sequencer.as_ref().map(Sequencer::watch) else {
+            return std::future::pending().await;
+        };
+        while watch.lost().is_none() {
+            tokio::time::sleep(every).await;
+        }
+    }
+
     /// Waits until the store has caught up with the log (or `timeout`
     /// passes); returns whether it did.
     pub async fn wait_ready(&self, timeout: std::time::Duration) -> bool {

@@ -411,3 +411,83 @@ async fn a_write_the_sequencer_cannot_take_is_answered_503_by_the_follower() {
     }
     second.stop().await;
 }
+
+/// The role `/readyz` names, or the status when it is not ready.
+async fn role(router: &Router) -> String {
+    let answer = get(router, "/readyz", None).await;
+    if answer.status == 200 {
+        answer.json()["role"].as_str().unwrap_or("none").to_owned()
+    } else {
+        format!("status {}", answer.status)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequencer_that_loses_its_lease_follows_and_may_lead_again() {
+    let Some(db) = Database::create("follow_lost").await else {
+        return;
+    };
+    let keys = Keys::new();
+    let first_dir = tempfile::tempdir().unwrap();
+    let first = Instance::start(on(first_dir.path(), &keys, &db)).await;
+    populate(&first.router, &keys).await;
+    let second_dir = with_the_key_of(first_dir.path());
+    let second = Instance::start(on(second_dir.path(), &keys, &db)).await;
+    assert_eq!(role(&first.router).await, "sequencer");
+    assert_eq!(role(&second.router).await, "follower");
+
+    // Another holder takes the lease for three seconds (as a sequencer would after the first
+    // was paused past its lease): the first finds its renewal fenced and follows.
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    sqlx::query(
+        "UPDATE log_sequencer SET holder = 'elsewhere', token = token + 1, address = NULL, \
+         expires_at = now() + interval '3 seconds' WHERE id = 1",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while role(&first.router).await != "follower" {
+        assert!(
+            Instant::now() < deadline,
+            "the first is still {} with its lease lost",
+            role(&first.router).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Meanwhile nobody takes writes: the holder advertises no address.
+    let call = Call::new("POST", "/v1/reports")
+        .json(&mixed_report(0))
+        .by(&keys.monitor);
+    let refused = call.send(&first.router).await.expect(503);
+    assert_eq!(refused.problem(), "not-sequencer", "{}", refused.text());
+
+    // Once that lease expires one of the two takes it, and writes sent to either are logged.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut logged = Vec::new();
+    for (n, router) in [(0, &first.router), (1, &second.router)] {
+        let call = Call::new("POST", "/v1/reports")
+            .json(&mixed_report(n))
+            .by(&keys.monitor);
+        loop {
+            let answer = call.send(router).await;
+            if answer.status == 201 {
+                logged.push(answer.json()["receipts"][0]["index"].as_u64().unwrap());
+                break;
+            }
+            assert_eq!(answer.status.as_u16(), 503, "{}", answer.text());
+            assert!(Instant::now() < deadline, "nobody took the lease over");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(logged.len(), 2);
+    assert_ne!(logged[0], logged[1]);
+    let roles = [role(&first.router).await, role(&second.router).await];
+    assert!(
+        roles.contains(&"sequencer".to_owned()) && roles.contains(&"follower".to_owned()),
+        "{roles:?}"
+    );
+    first.stop().await;
+    second.stop().await;
+}

@@ -557,6 +557,25 @@ pub(crate) async fn serve_database_record(
     managed.and(served)
 }
 
+/// How long a replaced role's requests may take to finish before it is
+/// stopped anyway.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+/// After the listener has switched to the next role: ends the replaced
+/// role's event streams and waits (at most [`DRAIN_LIMIT`]) until the
+/// requests that started on it have finished, so that none of them finds
+/// its store closed.
+async fn drained(replaced: &AppState) {
+    replaced.shared.live.changes().close();
+    let permits = u32::try_from(replaced.shared.config.max_concurrent_requests).unwrap_or(u32::MAX);
+    if tokio::time::timeout(DRAIN_LIMIT, replaced.shared.in_flight.acquire_many(permits))
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still running on the replaced role are cut short");
+    }
+}
+
 /// Changes the instance's role as the lease goes until told to stop, then
 /// shuts the current role down. On a failure to open the next role, says so
 /// on `failed` (which stops serving) and returns the error.
@@ -606,6 +625,7 @@ async fn change_roles(
                         let next = Role::Sequencer(service);
                         switch_to(&next);
                         tracing::info!("this instance is now the sequencer");
+                        drained(&follower.state()).await;
                         follower.shutdown().await;
                         next
                     }
@@ -644,6 +664,7 @@ async fn change_roles(
                 let next = Role::Follower(follower);
                 switch_to(&next);
                 tracing::info!("this instance now follows the log");
+                drained(&service.state()).await;
                 if let Err(error) = service.shutdown().await {
                     tracing::error!(%error, "stopping the former sequencer failed");
                 }

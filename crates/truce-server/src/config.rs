@@ -100,6 +100,17 @@ pub struct ServerConfig {
     pub cosign_interval_ms: u64,
 }
 
+/// The error of a record kept in the database without a PostgreSQL
+/// `database` (the configuration's check, repeated where the record is
+/// opened).
+pub(crate) fn record_needs_postgres() -> crate::ServerError {
+    crate::ServerError::Config(ConfigError::Invalid {
+        field: "record",
+        value: "database".into(),
+        reason: "needs a PostgreSQL `database` to keep the record in",
+    })
+}
+
 /// The shortest follow interval accepted, in milliseconds.
 const MIN_FOLLOW_MS: u64 = 10;
 /// The longest follow interval accepted, in milliseconds.

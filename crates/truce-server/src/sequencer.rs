@@ -93,11 +93,7 @@ pub(crate) async fn try_acquire(
     config: &crate::ServerConfig,
 ) -> Result<Option<SequencerLease>, ServerError> {
     let Some(url) = config.database.as_ref() else {
-        return Err(ServerError::Config(crate::config::ConfigError::Invalid {
-            field: "record",
-            value: "database".into(),
-            reason: "needs a PostgreSQL `database` to keep the record in",
-        }));
+        return Err(crate::config::record_needs_postgres());
     };
     let log = PgLog::connect(url.expose())
         .await

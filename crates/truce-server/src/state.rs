@@ -543,11 +543,7 @@ async fn open_record(
         }
         RecordPlace::Database => {
             let (AnyStore::Postgres(pg), Some(url)) = (store, config.database.as_ref()) else {
-                return Err(ServerError::Config(crate::config::ConfigError::Invalid {
-                    field: "record",
-                    value: "database".into(),
-                    reason: "needs a PostgreSQL `database` to keep the record in",
-                }));
+                return Err(crate::config::record_needs_postgres());
             };
             let pg_log = PgLog::from_store(pg);
             let exists = pg_log

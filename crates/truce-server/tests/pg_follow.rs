@@ -118,17 +118,6 @@ impl Instance {
     }
 }
 
-/// A data directory holding only a copy of the log's key from `dir`.
-fn with_the_key_of(dir: &Path) -> tempfile::TempDir {
-    let copy = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        dir.join(truce_server::LOG_KEY_FILE),
-        copy.path().join(truce_server::LOG_KEY_FILE),
-    )
-    .unwrap();
-    copy
-}
-
 /// (holder, address) of the lease row.
 async fn lease(db: &Database) -> (Option<String>, Option<String>) {
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
@@ -199,7 +188,7 @@ async fn a_follower_serves_the_batch_jobs_findings_forwards_writes_and_takes_ove
     populate(&first.router, &keys).await;
 
     // The second instance has the log's key and nothing else.
-    let second_dir = with_the_key_of(first_dir.path());
+    let second_dir = common::with_the_key_of(first_dir.path());
     let second = Instance::start(on(second_dir.path(), &keys, &db)).await;
     assert_eq!(lease(&db).await.0, holder, "the follower took the lease");
 
@@ -376,7 +365,7 @@ async fn a_write_the_sequencer_cannot_take_is_answered_503_by_the_follower() {
     })
     .await;
     populate(&first.router, &keys).await;
-    let second_dir = with_the_key_of(first_dir.path());
+    let second_dir = common::with_the_key_of(first_dir.path());
     let second = Instance::start(on(second_dir.path(), &keys, &db)).await;
     let call = Call::new("POST", "/v1/reports")
         .json(&mixed_report(0))
@@ -431,7 +420,7 @@ async fn a_sequencer_that_loses_its_lease_follows_and_may_lead_again() {
     let first_dir = tempfile::tempdir().unwrap();
     let first = Instance::start(on(first_dir.path(), &keys, &db)).await;
     populate(&first.router, &keys).await;
-    let second_dir = with_the_key_of(first_dir.path());
+    let second_dir = common::with_the_key_of(first_dir.path());
     let second = Instance::start(on(second_dir.path(), &keys, &db)).await;
     assert_eq!(role(&first.router).await, "sequencer");
     assert_eq!(role(&second.router).await, "follower");

@@ -267,12 +267,7 @@ async fn a_second_instance_waits_for_the_lease_then_takes_over() {
     let leader = leader.unwrap();
 
     // The second instance has its own directory with a copy of the key.
-    let second_dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        first_dir.path().join(truce_server::LOG_KEY_FILE),
-        second_dir.path().join(truce_server::LOG_KEY_FILE),
-    )
-    .unwrap();
+    let second_dir = common::with_the_key_of(first_dir.path());
     let second_config = on(second_dir.path(), &keys, &db);
     let second = tokio::spawn(Service::open(second_config, Arc::new(NoAppliedEntries)));
 
@@ -384,12 +379,7 @@ async fn clients_feeding_two_instances_across_a_takeover_get_the_batch_jobs_find
     let first_dir = tempfile::tempdir().unwrap();
     let (first, first_router) = open(on(first_dir.path(), &keys, &db)).await;
     populate(&first_router, &keys).await;
-    let second_dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        first_dir.path().join(truce_server::LOG_KEY_FILE),
-        second_dir.path().join(truce_server::LOG_KEY_FILE),
-    )
-    .unwrap();
+    let second_dir = common::with_the_key_of(first_dir.path());
     let (opened, second_router) = tokio::sync::watch::channel(None::<Router>);
     let second = tokio::spawn({
         let config = on(second_dir.path(), &keys, &db);

@@ -93,6 +93,18 @@ pub fn submitter(keys: &Keys, n: usize) -> (&RequestSigner, &'static str, Option
     }
 }
 
+/// A new data directory holding only a copy of the log's key from `dir`: another
+/// instance on the same database record.
+pub fn with_the_key_of(dir: &Path) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        dir.join(truce_server::LOG_KEY_FILE),
+        copy.path().join(truce_server::LOG_KEY_FILE),
+    )
+    .unwrap();
+    copy
+}
+
 /// Opens a service and waits until it is ready.
 pub async fn open(config: ServerConfig) -> (Service, Router) {
     let service = Service::open(config, Arc::new(NoAppliedEntries))

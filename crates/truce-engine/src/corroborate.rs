@@ -34,9 +34,10 @@
 //!    `max_extent_m`. They are found with a grid: latitude rows and longitude columns at least
 //!    as wide as the largest limit any pair of the data can have (`min(max_distance_m,
 //!    max_extent_m, k·2·r_max + c)`; the column width is set at the highest latitude present;
-//!    columns wrap at the antimeridian, and near a pole a row is one cell). Points are sorted
+//!    columns wrap at the antimeridian, and near a pole a row is one cell). Reports are sorted
 //!    by (cell, start time) — by counting into cells when the data's bounding box is compact,
-//!    by a packed key otherwise — and each cell is swept against itself and its four
+//!    by a packed key otherwise — and their points, the few numbers the pair test needs, are
+//!    built straight in that order; each cell is swept against itself and its four
 //!    "forward" neighbours in start order, stopping once a start lies beyond the other
 //!    report's end plus the time gap. A test compares the pairs found with a brute-force scan.
 //! 2. **Components.** The linkable pairs form a graph; its connected components are
@@ -106,7 +107,6 @@ use crate::geodesy::{
     MIN_MERIDIONAL_RADIUS_M, WGS84_A, WGS84_E2, geodesic_distance_m,
 };
 use crate::incident::{self, Incident, clean_radius, metres_per_radian, ordered_span};
-use crate::permute::permute_in_place;
 use crate::review::ReviewIndex;
 
 /// The rules by which reports are grouped into incidents; see the [module docs](self).
@@ -376,7 +376,12 @@ struct Point {
 impl Point {
     /// The point of a report with a usable position.
     fn new(report: &Report, report_idx: u32) -> Option<Point> {
-        let (lon_deg, lat_deg) = usable_position(report)?;
+        usable_position(report).map(|position| Point::at(report, report_idx, position))
+    }
+
+    /// The point of a report at its usable position `(lon_deg, lat_deg)`
+    /// ([`usable_position`]).
+    fn at(report: &Report, report_idx: u32, (lon_deg, lat_deg): (f64, f64)) -> Point {
         let lat_rad = lat_deg.to_radians();
         // The radii of curvature from one sine (cos φ ≥ 0 for |φ| ≤ 90°).
         let sin_lat = lat_rad.sin();
@@ -386,7 +391,7 @@ impl Point {
         let east_per_rad = WGS84_A / w * cos_lat;
         let north_per_rad = WGS84_A * (1.0 - WGS84_E2) / (w2 * w);
         let (start_ms, end_ms) = ordered_span(report.time);
-        Some(Point {
+        Point {
             lon_rad: lon_deg.to_radians(),
             lat_rad,
             radius_m: clean_radius(report.location.uncertainty_m).max(MIN_LINK_RADIUS_M),
@@ -399,8 +404,17 @@ impl Point {
             action_bit: 1 << (report.action as u16),
             compatible_bits: compatible_bits(report.action),
             polar: lat_deg.abs() > APPROX_MAX_ABS_LAT,
-        })
+        }
     }
+}
+
+/// A report's place in the grid (its cell and start), before its [`Point`] is built.
+#[derive(Debug, Clone, Copy)]
+struct Placed {
+    row: i64,
+    col: i64,
+    start_ms: i64,
+    report: u32,
 }
 
 /// Parameters in the units the pair tests use.
@@ -475,25 +489,51 @@ impl<'a> Context<'a> {
     /// The context of `reports`, leaving out those `left_out` marks (they link to nothing).
     fn new(reports: &'a [Report], params: &CorroborationParams, left_out: Option<&[bool]>) -> Self {
         let limits = Limits::new(params);
-        // Points in report order first: reading the reports in their own order is what the
-        // memory likes best.
-        let by_report: Vec<Point> = reports
+        let usable = |report_idx: usize| left_out.is_none_or(|out| !out[report_idx]);
+        // The grid needs the highest latitude and the largest radius present.
+        let (max_abs_lat, max_radius) = reports
             .par_iter()
             .enumerate()
-            .filter(|(report_idx, _)| left_out.is_none_or(|out| !out[*report_idx]))
-            .filter_map(|(report_idx, report)| Point::new(report, report_idx as u32))
-            .collect();
-        // The grid needs the highest latitude and the largest radius present.
-        let (max_abs_lat, max_radius) = by_report
-            .par_iter()
-            .map(|p| (p.lat_rad.to_degrees().abs(), p.radius_m))
+            .filter(|&(report_idx, _)| usable(report_idx))
+            .filter_map(|(_, report)| {
+                let (_, lat_deg) = usable_position(report)?;
+                let radius_m = clean_radius(report.location.uncertainty_m);
+                Some((lat_deg.abs(), radius_m.max(MIN_LINK_RADIUS_M)))
+            })
             .reduce(
                 || (0.0, MIN_LINK_RADIUS_M),
                 |a, b| (a.0.max(b.0), a.1.max(b.1)),
             );
         let reach_m = limits.pair_limit_m(max_radius, max_radius).max(MIN_CELL_M);
         let grid = Grid::new(max_abs_lat, reach_m);
-        let (points, cells) = grid.sort_into_cells(by_report, DENSE_CELLS_PER_POINT);
+        // Each report's cell first (a few words each), then the points built straight into
+        // grid order: the reports are read in that order by both cores, and no vector of
+        // points is ever moved or permuted.
+        let placed: Vec<Placed> = reports
+            .par_iter()
+            .enumerate()
+            .filter(|&(report_idx, _)| usable(report_idx))
+            .filter_map(|(report_idx, report)| {
+                let (lon_deg, lat_deg) = usable_position(report)?;
+                let (row, col) = grid.cell(lon_deg, lat_deg);
+                Some(Placed {
+                    row,
+                    col,
+                    start_ms: ordered_span(report.time).0,
+                    report: report_idx as u32,
+                })
+            })
+            .collect();
+        let (order, cells) = grid.sort_into_cells(placed, DENSE_CELLS_PER_POINT);
+        let points: Vec<Point> = order
+            .par_iter()
+            .map(|&report_idx| {
+                let report = &reports[report_idx as usize];
+                let position =
+                    usable_position(report).unwrap_or((report.location.lon, report.location.lat));
+                Point::at(report, report_idx, position)
+            })
+            .collect();
 
         Context {
             reports,
@@ -808,74 +848,36 @@ impl Grid {
         (row, col)
     }
 
-    /// Orders `points` by (row, column, start, report index) and returns them with the runs of
-    /// each non-empty cell (sorted by row, column). With a compact bounding box the points
-    /// are counted into cells and each cell sorted on its own, otherwise sorted by a packed
-    /// key; both give the same order.
+    /// Orders the placed reports by (row, column, start, report index) and returns their
+    /// report indices in that order with the runs of each non-empty cell (sorted by row,
+    /// column). With a compact bounding box the reports are counted into cells and each cell
+    /// sorted on its own, otherwise sorted by a packed key; both give the same order.
     fn sort_into_cells(
         &self,
-        mut points: Vec<Point>,
+        placed: Vec<Placed>,
         dense_cells_per_point: usize,
-    ) -> (Vec<Point>, Vec<CellRun>) {
-        if points.is_empty() {
-            return (points, Vec::new());
+    ) -> (Vec<u32>, Vec<CellRun>) {
+        if placed.is_empty() {
+            return (Vec::new(), Vec::new());
         }
-        let cell_of: Vec<(i64, i64)> = points
+        let (row_min, row_max, col_min, col_max) = placed
             .par_iter()
-            .map(|p| self.cell(p.lon_rad.to_degrees(), p.lat_rad.to_degrees()))
-            .collect();
-        let (row_min, row_max, col_min, col_max) = cell_of.iter().fold(
-            (i64::MAX, i64::MIN, i64::MAX, i64::MIN),
-            |(r0, r1, c0, c1), &(row, col)| (r0.min(row), r1.max(row), c0.min(col), c1.max(col)),
-        );
+            .map(|p| (p.row, p.row, p.col, p.col))
+            .reduce(
+                || (i64::MAX, i64::MIN, i64::MAX, i64::MIN),
+                |a, b| (a.0.min(b.0), a.1.max(b.1), a.2.min(b.2), a.3.max(b.3)),
+            );
         let n_cols = (col_max - col_min + 1) as u64;
         let n_dense = (row_max - row_min + 1) as u64 * n_cols;
-        let dense_limit = (points.len() * dense_cells_per_point + 4096) as u64;
+        let dense_limit = (placed.len() * dense_cells_per_point + 4096) as u64;
 
-        let (mut sorted, cells) = if n_dense <= dense_limit {
-            let dense = |(row, col): (i64, i64)| {
-                ((row - row_min) as u64 * n_cols + (col - col_min) as u64) as usize
-            };
-            let mut offsets = vec![0usize; n_dense as usize + 1];
-            for &cell in &cell_of {
-                offsets[dense(cell) + 1] += 1;
-            }
-            let mut cells = Vec::new();
-            for i in 0..n_dense as usize {
-                if offsets[i + 1] > 0 {
-                    let begin = offsets[i];
-                    cells.push(CellRun {
-                        row: row_min + (i as u64 / n_cols) as i64,
-                        col: col_min + (i as u64 % n_cols) as i64,
-                        begin,
-                        end: begin + offsets[i + 1],
-                    });
-                }
-                offsets[i + 1] += offsets[i];
-            }
-            let mut order = vec![0u32; points.len()];
-            for (i, &cell) in cell_of.iter().enumerate() {
-                let slot = &mut offsets[dense(cell)];
-                order[*slot] = i as u32;
-                *slot += 1;
-            }
-            drop(offsets);
-            drop(cell_of);
-            // In place: a second copy of the points would be the peak of a large run.
-            permute_in_place(&mut points, order);
-            (points, cells)
-        } else {
-            let mut keyed: Vec<(u128, u32)> = cell_of
+        if n_dense > dense_limit {
+            let mut keyed: Vec<(u128, u32)> = placed
                 .par_iter()
-                .zip(points.par_iter())
-                .enumerate()
-                .map(|(i, (&(row, col), p))| (grid_key(row, col, p.start_ms), i as u32))
+                .map(|p| (grid_key(p.row, p.col, p.start_ms), p.report))
                 .collect();
-            keyed.par_sort_unstable_by_key(|&(key, i)| (key, points[i as usize].report));
-            drop(cell_of);
-            let order: Vec<u32> = keyed.iter().map(|&(_, i)| i).collect();
-            permute_in_place(&mut points, order);
-            let sorted = points;
+            drop(placed);
+            keyed.par_sort_unstable();
             let mut cells: Vec<CellRun> = Vec::new();
             for (pos, key) in keyed.iter().enumerate() {
                 let (row, col) = cell_of_key(key.0);
@@ -889,11 +891,40 @@ impl Grid {
                     }),
                 }
             }
-            (sorted, cells)
-        };
-        // Within each cell, by start then report index (a no-op after the key sort; cheap on
-        // the nearly sorted runs that reports in id order usually give).
-        let mut rest = sorted.as_mut_slice();
+            let order = keyed.into_iter().map(|(_, report)| report).collect();
+            return (order, cells);
+        }
+
+        let dense =
+            |p: &Placed| ((p.row - row_min) as u64 * n_cols + (p.col - col_min) as u64) as usize;
+        let mut offsets = vec![0usize; n_dense as usize + 1];
+        for p in &placed {
+            offsets[dense(p) + 1] += 1;
+        }
+        let mut cells = Vec::new();
+        for i in 0..n_dense as usize {
+            if offsets[i + 1] > 0 {
+                let begin = offsets[i];
+                cells.push(CellRun {
+                    row: row_min + (i as u64 / n_cols) as i64,
+                    col: col_min + (i as u64 % n_cols) as i64,
+                    begin,
+                    end: begin + offsets[i + 1],
+                });
+            }
+            offsets[i + 1] += offsets[i];
+        }
+        // (start, report index) by cell, each cell then sorted on its own (cheap on the
+        // nearly sorted runs that reports in id order usually give).
+        let mut by_cell = vec![(0i64, 0u32); placed.len()];
+        for p in &placed {
+            let slot = &mut offsets[dense(p)];
+            by_cell[*slot] = (p.start_ms, p.report);
+            *slot += 1;
+        }
+        drop(offsets);
+        drop(placed);
+        let mut rest = by_cell.as_mut_slice();
         let mut cell_slices = Vec::with_capacity(cells.len());
         for cell in &cells {
             let (head, tail) = rest.split_at_mut(cell.end - cell.begin);
@@ -902,8 +933,9 @@ impl Grid {
         }
         cell_slices
             .into_par_iter()
-            .for_each(|slice| slice.sort_unstable_by_key(|p| (p.start_ms, p.report)));
-        (sorted, cells)
+            .for_each(|slice| slice.sort_unstable());
+        let order = by_cell.into_iter().map(|(_, report)| report).collect();
+        (order, cells)
     }
 
     /// The cells whose pairs with `(row, col)` a sweep of that cell covers: the next column of
@@ -1419,16 +1451,28 @@ mod tests {
                 report
             })
             .collect();
-        let points: Vec<Point> = reports
+        let grid = Grid::new(49.0, 5_000.0);
+        let placed: Vec<Placed> = reports
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| Point::new(r, i as u32))
+            .filter_map(|(i, r)| {
+                let (lon, lat) = usable_position(r)?;
+                let (row, col) = grid.cell(lon, lat);
+                Some(Placed {
+                    row,
+                    col,
+                    start_ms: r.time.start_ms,
+                    report: i as u32,
+                })
+            })
             .collect();
-        let grid = Grid::new(49.0, 5_000.0);
-        let (dense, dense_cells) = grid.sort_into_cells(points.clone(), 4);
-        let (sparse, sparse_cells) = grid.sort_into_cells(points, 0);
-        let order = |sorted: &[Point]| sorted.iter().map(|p| p.report).collect::<Vec<_>>();
-        assert_eq!(order(&dense), order(&sparse));
+        let (dense_order, dense_cells) = grid.sort_into_cells(placed.clone(), 4);
+        let (sparse_order, sparse_cells) = grid.sort_into_cells(placed, 0);
+        assert_eq!(dense_order, sparse_order);
+        let dense: Vec<Point> = dense_order
+            .iter()
+            .filter_map(|&i| Point::new(&reports[i as usize], i))
+            .collect();
         let runs = |cells: &[CellRun]| {
             cells
                 .iter()

@@ -1,5 +1,4 @@
-//! Reordering a vector by a permutation: by gathering into a new vector (fast), or in place
-//! (no second copy).
+//! Reordering a vector by a permutation, by gathering into a new vector.
 
 /// The items reordered so that position `k` holds the item that was at `order[k]`; moved,
 /// not cloned. `order` must be a permutation of `0..items.len()`. The items are read in the
@@ -16,29 +15,6 @@ pub(crate) fn gather<T>(items: Vec<T>, order: &[u32]) -> Vec<T> {
         .collect();
     debug_assert_eq!(gathered.len(), slots.len(), "`order` repeats an index");
     gathered
-}
-
-/// Reorders `items` in place so that position `k` holds the item that was at `order[k]`, by
-/// following the permutation's cycles with swaps: slower than [`gather`] (each read waits for
-/// the one before it) but without a second copy, for items built just before that would
-/// otherwise be held twice at a run's peak. `order` is used up as the record of which
-/// positions are done.
-pub(crate) fn permute_in_place<T>(items: &mut [T], mut order: Vec<u32>) {
-    const DONE: u32 = u32::MAX;
-    for cycle_start in 0..items.len() {
-        if order[cycle_start] == DONE {
-            continue;
-        }
-        let mut k = cycle_start;
-        loop {
-            let next = std::mem::replace(&mut order[k], DONE) as usize;
-            if next == cycle_start {
-                break;
-            }
-            items.swap(k, next);
-            k = next;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -60,13 +36,5 @@ mod tests {
         let mut sorted = expected.clone();
         sorted.sort();
         assert_eq!(expected, sorted, "the order sorts the items");
-    }
-
-    #[test]
-    fn permuting_in_place_matches_gathering() {
-        let (items, order) = permutation();
-        let mut permuted = items.clone();
-        permute_in_place(&mut permuted, order.clone());
-        assert_eq!(permuted, gather(items, &order));
     }
 }

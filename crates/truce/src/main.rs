@@ -5,6 +5,7 @@ mod backup_cmd;
 mod demo_cmd;
 mod export_cmd;
 mod files;
+mod huge_pages;
 mod inputs;
 mod key_cmd;
 mod log_cmd;
@@ -56,7 +57,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    huge_pages::restart_with_huge_pages();
+    // `TRUCE_LOG_SPANS=1` also logs when each span closes, with its busy and idle time (the
+    // engine's steps are `debug` spans: `TRUCE_LOG=debug TRUCE_LOG_SPANS=1` times them).
+    let span_events = if std::env::var_os("TRUCE_LOG_SPANS").is_some_and(|v| v == "1") {
+        tracing_subscriber::fmt::format::FmtSpan::CLOSE
+    } else {
+        tracing_subscriber::fmt::format::FmtSpan::NONE
+    };
     tracing_subscriber::fmt()
+        .with_span_events(span_events)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TRUCE_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),

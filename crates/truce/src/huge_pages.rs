@@ -4,8 +4,9 @@
 //! (for a million reports) and visit them in scattered orders: the corroboration grid's order,
 //! id order, an incident's members. With 4 KiB pages nearly each of those visits misses the
 //! processor's address-translation cache, and the kernel zeroes the fresh memory one small
-//! page fault at a time. With 2 MiB pages most of both go: on the peer benchmark's million
-//! reports a run takes about a sixth less time (docs/benchmarks.md, "Huge pages").
+//! page fault at a time. With 2 MiB pages much of both goes: on the peer benchmark's million
+//! reports a run took 3–18 % less time in alternating comparisons (docs/benchmarks.md,
+//! "Huge pages and grid-order points").
 //!
 //! Linux gives huge pages to ordinary heap memory only where the program asks for them (the
 //! `madvise` setting of `/sys/kernel/mm/transparent_hugepage/enabled`, the default of most

@@ -513,16 +513,7 @@ impl<'a> Context<'a> {
             .par_iter()
             .enumerate()
             .filter(|&(report_idx, _)| usable(report_idx))
-            .filter_map(|(report_idx, report)| {
-                let (lon_deg, lat_deg) = usable_position(report)?;
-                let (row, col) = grid.cell(lon_deg, lat_deg);
-                Some(Placed {
-                    row,
-                    col,
-                    start_ms: ordered_span(report.time).0,
-                    report: report_idx as u32,
-                })
-            })
+            .filter_map(|(report_idx, report)| grid.place(report, report_idx as u32))
             .collect();
         let (order, cells) = grid.sort_into_cells(placed, DENSE_CELLS_PER_POINT);
         let points: Vec<Point> = order
@@ -846,6 +837,18 @@ impl Grid {
             ((shifted / self.col_width_deg).floor() as i64).clamp(0, self.n_cols - 1)
         };
         (row, col)
+    }
+
+    /// Where a report with a usable position goes in the grid.
+    fn place(&self, report: &Report, report_idx: u32) -> Option<Placed> {
+        let (lon_deg, lat_deg) = usable_position(report)?;
+        let (row, col) = self.cell(lon_deg, lat_deg);
+        Some(Placed {
+            row,
+            col,
+            start_ms: ordered_span(report.time).0,
+            report: report_idx,
+        })
     }
 
     /// Orders the placed reports by (row, column, start, report index) and returns their
@@ -1455,16 +1458,7 @@ mod tests {
         let placed: Vec<Placed> = reports
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| {
-                let (lon, lat) = usable_position(r)?;
-                let (row, col) = grid.cell(lon, lat);
-                Some(Placed {
-                    row,
-                    col,
-                    start_ms: r.time.start_ms,
-                    report: i as u32,
-                })
-            })
+            .filter_map(|(i, r)| grid.place(r, i as u32))
             .collect();
         let (dense_order, dense_cells) = grid.sort_into_cells(placed.clone(), 4);
         let (sparse_order, sparse_cells) = grid.sort_into_cells(placed, 0);

@@ -18,6 +18,7 @@ use crate::adjudicate::{
     violation_key,
 };
 use crate::incident::Incident;
+use crate::read_ahead::{BLOCK, block_at, read_ahead};
 use crate::review::ReviewIndex;
 
 /// Counts of findings for one party (or for all).
@@ -158,20 +159,15 @@ pub struct Assessment {
     pub releases: Releases,
 }
 
-/// Incidents judged as one block after their member reports were read once (see
-/// [`warm_member_reports`]).
-const WARM_BLOCK: usize = 64;
-
-/// Reads the source of every member report of `incidents`, so that judging them next finds
-/// those reports in the cache. Members other than an incident's first lie anywhere in the
-/// report slice; judging reads them one incident at a time, each read waiting on memory,
-/// while these reads do not depend on one another and the processor overlaps them.
+/// Reads ahead the member reports of `incidents` (see [`crate::read_ahead`]). Members other
+/// than an incident's first lie anywhere in the report slice.
 fn warm_member_reports(reports: &[Report], incidents: &[Incident]) {
-    for incident in incidents {
-        for report in incident.member_reports(reports) {
-            std::hint::black_box(report.source.kind);
-        }
-    }
+    read_ahead(
+        reports,
+        incidents
+            .iter()
+            .flat_map(|incident| incident.members.iter().copied()),
+    );
 }
 
 /// What [`Assessor::summarise`] counts.
@@ -268,10 +264,9 @@ impl<'a> Assessor<'a> {
         incidents
             .par_iter()
             .enumerate()
-            .with_min_len(WARM_BLOCK)
+            .with_min_len(BLOCK)
             .map(|(index, incident)| {
-                if index % WARM_BLOCK == 0 {
-                    let block = &incidents[index..(index + WARM_BLOCK).min(incidents.len())];
+                if let Some(block) = block_at(incidents, index) {
                     warm_member_reports(self.reports, block);
                 }
                 self.adjudicator
@@ -290,7 +285,7 @@ impl<'a> Assessor<'a> {
     ) -> Summarised<'a> {
         let (counted, n_picked, picked) = self
             .incidents
-            .par_chunks(WARM_BLOCK)
+            .par_chunks(BLOCK)
             .enumerate()
             .fold(
                 || (Summary::default(), 0usize, Vec::new()),
@@ -304,7 +299,7 @@ impl<'a> Assessor<'a> {
                         if pick(&finding) {
                             n_picked += 1;
                             if picked.len() < limit {
-                                picked.push(block * WARM_BLOCK + offset);
+                                picked.push(block * BLOCK + offset);
                             }
                         }
                     }

@@ -107,6 +107,7 @@ use crate::geodesy::{
     MIN_MERIDIONAL_RADIUS_M, WGS84_A, WGS84_E2, geodesic_distance_m,
 };
 use crate::incident::{self, Incident, clean_radius, metres_per_radian, ordered_span};
+use crate::read_ahead::{BLOCK, block_at, read_ahead};
 use crate::review::ReviewIndex;
 
 /// The rules by which reports are grouped into incidents; see the [module docs](self).
@@ -282,9 +283,17 @@ pub fn corroborate_reviewed(
     }
     let _span = tracing::debug_span!("corroborate.derive", n_groups = groups.len()).entered();
     let mut incidents: Vec<Incident> = groups
-        .into_par_iter()
-        .map(|group| incident::derive(reports, group.into_members()))
+        .par_iter()
+        .enumerate()
+        .with_min_len(BLOCK)
+        .map(|(index, group)| {
+            if let Some(block) = block_at(&groups, index) {
+                read_ahead(reports, block.iter().flat_map(|group| group.indices()));
+            }
+            incident::derive(reports, group.members())
+        })
         .collect();
+    drop(groups);
     // Groups come sorted by smallest member index, which is id order for canonical input;
     // sort only when the caller's order was not canonical (or pinned groups were added).
     if !incidents
@@ -518,7 +527,12 @@ impl<'a> Context<'a> {
         let (order, cells) = grid.sort_into_cells(placed, DENSE_CELLS_PER_POINT);
         let points: Vec<Point> = order
             .par_iter()
-            .map(|&report_idx| {
+            .enumerate()
+            .with_min_len(BLOCK)
+            .map(|(position, &report_idx)| {
+                if let Some(block) = block_at(&order, position) {
+                    read_ahead(reports, block.iter().copied());
+                }
                 let report = &reports[report_idx as usize];
                 let position =
                     usable_position(report).unwrap_or((report.location.lon, report.location.lat));
@@ -1014,10 +1028,21 @@ enum Group {
 }
 
 impl Group {
-    fn into_members(self) -> crate::incident::Members {
+    /// The member indices.
+    fn indices(&self) -> impl Iterator<Item = u32> + '_ {
         match self {
-            Group::One(report_idx) => smallvec::smallvec![report_idx],
-            Group::Many(members) => crate::incident::members_of(members),
+            Group::One(report_idx) => std::slice::from_ref(report_idx),
+            Group::Many(members) => members.as_slice(),
+        }
+        .iter()
+        .copied()
+    }
+
+    /// The members (inline up to four).
+    fn members(&self) -> crate::incident::Members {
+        match self {
+            Group::One(report_idx) => smallvec::smallvec![*report_idx],
+            Group::Many(members) => crate::incident::Members::from_slice(members),
         }
     }
 }

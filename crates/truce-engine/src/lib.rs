@@ -9,6 +9,7 @@ pub mod incident;
 pub mod intake;
 pub mod live;
 mod permute;
+mod read_ahead;
 pub mod reason;
 pub mod review;
 pub mod zone_index;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::permute::gather;
+use crate::read_ahead::touch;
 use truce_model::Report;
 use truce_model::ingest::Rejection;
 
@@ -26,7 +27,7 @@ pub fn merge(reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Vec<Re
     assert_eq!(reports.len(), origins.len(), "one origin per report");
     let order = canonical_order(&reports, &origins);
     let origins: Vec<&Origin> = order.iter().map(|&i| &origins[i as usize]).collect();
-    let mut reports = gather(reports, &order);
+    let mut reports = gather(reports, &order, touch);
     drop(order);
 
     let mut rejections = Vec::new();

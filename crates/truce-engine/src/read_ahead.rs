@@ -18,16 +18,20 @@ pub(crate) const BLOCK: usize = 64;
 pub(crate) fn read_ahead(reports: &[Report], indices: impl IntoIterator<Item = u32>) {
     for index in indices {
         if let Some(report) = reports.get(index as usize) {
-            // Fields from all over the struct, so that both lines are read whatever layout
-            // the compiler chose.
-            std::hint::black_box((
-                report.time.start_ms,
-                report.location.lat,
-                report.id.len(),
-                report.action,
-            ));
+            touch(report);
         }
     }
+}
+
+/// Reads both cache lines of `report`: fields from all over the struct, so that both are
+/// read whatever layout the compiler chose.
+pub(crate) fn touch(report: &Report) {
+    std::hint::black_box((
+        report.time.start_ms,
+        report.location.lat,
+        report.id.len(),
+        report.action,
+    ));
 }
 
 /// The block of `items` that starts at `index` when `index` begins one (a multiple of

@@ -22,9 +22,9 @@
 # Records: one JSON line per run in bench-data/results.jsonl (bench/measure.py); a summary
 # (bench/summary.py) is printed at the end.
 #
-# truce's output goes to standard output redirected to /dev/null (`--out -`), not to
-# `--out /dev/null`: truce writes --out files atomically (temporary file + rename), which
-# for /dev/null would create /dev/.null.tmp-PID and rename it over the device node.
+# truce's output goes to standard output redirected to /dev/null (`--out -`). (`--out FILE`
+# writes a regular file atomically, by a temporary file and a rename; a device such as
+# /dev/null is written in place.)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -106,7 +106,7 @@ use crate::geodesy::{
     APPROX_ABS_ERROR_M, APPROX_MAX_ABS_LAT, APPROX_MAX_DISTANCE_M, APPROX_REL_ERROR,
     MIN_MERIDIONAL_RADIUS_M, WGS84_A, WGS84_E2, geodesic_distance_m,
 };
-use crate::incident::{self, Incident, clean_radius, metres_per_radian, ordered_span};
+use crate::incident::{self, Incident, Members, clean_radius, metres_per_radian, ordered_span};
 use crate::read_ahead::{BLOCK, block_at, read_ahead};
 use crate::review::ReviewIndex;
 
@@ -278,7 +278,7 @@ pub fn corroborate_reviewed(
         groups.retain(|group| !matches!(group, Group::One(i) if left_out[*i as usize]));
         groups.extend(pinned.into_iter().map(|mut members| {
             members.sort_unstable();
-            Group::Many(members)
+            Group::Many(incident::members_of(members))
         }));
     }
     let _span = tracing::debug_span!("corroborate.derive", n_groups = groups.len()).entered();
@@ -1023,8 +1023,8 @@ impl DisjointSets {
 enum Group {
     /// A report no other report corroborates.
     One(u32),
-    /// Merged reports, ascending.
-    Many(Vec<u32>),
+    /// Merged reports, ascending (inline up to four: most groups allocate nothing).
+    Many(Members),
 }
 
 impl Group {
@@ -1042,7 +1042,7 @@ impl Group {
     fn members(&self) -> crate::incident::Members {
         match self {
             Group::One(report_idx) => smallvec::smallvec![*report_idx],
-            Group::Many(members) => crate::incident::Members::from_slice(members),
+            Group::Many(members) => members.clone(),
         }
     }
 }
@@ -1119,7 +1119,7 @@ fn group_reports(
 
     let merge_span = tracing::debug_span!("corroborate.merge", n_components).entered();
 
-    let mut merged: Vec<Vec<u32>> = (0..n_components)
+    let mut merged: Vec<Members> = (0..n_components)
         .into_par_iter()
         .fold(
             || (MergeScratch::default(), Vec::new()),
@@ -1235,7 +1235,7 @@ fn merge_component(
     members: &[u32],
     links: &[Link],
     scratch: &mut MergeScratch,
-    groups: &mut Vec<Vec<u32>>,
+    groups: &mut Vec<Members>,
 ) {
     let n_members = members.len();
     if let ([a, b], [_]) = (members, links) {
@@ -1247,10 +1247,13 @@ fn merge_component(
             .max(q.start_ms)
             .saturating_sub(p.end_ms.min(q.end_ms));
         if window_ms <= context.limits.duration_ms {
-            groups.push(vec![p.report.min(q.report), p.report.max(q.report)]);
+            groups.push(smallvec::smallvec![
+                p.report.min(q.report),
+                p.report.max(q.report)
+            ]);
         } else {
-            groups.push(vec![p.report]);
-            groups.push(vec![q.report]);
+            groups.push(smallvec::smallvec![p.report]);
+            groups.push(smallvec::smallvec![q.report]);
         }
         return;
     }
@@ -1325,7 +1328,7 @@ fn merge_component(
         if forest.find(local_idx) != local_idx {
             continue;
         }
-        let mut group: Vec<u32> = group_members(next, first[local_idx as usize])
+        let mut group: Members = group_members(next, first[local_idx as usize])
             .map(|member| points[member as usize].report)
             .collect();
         group.sort_unstable();

@@ -142,8 +142,7 @@ pub(crate) fn parse(
     let table = CsvTable::open(file, text)?;
     table.require(&REQUIRED)?;
     let columns = table.locate(&USED);
-    let mut ingested = Ingested::default();
-    table.for_each_row(true, &mut ingested, |csv_row, ingested| {
+    table.for_each_row(true, |csv_row, ingested| {
         let row = Row {
             columns: &columns,
             record: csv_row.record,
@@ -156,8 +155,7 @@ pub(crate) fn parse(
             }
             _ => ingested.rejections.append(&mut issues.rejections),
         }
-    })?;
-    Ok(ingested)
+    })
 }
 
 fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) -> Option<Report> {

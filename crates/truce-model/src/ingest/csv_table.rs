@@ -1,6 +1,8 @@
 //! Reading a CSV file row by row with its header, true line numbers and per-row field-count
 //! checks; shared by our own CSV, ACLED and UCDP.
 
+use rayon::prelude::*;
+
 use crate::ingest::fields::RowIssues;
 use crate::ingest::{IngestError, Ingested};
 
@@ -52,6 +54,8 @@ pub(crate) struct CsvTable<'t> {
     pub header: Vec<String>,
     reader: csv::Reader<&'t [u8]>,
     lines: LineCounter<'t>,
+    /// The byte after the header.
+    data_start: usize,
 }
 
 /// A row handed to the per-format reader.
@@ -66,10 +70,7 @@ pub(crate) struct CsvRow<'a> {
 impl<'t> CsvTable<'t> {
     /// Reads the header. An input with no header is [`IngestError::Empty`].
     pub(crate) fn open(file: &'t str, text: &'t str) -> Result<Self, IngestError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(text.as_bytes());
+        let mut reader = table_reader(text.as_bytes());
         let mut record = csv::StringRecord::new();
         let mut lines = LineCounter::new(text.as_bytes());
         loop {
@@ -97,11 +98,13 @@ impl<'t> CsvTable<'t> {
             lines.line_of_record(byte_offset(position));
         }
         let header = record.iter().map(|name| name.trim().to_string()).collect();
+        let data_start = byte_offset(reader.position());
         Ok(CsvTable {
             file,
             header,
             reader,
             lines,
+            data_start,
         })
     }
 
@@ -154,35 +157,297 @@ impl<'t> CsvTable<'t> {
         Ok(())
     }
 
-    /// Calls `on_row` for every data row with the header's number of fields; rows with
-    /// another number of fields become rejections. Blank rows (nothing but whitespace and
-    /// commas) are skipped. With `skip_hxl`, a first data row of HXL hashtags
-    /// (`#event+code`, ...) is skipped. An input with a header and no data rows is
-    /// [`IngestError::Empty`].
+    /// Calls `on_row` for every data row with the header's number of fields and returns
+    /// what it added; rows with another number of fields become rejections. Blank rows
+    /// (nothing but whitespace and commas) are skipped. With `skip_hxl`, a first data row of
+    /// HXL hashtags (`#event+code`, ...) is skipped. An input with a header and no data rows
+    /// is [`IngestError::Empty`].
+    ///
+    /// Large inputs are read in chunks on every thread ([`CsvTable::read_in_chunks`]); the
+    /// rows and rejections come out in input order, exactly as one reader gives them.
     pub(crate) fn for_each_row(
-        mut self,
+        self,
         skip_hxl: bool,
-        ingested: &mut Ingested,
-        mut on_row: impl FnMut(CsvRow<'_>, &mut Ingested),
-    ) -> Result<(), IngestError> {
+        on_row: impl Fn(CsvRow<'_>, &mut Ingested) + Sync,
+    ) -> Result<Ingested, IngestError> {
+        let max_chunks = rayon::current_num_threads() * CHUNKS_PER_THREAD;
+        self.read_in_chunks(skip_hxl, max_chunks, MIN_CHUNK_BYTES, &on_row)
+    }
+
+    /// Reads the data rows in up to `max_chunks` chunks of at least `min_chunk_bytes`.
+    ///
+    /// Every chunk after the first starts just after a newline: a record starts there unless
+    /// the newline lies inside a quoted field. Each chunk is read on that assumption by its
+    /// own reader, which keeps the records that begin before the chunk's end and notes where
+    /// the first record beyond it begins. The chunks are then taken in order. A chunk whose
+    /// first record does not begin where the previous chunk's reader found the next one
+    /// started inside a quoted field: it and the chunks after it are dropped, and the rest is
+    /// read again on one thread from where the previous reader stopped. Two readers that
+    /// begin a record at the same byte read the same records from there on, so the result
+    /// is the one reader's.
+    fn read_in_chunks(
+        self,
+        skip_hxl: bool,
+        max_chunks: usize,
+        min_chunk_bytes: usize,
+        on_row: &(impl Fn(CsvRow<'_>, &mut Ingested) + Sync),
+    ) -> Result<Ingested, IngestError> {
+        let CsvTable {
+            file,
+            header,
+            reader,
+            lines,
+            data_start,
+        } = self;
+        let bytes = lines.bytes;
+        let chunks = Chunks {
+            file,
+            fields: header.len(),
+            bytes,
+            on_row,
+        };
+        let starts = chunk_starts(bytes, data_start, max_chunks, min_chunk_bytes);
+        // The line of each chunk's first byte: one plus the newlines before it.
+        let newlines: Vec<u64> = starts
+            .par_windows(2)
+            .map(|pair| count_newlines(&bytes[pair[0]..pair[1]]))
+            .collect();
+        let mut line = 1 + count_newlines(&bytes[..data_start]);
+        let mut header_reader = Some((reader, lines));
+        let mut jobs = Vec::with_capacity(starts.len());
+        for (index, &start) in starts.iter().enumerate() {
+            let end = starts.get(index + 1).copied().unwrap_or(usize::MAX);
+            jobs.push(match header_reader.take() {
+                // The first chunk goes on with the reader that read the header.
+                Some((reader, lines)) => ChunkJob {
+                    reader,
+                    offset: 0,
+                    end,
+                    lines,
+                    hxl_pending: skip_hxl,
+                },
+                None => ChunkJob {
+                    reader: table_reader(&bytes[start..]),
+                    offset: start,
+                    end,
+                    lines: LineCounter {
+                        bytes,
+                        pos: start,
+                        line,
+                    },
+                    hxl_pending: false,
+                },
+            });
+            line += newlines.get(index).copied().unwrap_or(0);
+        }
+        let reads: Vec<ChunkRead> = jobs
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|job| chunks.read(job))
+            .collect();
+
+        let mut kept = Vec::with_capacity(reads.len());
+        let mut data_rows = 0;
+        let mut hxl_pending = skip_hxl;
+        let mut next = None;
+        let mut resume = None;
+        for (index, read) in reads.into_iter().enumerate() {
+            if index > 0 {
+                let Some(at) = next else {
+                    // The previous reader reached the end of the input.
+                    break;
+                };
+                // The first data row of the file is checked for HXL hashtags; a later
+                // chunk's reader did not know whether it holds that row.
+                if read.first_record != Some(at) || (hxl_pending && read.saw_row) {
+                    resume = Some(at);
+                    break;
+                }
+            }
+            data_rows += read.data_rows;
+            hxl_pending &= !read.saw_row;
+            next = read.next_record;
+            kept.push(read.ingested);
+        }
+        if let Some(at) = resume {
+            let read = chunks.read(ChunkJob {
+                reader: table_reader(&bytes[at..]),
+                offset: at,
+                end: usize::MAX,
+                lines: LineCounter {
+                    bytes,
+                    pos: at,
+                    line: 1 + count_newlines(&bytes[..at]),
+                },
+                hxl_pending,
+            });
+            data_rows += read.data_rows;
+            kept.push(read.ingested);
+        }
+        if data_rows == 0 {
+            return Err(IngestError::Empty {
+                file: file.to_string(),
+            });
+        }
+        Ok(concatenate(kept))
+    }
+}
+
+/// Chunks per thread, so that a thread that finishes early takes another.
+const CHUNKS_PER_THREAD: usize = 4;
+
+/// Inputs smaller than this are not split (per chunk, in bytes).
+const MIN_CHUNK_BYTES: usize = 1 << 20;
+
+/// A reader of records with the settings every format here uses: no header handling (the
+/// table reads it), any number of fields per record.
+fn table_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes)
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+/// Where each chunk of the data rows starts: the first at `data_start`, the others just
+/// after the first newline at or beyond an even share of the bytes.
+fn chunk_starts(
+    bytes: &[u8],
+    data_start: usize,
+    max_chunks: usize,
+    min_chunk_bytes: usize,
+) -> Vec<usize> {
+    let data_start = data_start.min(bytes.len());
+    let len = bytes.len() - data_start;
+    let n_chunks = max_chunks.clamp(1, (len / min_chunk_bytes.max(1)).max(1));
+    let mut starts = Vec::with_capacity(n_chunks);
+    starts.push(data_start);
+    for index in 1..n_chunks {
+        let guess = data_start + len / n_chunks * index;
+        let from = guess.max(starts[starts.len() - 1]);
+        let Some(newline) = memchr::memchr(b'\n', &bytes[from..]) else {
+            break;
+        };
+        let start = from + newline + 1;
+        if start >= bytes.len() {
+            break;
+        }
+        starts.push(start);
+    }
+    starts
+}
+
+/// The first byte of a record whose reader started looking at `searched`: past the line
+/// ends of any blank lines.
+fn record_begins(bytes: &[u8], searched: usize) -> usize {
+    let skipped = bytes
+        .get(searched..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&b| b == b'\n' || b == b'\r')
+        .count();
+    searched + skipped
+}
+
+/// Joins the parts in order, moving each part's vectors once into the first part's.
+fn concatenate(parts: Vec<Ingested>) -> Ingested {
+    let mut parts = parts.into_iter();
+    let Some(mut all) = parts.next() else {
+        return Ingested::default();
+    };
+    let rest: Vec<Ingested> = parts.collect();
+    all.reports
+        .reserve_exact(rest.iter().map(|part| part.reports.len()).sum());
+    all.rows
+        .reserve_exact(rest.iter().map(|part| part.rows.len()).sum());
+    for mut part in rest {
+        all.reports.append(&mut part.reports);
+        all.rows.append(&mut part.rows);
+        all.rejections.append(&mut part.rejections);
+    }
+    all
+}
+
+/// What every chunk's reader shares.
+struct Chunks<'t, 'f, F> {
+    file: &'t str,
+    /// The header's number of fields.
+    fields: usize,
+    /// The whole input.
+    bytes: &'t [u8],
+    on_row: &'f F,
+}
+
+/// One chunk to read.
+struct ChunkJob<'t> {
+    /// A reader positioned at the chunk's start (`offset` in the input).
+    reader: csv::Reader<&'t [u8]>,
+    /// Where the reader's byte 0 lies in the input.
+    offset: usize,
+    /// Records that begin at or beyond this byte belong to later chunks.
+    end: usize,
+    lines: LineCounter<'t>,
+    /// Whether the next data row may be the file's row of HXL hashtags.
+    hxl_pending: bool,
+}
+
+/// What reading one chunk gave.
+#[derive(Debug, Default)]
+struct ChunkRead {
+    ingested: Ingested,
+    /// Data rows seen (blank rows and an HXL row not counted).
+    data_rows: u64,
+    /// Whether a non-blank row was seen.
+    saw_row: bool,
+    /// Where the reader's first record begins, kept or not.
+    first_record: Option<usize>,
+    /// Where the first record at or beyond the chunk's end begins; `None` when the input
+    /// ended first.
+    next_record: Option<usize>,
+}
+
+impl<F: Fn(CsvRow<'_>, &mut Ingested) + Sync> Chunks<'_, '_, F> {
+    fn read(&self, job: ChunkJob<'_>) -> ChunkRead {
+        let ChunkJob {
+            mut reader,
+            offset,
+            end,
+            mut lines,
+            mut hxl_pending,
+        } = job;
+        let mut read = ChunkRead::default();
         let mut record = csv::StringRecord::new();
-        let mut data_rows = 0u64;
-        let mut first = true;
         loop {
-            match self.reader.read_record(&mut record) {
+            let result = reader.read_record(&mut record);
+            let searched = match &result {
+                Ok(true) => record.position(),
                 Ok(false) => break,
-                Ok(true) => {
+                Err(error) => error.position(),
+            }
+            .map(|position| offset.saturating_add(byte_offset(position)));
+            if let Some(searched) = searched {
+                let begins = record_begins(self.bytes, searched);
+                read.first_record.get_or_insert(begins);
+                if begins >= end {
+                    read.next_record = Some(begins);
+                    break;
+                }
+            }
+            let line = searched.map_or(0, |searched| lines.line_of_record(searched));
+            match result {
+                Ok(_) => {
                     if is_blank(&record) {
                         continue;
                     }
-                    let line = record
-                        .position()
-                        .map_or(0, |p| self.lines.line_of_record(byte_offset(p)));
-                    if std::mem::take(&mut first) && skip_hxl && is_hxl_row(&record) {
+                    read.saw_row = true;
+                    if std::mem::take(&mut hxl_pending) && is_hxl_row(&record) {
                         continue;
                     }
-                    data_rows += 1;
-                    if record.len() != self.header.len() {
+                    read.data_rows += 1;
+                    if record.len() != self.fields {
                         let mut issues = RowIssues::new(self.file, line);
                         issues.reject(
                             None,
@@ -190,42 +455,34 @@ impl<'t> CsvTable<'t> {
                             format!(
                                 "row has {} fields, the header has {}",
                                 record.len(),
-                                self.header.len()
+                                self.fields
                             ),
                         );
-                        ingested.rejections.append(&mut issues.rejections);
+                        read.ingested.rejections.append(&mut issues.rejections);
                         continue;
                     }
-                    on_row(
+                    (self.on_row)(
                         CsvRow {
                             line,
                             record: &record,
                         },
-                        ingested,
+                        &mut read.ingested,
                     );
                 }
                 Err(error) => {
                     // Bytes were checked as UTF-8 up front and reading from memory cannot
                     // fail, so this is unexpected; keep going with the next row.
-                    let line = error
-                        .position()
-                        .map_or(0, |p| self.lines.line_of_record(byte_offset(p)));
-                    data_rows += 1;
+                    read.data_rows += 1;
                     let mut issues = RowIssues::new(self.file, line);
                     issues.reject(None, None, format!("cannot read the row: {error}"));
-                    ingested.rejections.append(&mut issues.rejections);
+                    read.ingested.rejections.append(&mut issues.rejections);
                     if matches!(error.kind(), csv::ErrorKind::Io(_)) {
                         break;
                     }
                 }
             }
         }
-        if data_rows == 0 {
-            return Err(IngestError::Empty {
-                file: self.file.to_string(),
-            });
-        }
-        Ok(())
+        read
     }
 }
 
@@ -254,35 +511,142 @@ fn is_hxl_row(record: &csv::StringRecord) -> bool {
 mod tests {
     use super::*;
 
+    /// Reads `text` with `max_chunks` chunks of at least `min_chunk_bytes`, keeping each row
+    /// as a rejection whose value holds its fields (so that rows and rejections of wrong
+    /// field counts come out in one list, in order).
+    fn rows_of(
+        text: &str,
+        skip_hxl: bool,
+        max_chunks: usize,
+        min_chunk_bytes: usize,
+    ) -> Result<Vec<(u64, String)>, IngestError> {
+        let table = CsvTable::open("t.csv", text)?;
+        let ingested = table.read_in_chunks(
+            skip_hxl,
+            max_chunks,
+            min_chunk_bytes,
+            &|row: CsvRow<'_>, ingested: &mut Ingested| {
+                let fields: Vec<&str> = row.record.iter().collect();
+                ingested.rows.push(row.line);
+                ingested.rejections.push(crate::ingest::Rejection {
+                    file: String::new(),
+                    row: row.line,
+                    column: None,
+                    value: Some(fields.join("|")),
+                    reason: "row".into(),
+                });
+            },
+        )?;
+        let read: Vec<u64> = ingested
+            .rejections
+            .iter()
+            .filter(|r| r.reason == "row")
+            .map(|r| r.row)
+            .collect();
+        assert_eq!(read, ingested.rows);
+        Ok(ingested
+            .rejections
+            .into_iter()
+            .map(|r| (r.row, r.value.unwrap_or(r.reason)))
+            .collect())
+    }
+
     #[test]
     fn line_numbers_count_blank_lines_and_quoted_newlines() {
         let text = "a,b\n1,2\n\n3,4\n\"x\ny\",5\r\n\r\n6,7\n";
-        let table = CsvTable::open("t.csv", text).unwrap();
-        let mut ingested = Ingested::default();
-        let mut lines = Vec::new();
-        table
-            .for_each_row(false, &mut ingested, |row, _| {
-                lines.push((row.line, row.record.get(0).unwrap().to_string()))
-            })
-            .unwrap();
+        let expected = vec![
+            (2, "1|2".to_string()),
+            (4, "3|4".to_string()),
+            (5, "x\ny|5".to_string()),
+            (8, "6|7".to_string()),
+        ];
+        assert_eq!(rows_of(text, false, 1, usize::MAX).unwrap(), expected);
+        // In chunks of a byte or more: every newline starts a chunk, one of them inside
+        // the quoted field.
+        assert_eq!(rows_of(text, false, 64, 1).unwrap(), expected);
+    }
+
+    #[test]
+    fn chunks_that_start_inside_quoted_fields_are_read_again() {
+        let mut text = String::from("id,text\n");
+        for index in 0..200 {
+            text.push_str(&format!(
+                "{index},\"line one\nline two, \"\"quoted\"\"\n\n\"\n"
+            ));
+        }
+        let one = rows_of(&text, false, 1, usize::MAX).unwrap();
+        assert_eq!(one.len(), 200);
         assert_eq!(
-            lines,
+            one[1],
+            (6, "1|line one\nline two, \"quoted\"\n\n".to_string())
+        );
+        for (max_chunks, min_bytes) in [(2, 1), (3, 100), (8, 1), (64, 1), (1000, 1)] {
+            assert_eq!(rows_of(&text, false, max_chunks, min_bytes).unwrap(), one);
+        }
+    }
+
+    #[test]
+    fn the_hxl_row_is_skipped_after_blank_chunks() {
+        let text = format!("a,b\n{}#x,#y\n1,2\n", "\n".repeat(50));
+        let expected = vec![(53, "1|2".to_string())];
+        assert_eq!(rows_of(&text, true, 1, usize::MAX).unwrap(), expected);
+        assert_eq!(rows_of(&text, true, 16, 1).unwrap(), expected);
+        // Only the first data row can be HXL.
+        let text = format!("a,b\n1,2\n{}#x,#y\n", "\n".repeat(50));
+        assert_eq!(rows_of(&text, true, 16, 1).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn rows_with_other_field_counts_keep_their_place() {
+        let text = "a,b\n1,2\n3\n4,5,6\n7,8\n";
+        let rows = rows_of(text, false, 8, 1).unwrap();
+        assert_eq!(rows, rows_of(text, false, 1, usize::MAX).unwrap());
+        let reasons: Vec<&str> = rows.iter().map(|(_, value)| value.as_str()).collect();
+        assert_eq!(
+            reasons,
             vec![
-                (2, "1".to_string()),
-                (4, "3".to_string()),
-                (5, "x\ny".to_string()),
-                (8, "6".to_string())
+                "1|2",
+                "row has 1 fields, the header has 2",
+                "row has 3 fields, the header has 2",
+                "7|8"
             ]
         );
     }
 
     #[test]
+    fn chunk_starts_follow_newlines() {
+        let text = b"h\naaaa\nbbbb\ncccc\ndddd\n";
+        assert_eq!(chunk_starts(text, 2, 1, 1), vec![2]);
+        assert_eq!(chunk_starts(text, 2, 4, 1), vec![2, 12, 17]);
+        assert_eq!(chunk_starts(text, 2, 4, 100), vec![2]);
+        // No chunk starts at the very end.
+        assert_eq!(chunk_starts(b"h\nab\n", 2, 8, 1), vec![2]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Any split into chunks reads the rows one reader reads: quoted fields with line
+        /// ends and doubled quotes, stray quotes, CRLF, blank lines, HXL rows.
+        #[test]
+        fn chunks_read_what_one_reader_reads(
+            body in "[a,\"\\n\\r #]{0,300}",
+            skip_hxl: bool,
+            max_chunks in 1usize..40,
+            min_bytes in 1usize..20,
+        ) {
+            let text = format!("h1,h2,h3\n{body}");
+            let one = rows_of(&text, skip_hxl, 1, usize::MAX);
+            let chunked = rows_of(&text, skip_hxl, max_chunks, min_bytes);
+            proptest::prop_assert_eq!(chunked, one);
+        }
+    }
+
+    #[test]
     fn header_only_is_empty() {
         let table = CsvTable::open("t.csv", "a,b\n\n").unwrap();
-        let mut ingested = Ingested::default();
-        let result = table.for_each_row(false, &mut ingested, |_, _| {});
+        let result = table.for_each_row(false, |_, _| {});
         assert_eq!(
-            result,
+            result.map(|_| ()),
             Err(IngestError::Empty {
                 file: "t.csv".into()
             })

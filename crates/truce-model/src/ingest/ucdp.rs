@@ -158,8 +158,7 @@ pub(crate) fn parse(
     let table = CsvTable::open(file, text)?;
     table.require(&REQUIRED)?;
     let columns = table.locate(&USED);
-    let mut ingested = Ingested::default();
-    table.for_each_row(true, &mut ingested, |csv_row, ingested| {
+    table.for_each_row(true, |csv_row, ingested| {
         let row = Row {
             columns: &columns,
             record: csv_row.record,
@@ -172,8 +171,7 @@ pub(crate) fn parse(
             }
             _ => ingested.rejections.append(&mut issues.rejections),
         }
-    })?;
-    Ok(ingested)
+    })
 }
 
 fn required<'r>(row: &'r Row<'_>, col: Col, issues: &mut RowIssues<'_>) -> Option<&'r str> {

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::ingest::fields::RowIssues;
+use crate::ingest::fields::{RowIssues, trim_cell};
 use crate::ingest::{IngestError, Ingested};
 
 /// Counts lines up to record starts. The `csv` crate reports the byte where it started
@@ -492,7 +492,7 @@ fn byte_offset(position: &csv::Position) -> usize {
 
 /// Nothing but whitespace in every field.
 fn is_blank(record: &csv::StringRecord) -> bool {
-    record.iter().all(|field| field.trim().is_empty())
+    record.iter().all(|field| trim_cell(field).is_empty())
 }
 
 /// Every non-empty field is an HXL hashtag.

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -11,6 +12,7 @@ use crate::ingest::fields::{
     FIELD_NAMES, Field, Problem, RecordFields, RowIssues, build_report, suggest_field,
     truncate_value,
 };
+use crate::ingest::lines::{Outcome, finish, line_spans};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::write::{WriteError, check_writable, checked_time_strings};
 use crate::ingest::{IngestError, Ingested, InputFormat};
@@ -180,51 +182,50 @@ pub(crate) fn parse(
     text: &str,
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
-    let mut ingested = Ingested::default();
-    let mut objects = 0u64;
-    for (index, line) in text.split('\n').enumerate() {
-        let row = index as u64 + 1;
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim().is_empty() {
-            continue;
+    // Lines are read on every core and their outcomes collected in input order.
+    let spans = line_spans(text);
+    let mut outcomes = Vec::new();
+    spans
+        .par_iter()
+        .enumerate()
+        .with_min_len(256)
+        .map(|(index, &(start, end))| read_line(file, &text[start..end], index as u64 + 1, options))
+        .collect_into_vec(&mut outcomes);
+    finish(file, outcomes, |index| index as u64 + 1)
+}
+
+/// One line (without its line end): a report, the reasons it is rejected, or blank.
+fn read_line(file: &str, line: &str, row: u64, options: &IngestOptions) -> Outcome {
+    if line.trim().is_empty() {
+        return Outcome::Blank;
+    }
+    let mut issues = RowIssues::new(file, row);
+    match serde_json::from_str::<Value>(line) {
+        Err(error) => {
+            issues.reject(None, Some(line), format!("not valid JSON: {error}"));
         }
-        objects += 1;
-        let mut issues = RowIssues::new(file, row);
-        match serde_json::from_str::<Value>(line) {
-            Err(error) => {
-                issues.reject(None, Some(line), format!("not valid JSON: {error}"));
-            }
-            Ok(Value::Object(object)) => {
-                let record = JsonRecord {
-                    properties: &object,
-                    path: "$.".to_string(),
-                    coordinates: Coordinates::Fields,
-                    id_fallback: None,
-                };
-                record.unknown_keys(&mut issues);
-                let report = build_report(&record, options, &mut issues);
-                if let (Some(report), true) = (report, issues.is_clean()) {
-                    ingested.reports.push(report);
-                    ingested.rows.push(row);
-                    continue;
-                }
-            }
-            Ok(other) => {
-                issues.reject(
-                    None,
-                    Some(&truncate_value(line)),
-                    format!("a line must be a JSON object, found {}", type_name(&other)),
-                );
+        Ok(Value::Object(object)) => {
+            let record = JsonRecord {
+                properties: &object,
+                path: "$.".to_string(),
+                coordinates: Coordinates::Fields,
+                id_fallback: None,
+            };
+            record.unknown_keys(&mut issues);
+            let report = build_report(&record, options, &mut issues);
+            if let (Some(report), true) = (report, issues.is_clean()) {
+                return Outcome::Accepted(report);
             }
         }
-        ingested.rejections.append(&mut issues.rejections);
+        Ok(other) => {
+            issues.reject(
+                None,
+                Some(&truncate_value(line)),
+                format!("a line must be a JSON object, found {}", type_name(&other)),
+            );
+        }
     }
-    if objects == 0 {
-        return Err(IngestError::Empty {
-            file: file.to_string(),
-        });
-    }
-    Ok(ingested)
+    Outcome::Rejected(issues.rejections)
 }
 
 fn is_zero(count: &u32) -> bool {

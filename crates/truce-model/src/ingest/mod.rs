@@ -19,6 +19,7 @@ mod detect;
 mod feature_collection;
 mod fields;
 mod jsonl;
+mod lines;
 mod native_csv;
 mod options;
 mod peer;

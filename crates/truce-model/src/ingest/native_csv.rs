@@ -7,7 +7,7 @@ use std::io::Write;
 use crate::ingest::csv_table::CsvTable;
 use crate::ingest::fields::{
     FIELD_NAMES, Field, Problem, RecordFields, RowIssues, build_report, count_from_text,
-    number_from_text, suggest_field,
+    number_from_text, suggest_field, trim_cell,
 };
 use crate::ingest::options::IngestOptions;
 use crate::ingest::write::{WriteError, check_writable, checked_time_strings};
@@ -29,7 +29,7 @@ impl CsvRecord<'_> {
     }
 
     fn non_empty(&self, field: Field) -> Option<&str> {
-        self.cell(field).filter(|cell| !cell.trim().is_empty())
+        self.cell(field).filter(|cell| !trim_cell(cell).is_empty())
     }
 }
 
@@ -51,7 +51,7 @@ impl RecordFields for CsvRecord<'_> {
             if field.verbatim() {
                 Cow::Borrowed(cell)
             } else {
-                Cow::Borrowed(cell.trim())
+                Cow::Borrowed(trim_cell(cell))
             }
         }))
     }
@@ -69,7 +69,7 @@ impl RecordFields for CsvRecord<'_> {
             .cell(field)
             .map(|cell| {
                 cell.split(LIST_SEPARATOR)
-                    .map(str::trim)
+                    .map(trim_cell)
                     .filter(|item| !item.is_empty())
                     .map(str::to_string)
                     .collect()

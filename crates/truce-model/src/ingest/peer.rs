@@ -15,19 +15,18 @@ use rayon::prelude::*;
 
 use crate::ingest::csv_table::LineCounter;
 use crate::ingest::fields::{
-    Problem, RowIssues, coordinate_problems, count_from_text, number_from_text, uncertainty_problem,
+    Problem, RowIssues, coordinate_problems, count_from_text, number_from_text, trim_cell,
+    uncertainty_problem,
 };
+use crate::ingest::lines::{Outcome, finish, line_spans, split_at_newlines};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::time::{parse_time_value, parse_utc_seconds_fast};
-use crate::ingest::{IngestError, Ingested, Rejection};
+use crate::ingest::{IngestError, Ingested};
 use crate::report::{Casualties, Location, Report, Source, TimeSpan};
 use crate::vocab::{ActionType, SourceKind, Target, TargetKind, closest};
 use std::sync::Arc;
 
 use smol_str::SmolStr;
-
-/// Chunks smaller than this are not worth a thread.
-const MIN_CHUNK_BYTES: usize = 64 * 1024;
 
 const REQUIRED: [&str; 7] = ["id", "ts", "lon", "lat", "source", "action", "target"];
 
@@ -100,20 +99,6 @@ impl RowFields for csv::StringRecord {
     fn field(&self, index: usize) -> &str {
         self.get(index).unwrap_or("")
     }
-}
-
-/// What became of one line.
-// Boxing the report would cost an allocation per row; being the size of a report lets
-// the outcomes' vector become the reports' vector in place.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-enum Outcome {
-    /// The line is a report.
-    Accepted(Report),
-    /// The line was rejected, for these reasons.
-    Rejected(Vec<Rejection>),
-    /// Nothing but whitespace and commas.
-    Blank,
 }
 
 /// Sources seen so far, so that each row clones a ready [`Source`].
@@ -302,21 +287,6 @@ fn fast_decimal(text: &str) -> Option<f64> {
     Some(if negative { -value } else { value })
 }
 
-/// `str::trim`, skipping the work for the usual field that starts and ends with a
-/// printable ASCII byte.
-#[inline]
-fn trim_field(text: &str) -> &str {
-    let bytes = text.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(&first), Some(&last))
-            if first > b' ' && first < 0x80 && last > b' ' && last < 0x80 =>
-        {
-            text
-        }
-        _ => text.trim(),
-    }
-}
-
 #[inline]
 fn decimal(text: &str) -> Result<f64, Problem> {
     match fast_decimal(text) {
@@ -364,12 +334,12 @@ impl RowContext<'_> {
             issues.reject(self.column(index), None, "required field is empty");
         };
 
-        let id = trim_field(fields.field(layout.id));
+        let id = trim_cell(fields.field(layout.id));
         if id.is_empty() {
             empty(&mut issues, layout.id);
         }
 
-        let ts = trim_field(fields.field(layout.ts));
+        let ts = trim_cell(fields.field(layout.ts));
         let time = match parse_utc_seconds_fast(ts.as_bytes()) {
             Some(seconds) => Some(TimeSpan::instant(seconds * 1000)),
             None if ts.is_empty() => {
@@ -386,7 +356,7 @@ impl RowContext<'_> {
         };
 
         let number = |issues: &mut RowIssues<'_>, index: usize| {
-            let text = trim_field(fields.field(index));
+            let text = trim_cell(fields.field(index));
             if text.is_empty() {
                 empty(issues, index);
                 return None;
@@ -400,18 +370,18 @@ impl RowContext<'_> {
         if let (Some(lon), Some(lat)) = (lon, lat) {
             let (lon_problem, lat_problem) = coordinate_problems(lon, lat);
             if let Some(reason) = lon_problem {
-                let text = trim_field(fields.field(layout.lon));
+                let text = trim_cell(fields.field(layout.lon));
                 issues.reject(self.column(layout.lon), Some(text), reason);
             }
             if let Some(reason) = lat_problem {
-                let text = trim_field(fields.field(layout.lat));
+                let text = trim_cell(fields.field(layout.lat));
                 issues.reject(self.column(layout.lat), Some(text), reason);
             }
         }
 
         let uncertainty_m = match layout
             .loc_unc_m
-            .map(|index| (index, trim_field(fields.field(index))))
+            .map(|index| (index, trim_cell(fields.field(index))))
         {
             None | Some((_, "")) => 0.0,
             Some((index, text)) => match decimal(text) {
@@ -429,14 +399,14 @@ impl RowContext<'_> {
             },
         };
 
-        let source_id = trim_field(fields.field(layout.source));
+        let source_id = trim_cell(fields.field(layout.source));
         if source_id.is_empty() {
             empty(&mut issues, layout.source);
         }
 
         let accused = layout
             .accused
-            .map(|index| trim_field(fields.field(index)))
+            .map(|index| trim_cell(fields.field(index)))
             .filter(|accused| !accused.is_empty() && !accused.eq_ignore_ascii_case("unknown"));
 
         let action = self.vocabulary(&mut issues, layout.action, fields, peer_action);
@@ -444,7 +414,7 @@ impl RowContext<'_> {
 
         let civilian_injured = match layout
             .civ_cas
-            .map(|index| (index, trim_field(fields.field(index))))
+            .map(|index| (index, trim_cell(fields.field(index))))
         {
             None | Some((_, "")) => 0,
             Some((index, text)) => count(text).unwrap_or_else(|problem| {
@@ -487,7 +457,7 @@ impl RowContext<'_> {
         fields: &F,
         parse: fn(&str) -> Result<T, String>,
     ) -> Option<T> {
-        let text = trim_field(fields.field(index));
+        let text = trim_cell(fields.field(index));
         if text.is_empty() {
             issues.reject(self.column(index), None, "required field is empty");
             return None;
@@ -531,7 +501,7 @@ impl RowContext<'_> {
         }
         n_fields += 1;
         let used = &fields[..n_fields.min(MAX_FAST_FIELDS)];
-        if used.iter().all(|field| trim_field(field).is_empty()) && n_fields <= MAX_FAST_FIELDS {
+        if used.iter().all(|field| trim_cell(field).is_empty()) && n_fields <= MAX_FAST_FIELDS {
             return Outcome::Blank;
         }
         if n_fields != self.layout.n_fields {
@@ -695,104 +665,6 @@ fn has_quote(text: &str) -> bool {
 /// Headers wider than this go through the `csv` crate (the peer layout has 11 columns).
 const MAX_FAST_FIELDS: usize = 32;
 
-/// Up to `threads` ranges of `body`, each ending just after a newline (the last one may
-/// end without), none smaller than [`MIN_CHUNK_BYTES`] unless it is the only one.
-fn split_at_newlines(body: &str, threads: usize) -> Vec<(usize, usize)> {
-    let n_chunks = threads.clamp(1, (body.len() / MIN_CHUNK_BYTES).max(1));
-    let bytes = body.as_bytes();
-    let mut chunks = Vec::with_capacity(n_chunks);
-    let mut start = 0usize;
-    for chunk_index in 1..n_chunks {
-        let guess = (body.len() / n_chunks * chunk_index).max(start);
-        let Some(newline) = memchr::memchr(b'\n', &bytes[guess..]) else {
-            break;
-        };
-        let end = guess + newline + 1;
-        chunks.push((start, end));
-        start = end;
-    }
-    chunks.push((start, body.len()));
-    chunks
-}
-
-/// The byte range of every line of `body` without its `\n` or `\r\n`, found on all
-/// threads (one chunk each).
-fn line_spans(body: &str) -> Vec<(usize, usize)> {
-    let chunks = split_at_newlines(body, rayon::current_num_threads());
-    let bytes = body.as_bytes();
-    let per_chunk: Vec<Vec<(usize, usize)>> = chunks
-        .par_iter()
-        .map(|&(chunk_start, chunk_end)| {
-            let chunk = &bytes[chunk_start..chunk_end];
-            let mut spans = Vec::with_capacity(chunk.len() / 64 + 1);
-            let mut start = chunk_start;
-            for newline in memchr::memchr_iter(b'\n', chunk) {
-                let end = chunk_start + newline;
-                spans.push((start, trim_cr(bytes, start, end)));
-                start = end + 1;
-            }
-            if start < chunk_end {
-                spans.push((start, trim_cr(bytes, start, chunk_end)));
-            }
-            spans
-        })
-        .collect();
-    let mut spans = Vec::with_capacity(per_chunk.iter().map(Vec::len).sum());
-    for chunk_spans in per_chunk {
-        spans.extend_from_slice(&chunk_spans);
-    }
-    spans
-}
-
-/// `end`, moved before a `\r` that ends the line.
-#[inline]
-fn trim_cr(bytes: &[u8], start: usize, end: usize) -> usize {
-    if end > start && bytes[end - 1] == b'\r' {
-        end - 1
-    } else {
-        end
-    }
-}
-
-/// The accepted reports in input order, their rows and the rejections (the reports reuse
-/// the outcomes' allocation: an in-place collect).
-fn finish(
-    file: &str,
-    outcomes: Vec<Outcome>,
-    row_of: impl Fn(usize) -> u64,
-) -> Result<Ingested, IngestError> {
-    let mut rows = Vec::with_capacity(outcomes.len());
-    let mut rejections = Vec::new();
-    let mut data_rows = 0u64;
-    let reports: Vec<Report> = outcomes
-        .into_iter()
-        .enumerate()
-        .filter_map(|(index, outcome)| match outcome {
-            Outcome::Accepted(report) => {
-                data_rows += 1;
-                rows.push(row_of(index));
-                Some(report)
-            }
-            Outcome::Rejected(mut found) => {
-                data_rows += 1;
-                rejections.append(&mut found);
-                None
-            }
-            Outcome::Blank => None,
-        })
-        .collect();
-    if data_rows == 0 {
-        return Err(IngestError::Empty {
-            file: file.to_string(),
-        });
-    }
-    Ok(Ingested {
-        reports,
-        rows,
-        rejections,
-    })
-}
-
 /// The general path for files with quoted fields: the `csv` crate, one thread.
 fn parse_with_csv(
     file: &str,
@@ -934,27 +806,6 @@ mod tests {
                 "{text}"
             );
         }
-    }
-
-    #[test]
-    fn chunks_cover_the_body_and_end_at_newlines() {
-        let body = "a,b\n".repeat(100_000);
-        for threads in 1..6 {
-            let chunks = split_at_newlines(&body, threads);
-            let pieces: Vec<&str> = chunks
-                .iter()
-                .map(|&(start, end)| &body[start..end])
-                .collect();
-            assert_eq!(pieces.concat(), body);
-            assert!(chunks.len() <= threads);
-            for piece in &pieces {
-                assert!(piece.ends_with('\n'));
-            }
-        }
-        assert_eq!(split_at_newlines("", 4), vec![(0, 0)]);
-        let body = "a\r\nb\n\nc";
-        let lines: Vec<&str> = line_spans(body).iter().map(|&(s, e)| &body[s..e]).collect();
-        assert_eq!(lines, vec!["a", "b", "", "c"]);
     }
 
     #[test]

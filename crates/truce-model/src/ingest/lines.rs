@@ -1,0 +1,148 @@
+//! Line-based inputs read on every core: the text cut into chunks at newlines, every line's
+//! span found in parallel, and each line's outcome collected in input order.
+
+use rayon::prelude::*;
+
+use crate::ingest::{IngestError, Ingested, Rejection};
+use crate::report::Report;
+
+/// Chunks smaller than this are not worth a thread.
+const MIN_CHUNK_BYTES: usize = 64 * 1024;
+
+/// What became of one line.
+// Boxing the report would cost an allocation per row; being the size of a report lets
+// the outcomes' vector become the reports' vector in place.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The line is a report.
+    Accepted(Report),
+    /// The line was rejected, for these reasons.
+    Rejected(Vec<Rejection>),
+    /// Nothing but whitespace (and, in CSV, commas).
+    Blank,
+}
+
+/// Up to `threads` ranges of `body`, each ending just after a newline (the last one may
+/// end without), none smaller than [`MIN_CHUNK_BYTES`] unless it is the only one.
+pub(crate) fn split_at_newlines(body: &str, threads: usize) -> Vec<(usize, usize)> {
+    let n_chunks = threads.clamp(1, (body.len() / MIN_CHUNK_BYTES).max(1));
+    let bytes = body.as_bytes();
+    let mut chunks = Vec::with_capacity(n_chunks);
+    let mut start = 0usize;
+    for chunk_index in 1..n_chunks {
+        let guess = (body.len() / n_chunks * chunk_index).max(start);
+        let Some(newline) = memchr::memchr(b'\n', &bytes[guess..]) else {
+            break;
+        };
+        let end = guess + newline + 1;
+        chunks.push((start, end));
+        start = end;
+    }
+    chunks.push((start, body.len()));
+    chunks
+}
+
+/// The byte range of every line of `body` without its `\n` or `\r\n`, found on all
+/// threads (one chunk each).
+pub(crate) fn line_spans(body: &str) -> Vec<(usize, usize)> {
+    let chunks = split_at_newlines(body, rayon::current_num_threads());
+    let bytes = body.as_bytes();
+    let per_chunk: Vec<Vec<(usize, usize)>> = chunks
+        .par_iter()
+        .map(|&(chunk_start, chunk_end)| {
+            let chunk = &bytes[chunk_start..chunk_end];
+            let mut spans = Vec::with_capacity(chunk.len() / 64 + 1);
+            let mut start = chunk_start;
+            for newline in memchr::memchr_iter(b'\n', chunk) {
+                let end = chunk_start + newline;
+                spans.push((start, trim_cr(bytes, start, end)));
+                start = end + 1;
+            }
+            if start < chunk_end {
+                spans.push((start, trim_cr(bytes, start, chunk_end)));
+            }
+            spans
+        })
+        .collect();
+    let mut spans = Vec::with_capacity(per_chunk.iter().map(Vec::len).sum());
+    for chunk_spans in per_chunk {
+        spans.extend_from_slice(&chunk_spans);
+    }
+    spans
+}
+
+/// `end`, moved before a `\r` that ends the line.
+#[inline]
+fn trim_cr(bytes: &[u8], start: usize, end: usize) -> usize {
+    if end > start && bytes[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    }
+}
+
+/// The accepted reports in input order, their rows and the rejections (the reports reuse
+/// the outcomes' allocation: an in-place collect).
+pub(crate) fn finish(
+    file: &str,
+    outcomes: Vec<Outcome>,
+    row_of: impl Fn(usize) -> u64,
+) -> Result<Ingested, IngestError> {
+    let mut rows = Vec::with_capacity(outcomes.len());
+    let mut rejections = Vec::new();
+    let mut data_rows = 0u64;
+    let reports: Vec<Report> = outcomes
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, outcome)| match outcome {
+            Outcome::Accepted(report) => {
+                data_rows += 1;
+                rows.push(row_of(index));
+                Some(report)
+            }
+            Outcome::Rejected(mut found) => {
+                data_rows += 1;
+                rejections.append(&mut found);
+                None
+            }
+            Outcome::Blank => None,
+        })
+        .collect();
+    if data_rows == 0 {
+        return Err(IngestError::Empty {
+            file: file.to_string(),
+        });
+    }
+    Ok(Ingested {
+        reports,
+        rows,
+        rejections,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_body_and_end_at_newlines() {
+        let body = "a,b\n".repeat(100_000);
+        for threads in 1..6 {
+            let chunks = split_at_newlines(&body, threads);
+            let pieces: Vec<&str> = chunks
+                .iter()
+                .map(|&(start, end)| &body[start..end])
+                .collect();
+            assert_eq!(pieces.concat(), body);
+            assert!(chunks.len() <= threads);
+            for piece in &pieces {
+                assert!(piece.ends_with('\n'));
+            }
+        }
+        assert_eq!(split_at_newlines("", 4), vec![(0, 0)]);
+        let body = "a\r\nb\n\nc";
+        let lines: Vec<&str> = line_spans(body).iter().map(|&(s, e)| &body[s..e]).collect();
+        assert_eq!(lines, vec!["a", "b", "", "c"]);
+    }
+}

@@ -170,8 +170,20 @@ impl<'t> CsvTable<'t> {
         skip_hxl: bool,
         on_row: impl Fn(CsvRow<'_>, &mut Ingested) + Sync,
     ) -> Result<Ingested, IngestError> {
+        self.for_each_row_with(skip_hxl, || (), |row, (), ingested| on_row(row, ingested))
+    }
+
+    /// As [`CsvTable::for_each_row`], with a state `new_state` makes for each chunk (a cache
+    /// of sources, say) handed to `on_row` with every row of that chunk.
+    pub(crate) fn for_each_row_with<S>(
+        self,
+        skip_hxl: bool,
+        new_state: impl Fn() -> S + Sync,
+        on_row: impl Fn(CsvRow<'_>, &mut S, &mut Ingested) + Sync,
+    ) -> Result<Ingested, IngestError> {
         let max_chunks = rayon::current_num_threads() * CHUNKS_PER_THREAD;
-        self.read_in_chunks(skip_hxl, max_chunks, MIN_CHUNK_BYTES, &on_row)
+        let row_reader = RowReader { new_state, on_row };
+        self.read_in_chunks(skip_hxl, max_chunks, MIN_CHUNK_BYTES, &row_reader)
     }
 
     /// Reads the data rows in up to `max_chunks` chunks of at least `min_chunk_bytes`.
@@ -190,7 +202,7 @@ impl<'t> CsvTable<'t> {
         skip_hxl: bool,
         max_chunks: usize,
         min_chunk_bytes: usize,
-        on_row: &(impl Fn(CsvRow<'_>, &mut Ingested) + Sync),
+        on_row: &(impl ReadRow + Sync),
     ) -> Result<Ingested, IngestError> {
         let CsvTable {
             file,
@@ -371,6 +383,32 @@ fn concatenate(parts: Vec<Ingested>) -> Ingested {
     all
 }
 
+/// What is done with each row of a chunk.
+trait ReadRow {
+    /// A chunk's state.
+    type State;
+    fn new_state(&self) -> Self::State;
+    fn read_row(&self, row: CsvRow<'_>, state: &mut Self::State, ingested: &mut Ingested);
+}
+
+/// A [`ReadRow`] from two closures.
+struct RowReader<N, F> {
+    new_state: N,
+    on_row: F,
+}
+
+impl<S, N: Fn() -> S, F: Fn(CsvRow<'_>, &mut S, &mut Ingested)> ReadRow for RowReader<N, F> {
+    type State = S;
+
+    fn new_state(&self) -> S {
+        (self.new_state)()
+    }
+
+    fn read_row(&self, row: CsvRow<'_>, state: &mut S, ingested: &mut Ingested) {
+        (self.on_row)(row, state, ingested);
+    }
+}
+
 /// What every chunk's reader shares.
 struct Chunks<'t, 'f, F> {
     file: &'t str,
@@ -409,7 +447,7 @@ struct ChunkRead {
     next_record: Option<usize>,
 }
 
-impl<F: Fn(CsvRow<'_>, &mut Ingested) + Sync> Chunks<'_, '_, F> {
+impl<F: ReadRow + Sync> Chunks<'_, '_, F> {
     fn read(&self, job: ChunkJob<'_>) -> ChunkRead {
         let ChunkJob {
             mut reader,
@@ -419,6 +457,7 @@ impl<F: Fn(CsvRow<'_>, &mut Ingested) + Sync> Chunks<'_, '_, F> {
             mut hxl_pending,
         } = job;
         let mut read = ChunkRead::default();
+        let mut state = self.on_row.new_state();
         let mut record = csv::StringRecord::new();
         loop {
             let result = reader.read_record(&mut record);
@@ -461,11 +500,12 @@ impl<F: Fn(CsvRow<'_>, &mut Ingested) + Sync> Chunks<'_, '_, F> {
                         read.ingested.rejections.append(&mut issues.rejections);
                         continue;
                     }
-                    (self.on_row)(
+                    self.on_row.read_row(
                         CsvRow {
                             line,
                             record: &record,
                         },
+                        &mut state,
                         &mut read.ingested,
                     );
                 }
@@ -525,16 +565,19 @@ mod tests {
             skip_hxl,
             max_chunks,
             min_chunk_bytes,
-            &|row: CsvRow<'_>, ingested: &mut Ingested| {
-                let fields: Vec<&str> = row.record.iter().collect();
-                ingested.rows.push(row.line);
-                ingested.rejections.push(crate::ingest::Rejection {
-                    file: String::new(),
-                    row: row.line,
-                    column: None,
-                    value: Some(fields.join("|")),
-                    reason: "row".into(),
-                });
+            &RowReader {
+                new_state: || (),
+                on_row: |row: CsvRow<'_>, (): &mut (), ingested: &mut Ingested| {
+                    let fields: Vec<&str> = row.record.iter().collect();
+                    ingested.rows.push(row.line);
+                    ingested.rejections.push(crate::ingest::Rejection {
+                        file: String::new(),
+                        row: row.line,
+                        column: None,
+                        value: Some(fields.join("|")),
+                        reason: "row".into(),
+                    });
+                },
             },
         )?;
         let read: Vec<u64> = ingested

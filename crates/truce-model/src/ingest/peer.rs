@@ -13,12 +13,12 @@ use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use crate::ingest::csv_table::LineCounter;
+use crate::ingest::csv_table::CsvTable;
 use crate::ingest::fields::{
     Problem, RowIssues, coordinate_problems, count_from_text, number_from_text, trim_cell,
     uncertainty_problem,
 };
-use crate::ingest::lines::{Outcome, finish, line_spans, split_at_newlines};
+use crate::ingest::lines::{Outcome, line_spans, split_at_newlines};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::time::{parse_time_value, parse_utc_seconds_fast};
 use crate::ingest::{IngestError, Ingested};
@@ -665,39 +665,15 @@ fn has_quote(text: &str) -> bool {
 /// Headers wider than this go through the `csv` crate (the peer layout has 11 columns).
 const MAX_FAST_FIELDS: usize = 32;
 
-/// The general path for files with quoted fields: the `csv` crate, one thread.
+/// The general path for files with quoted fields: the `csv` crate, in chunks on every core
+/// ([`CsvTable`]).
 fn parse_with_csv(
     file: &str,
     text: &str,
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut lines = LineCounter::new(text.as_bytes());
-    let mut record = csv::StringRecord::new();
-    let header: Vec<String> = loop {
-        match reader.read_record(&mut record) {
-            Ok(true) if record.iter().all(|field| field.trim().is_empty()) => continue,
-            Ok(true) => break record.iter().map(|name| name.trim().to_string()).collect(),
-            Ok(false) => {
-                return Err(IngestError::Empty {
-                    file: file.to_string(),
-                });
-            }
-            Err(error) => {
-                return Err(IngestError::Malformed {
-                    file: file.to_string(),
-                    line: 1,
-                    reason: format!("cannot read the header: {error}"),
-                });
-            }
-        }
-    };
-    if let Some(position) = record.position() {
-        lines.line_of_record(usize::try_from(position.byte()).unwrap_or(usize::MAX));
-    }
+    let table = CsvTable::open(file, text)?;
+    let header = table.header.clone();
     let layout = Layout::of(file, &header)?;
     let context = RowContext {
         file,
@@ -705,41 +681,18 @@ fn parse_with_csv(
         options,
         header: &header,
     };
-    let mut outcomes = Vec::new();
-    let mut lines_of_outcomes = Vec::new();
-    let mut cache = SourceCache::default();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                if record.iter().all(|field| field.trim().is_empty()) {
-                    continue;
-                }
-                let line = record.position().map_or(0, |position| {
-                    lines.line_of_record(usize::try_from(position.byte()).unwrap_or(usize::MAX))
-                });
-                lines_of_outcomes.push(line);
-                outcomes.push(if record.len() == layout.n_fields {
-                    context.read(&record, line, &mut cache)
-                } else {
-                    context.reject_field_count(record.len(), line)
-                });
+    table.for_each_row_with(
+        false,
+        SourceCache::default,
+        |row, cache, ingested| match context.read(row.record, row.line, cache) {
+            Outcome::Accepted(report) => {
+                ingested.reports.push(report);
+                ingested.rows.push(row.line);
             }
-            Err(error) => {
-                let line = error.position().map_or(0, |position| {
-                    lines.line_of_record(usize::try_from(position.byte()).unwrap_or(usize::MAX))
-                });
-                let mut issues = RowIssues::new(file, line);
-                issues.reject(None, None, format!("cannot read the row: {error}"));
-                lines_of_outcomes.push(line);
-                outcomes.push(Outcome::Rejected(issues.rejections));
-                if matches!(error.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-            }
-        }
-    }
-    finish(file, outcomes, |index| lines_of_outcomes[index])
+            Outcome::Rejected(mut found) => ingested.rejections.append(&mut found),
+            Outcome::Blank => {}
+        },
+    )
 }
 
 #[cfg(test)]

@@ -193,10 +193,9 @@ impl<'t> CsvTable<'t> {
     /// own reader, which keeps the records that begin before the chunk's end and notes where
     /// the first record beyond it begins. The chunks are then taken in order. A chunk whose
     /// first record does not begin where the previous chunk's reader found the next one
-    /// started inside a quoted field: it and the chunks after it are dropped, and the rest is
-    /// read again on one thread from where the previous reader stopped. Two readers that
-    /// begin a record at the same byte read the same records from there on, so the result
-    /// is the one reader's.
+    /// started inside a quoted field: its rows are dropped and it is read again from that
+    /// record. Two readers that begin a record at the same byte read the same records from
+    /// there on, so the result is the one reader's.
     fn read_in_chunks(
         self,
         skip_hxl: bool,
@@ -224,33 +223,39 @@ impl<'t> CsvTable<'t> {
             .par_windows(2)
             .map(|pair| count_newlines(&bytes[pair[0]..pair[1]]))
             .collect();
+        let mut line_at = Vec::with_capacity(starts.len());
         let mut line = 1 + count_newlines(&bytes[..data_start]);
+        for index in 0..starts.len() {
+            line_at.push(line);
+            line += newlines.get(index).copied().unwrap_or(0);
+        }
+        let end_of = |index: usize| starts.get(index + 1).copied().unwrap_or(usize::MAX);
+        // A reader of chunk `index` from `from`, a byte at or after the chunk's start.
+        let fresh_job = |index: usize, from: usize, hxl_pending: bool| ChunkJob {
+            reader: table_reader(&bytes[from..]),
+            offset: from,
+            end: end_of(index),
+            lines: LineCounter {
+                bytes,
+                pos: from,
+                line: line_at[index] + count_newlines(&bytes[starts[index].min(from)..from]),
+            },
+            hxl_pending,
+        };
         let mut header_reader = Some((reader, lines));
         let mut jobs = Vec::with_capacity(starts.len());
         for (index, &start) in starts.iter().enumerate() {
-            let end = starts.get(index + 1).copied().unwrap_or(usize::MAX);
             jobs.push(match header_reader.take() {
                 // The first chunk goes on with the reader that read the header.
                 Some((reader, lines)) => ChunkJob {
                     reader,
                     offset: 0,
-                    end,
+                    end: end_of(index),
                     lines,
                     hxl_pending: skip_hxl,
                 },
-                None => ChunkJob {
-                    reader: table_reader(&bytes[start..]),
-                    offset: start,
-                    end,
-                    lines: LineCounter {
-                        bytes,
-                        pos: start,
-                        line,
-                    },
-                    hxl_pending: false,
-                },
+                None => fresh_job(index, start, false),
             });
-            line += newlines.get(index).copied().unwrap_or(0);
         }
         let reads: Vec<ChunkRead> = jobs
             .into_par_iter()
@@ -262,38 +267,23 @@ impl<'t> CsvTable<'t> {
         let mut data_rows = 0;
         let mut hxl_pending = skip_hxl;
         let mut next = None;
-        let mut resume = None;
         for (index, read) in reads.into_iter().enumerate() {
-            if index > 0 {
-                let Some(at) = next else {
-                    // The previous reader reached the end of the input.
-                    break;
-                };
-                // The first data row of the file is checked for HXL hashtags; a later
-                // chunk's reader did not know whether it holds that row.
-                if read.first_record != Some(at) || (hxl_pending && read.saw_row) {
-                    resume = Some(at);
-                    break;
+            let read = match next {
+                _ if index == 0 => read,
+                // The previous reader reached the end of the input.
+                None => break,
+                // The chunk's reader started inside a quoted field, or (a reader of a later
+                // chunk not knowing whether it holds the file's first data row) did not
+                // check an HXL row: the chunk is read again from the record the previous
+                // reader found, which lies at or after the chunk's start.
+                Some(at) if read.first_record != Some(at) || (hxl_pending && read.saw_row) => {
+                    chunks.read(fresh_job(index, at, hxl_pending))
                 }
-            }
+                Some(_) => read,
+            };
             data_rows += read.data_rows;
             hxl_pending &= !read.saw_row;
             next = read.next_record;
-            kept.push(read.ingested);
-        }
-        if let Some(at) = resume {
-            let read = chunks.read(ChunkJob {
-                reader: table_reader(&bytes[at..]),
-                offset: at,
-                end: usize::MAX,
-                lines: LineCounter {
-                    bytes,
-                    pos: at,
-                    line: 1 + count_newlines(&bytes[..at]),
-                },
-                hxl_pending,
-            });
-            data_rows += read.data_rows;
             kept.push(read.ingested);
         }
         if data_rows == 0 {

@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use crate::ingest::fields::{RowIssues, trim_cell};
+use crate::ingest::lines::split_at_newlines;
 use crate::ingest::{IngestError, Ingested};
 
 /// Counts lines up to record starts. The `csv` crate reports the byte where it started
@@ -315,7 +316,7 @@ fn count_newlines(bytes: &[u8]) -> u64 {
 }
 
 /// Where each chunk of the data rows starts: the first at `data_start`, the others just
-/// after the first newline at or beyond an even share of the bytes.
+/// after a newline ([`split_at_newlines`]).
 fn chunk_starts(
     bytes: &[u8],
     data_start: usize,
@@ -323,23 +324,12 @@ fn chunk_starts(
     min_chunk_bytes: usize,
 ) -> Vec<usize> {
     let data_start = data_start.min(bytes.len());
-    let len = bytes.len() - data_start;
-    let n_chunks = max_chunks.clamp(1, (len / min_chunk_bytes.max(1)).max(1));
-    let mut starts = Vec::with_capacity(n_chunks);
-    starts.push(data_start);
-    for index in 1..n_chunks {
-        let guess = data_start + len / n_chunks * index;
-        let from = guess.max(starts[starts.len() - 1]);
-        let Some(newline) = memchr::memchr(b'\n', &bytes[from..]) else {
-            break;
-        };
-        let start = from + newline + 1;
-        if start >= bytes.len() {
-            break;
-        }
-        starts.push(start);
-    }
-    starts
+    split_at_newlines(&bytes[data_start..], max_chunks, min_chunk_bytes)
+        .into_iter()
+        .enumerate()
+        .filter(|&(index, (start, end))| index == 0 || start < end)
+        .map(|(_, (start, _))| data_start + start)
+        .collect()
 }
 
 /// The first byte of a record whose reader started looking at `searched`: past the line

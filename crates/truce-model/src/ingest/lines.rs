@@ -7,7 +7,7 @@ use crate::ingest::{IngestError, Ingested, Rejection};
 use crate::report::Report;
 
 /// Chunks smaller than this are not worth a thread.
-const MIN_CHUNK_BYTES: usize = 64 * 1024;
+pub(crate) const MIN_CHUNK_BYTES: usize = 64 * 1024;
 
 /// What became of one line.
 // Boxing the report would cost an allocation per row; being the size of a report lets
@@ -23,16 +23,19 @@ pub(crate) enum Outcome {
     Blank,
 }
 
-/// Up to `threads` ranges of `body`, each ending just after a newline (the last one may
-/// end without), none smaller than [`MIN_CHUNK_BYTES`] unless it is the only one.
-pub(crate) fn split_at_newlines(body: &str, threads: usize) -> Vec<(usize, usize)> {
-    let n_chunks = threads.clamp(1, (body.len() / MIN_CHUNK_BYTES).max(1));
-    let bytes = body.as_bytes();
+/// Up to `max_chunks` ranges of `body`, each ending just after a newline (the last one may
+/// end without), none smaller than `min_chunk_bytes` unless it is the only one.
+pub(crate) fn split_at_newlines(
+    body: &[u8],
+    max_chunks: usize,
+    min_chunk_bytes: usize,
+) -> Vec<(usize, usize)> {
+    let n_chunks = max_chunks.clamp(1, (body.len() / min_chunk_bytes.max(1)).max(1));
     let mut chunks = Vec::with_capacity(n_chunks);
     let mut start = 0usize;
     for chunk_index in 1..n_chunks {
         let guess = (body.len() / n_chunks * chunk_index).max(start);
-        let Some(newline) = memchr::memchr(b'\n', &bytes[guess..]) else {
+        let Some(newline) = memchr::memchr(b'\n', &body[guess..]) else {
             break;
         };
         let end = guess + newline + 1;
@@ -46,7 +49,11 @@ pub(crate) fn split_at_newlines(body: &str, threads: usize) -> Vec<(usize, usize
 /// The byte range of every line of `body` without its `\n` or `\r\n`, found on all
 /// threads (one chunk each).
 pub(crate) fn line_spans(body: &str) -> Vec<(usize, usize)> {
-    let chunks = split_at_newlines(body, rayon::current_num_threads());
+    let chunks = split_at_newlines(
+        body.as_bytes(),
+        rayon::current_num_threads(),
+        MIN_CHUNK_BYTES,
+    );
     let bytes = body.as_bytes();
     let per_chunk: Vec<Vec<(usize, usize)>> = chunks
         .par_iter()
@@ -129,7 +136,7 @@ mod tests {
     fn chunks_cover_the_body_and_end_at_newlines() {
         let body = "a,b\n".repeat(100_000);
         for threads in 1..6 {
-            let chunks = split_at_newlines(&body, threads);
+            let chunks = split_at_newlines(body.as_bytes(), threads, MIN_CHUNK_BYTES);
             let pieces: Vec<&str> = chunks
                 .iter()
                 .map(|&(start, end)| &body[start..end])
@@ -140,7 +147,7 @@ mod tests {
                 assert!(piece.ends_with('\n'));
             }
         }
-        assert_eq!(split_at_newlines("", 4), vec![(0, 0)]);
+        assert_eq!(split_at_newlines(b"", 4, MIN_CHUNK_BYTES), vec![(0, 0)]);
         let body = "a\r\nb\n\nc";
         let lines: Vec<&str> = line_spans(body).iter().map(|&(s, e)| &body[s..e]).collect();
         assert_eq!(lines, vec!["a", "b", "", "c"]);

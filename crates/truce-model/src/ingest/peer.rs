@@ -18,7 +18,7 @@ use crate::ingest::fields::{
     Problem, RowIssues, coordinate_problems, count_from_text, number_from_text, trim_cell,
     uncertainty_problem,
 };
-use crate::ingest::lines::{Outcome, line_spans, split_at_newlines};
+use crate::ingest::lines::{MIN_CHUNK_BYTES, Outcome, line_spans, split_at_newlines};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::time::{parse_time_value, parse_utc_seconds_fast};
 use crate::ingest::{IngestError, Ingested};
@@ -657,7 +657,7 @@ fn placeholder() -> Report {
 /// Whether any byte is `"`, searched on all threads.
 fn has_quote(text: &str) -> bool {
     let bytes = text.as_bytes();
-    split_at_newlines(text, rayon::current_num_threads())
+    split_at_newlines(bytes, rayon::current_num_threads(), MIN_CHUNK_BYTES)
         .par_iter()
         .any(|&(start, end)| memchr::memchr(b'"', &bytes[start..end]).is_some())
 }

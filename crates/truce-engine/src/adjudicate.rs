@@ -30,6 +30,7 @@ use crate::incident::Incident;
 use crate::reason::{Reason, ReviewNote, WindowPosition, span_text};
 use crate::review::ReviewIndex;
 use crate::zone_index::{Tri, ZoneIndex};
+use crate::zone_screen::ZoneScreen;
 
 /// The verdict of a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -192,6 +193,8 @@ pub struct Adjudicator<'a> {
     agreement: AgreementRef<'a>,
     /// `zone_areas[z][a]` is the index of area `a` of zone `z`.
     zone_areas: Vec<Vec<ZoneIndex>>,
+    /// Which zones an incident may touch (`None` without zones).
+    zone_screen: Option<ZoneScreen>,
     site_areas: Vec<Option<ZoneIndex>>,
     /// For each rule, the indices of its zones (`None`: everywhere).
     rule_zones: Vec<Option<Vec<usize>>>,
@@ -377,9 +380,11 @@ impl<'a> Adjudicator<'a> {
             .iter()
             .map(|z| z.areas.iter().all(|a| a.party.is_none()))
             .collect();
+        let zone_screen = ZoneScreen::new(&zone_areas);
         Ok(Adjudicator {
             agreement,
             zone_areas,
+            zone_screen,
             site_areas,
             rule_zones,
             exception_zones,
@@ -630,8 +635,13 @@ impl<'a> Adjudicator<'a> {
         } else {
             claims.parties().map(SmolStr::new).collect()
         };
-        // Zones whose areas are the same for every party are classified once per incident.
-        let mut shared = ZoneTris::from_elem(None, agreement.zones.len());
+        // Zones the incident surely misses are `No` for every party; the other zones whose
+        // areas are the same for every party are classified once per incident.
+        let loc = incident.location;
+        let mut shared = match &self.zone_screen {
+            Some(screen) => screen.misses(loc.lon, loc.lat, loc.uncertainty_m),
+            None => ZoneTris::from_elem(None, agreement.zones.len()),
+        };
         // Each candidate's reasons go into the finding in turn, headed by whose act it is
         // judged as when there are several.
         let several = candidates.len() > 1;
@@ -995,8 +1005,8 @@ impl<'a> Adjudicator<'a> {
     }
 
     /// Whether the incident is in zone `z` for `party`: from this evaluation's `cache`, else
-    /// from the incident's `shared` cache when the zone is the same for every party, else
-    /// classified now.
+    /// from the incident's `shared` cache (a zone it surely misses, or one that is the same for
+    /// every party and already classified), else classified now.
     fn zone_tri(
         &self,
         cache: &mut ZoneTris,
@@ -1008,10 +1018,10 @@ impl<'a> Adjudicator<'a> {
         if let Some(tri) = cache[z] {
             return tri;
         }
-        let tri = if self.party_free_zones[z] {
-            *shared[z].get_or_insert_with(|| self.in_zone(z, party, incident))
-        } else {
-            self.in_zone(z, party, incident)
+        let tri = match shared[z] {
+            Some(tri) => tri,
+            None if self.party_free_zones[z] => *shared[z].insert(self.in_zone(z, party, incident)),
+            None => self.in_zone(z, party, incident),
         };
         cache[z] = Some(tri);
         tri

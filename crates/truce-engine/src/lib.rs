@@ -13,3 +13,4 @@ mod read_ahead;
 pub mod reason;
 pub mod review;
 pub mod zone_index;
+pub mod zone_screen;

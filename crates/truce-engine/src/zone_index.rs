@@ -731,6 +731,11 @@ impl ZoneIndex {
         self.bbox
     }
 
+    /// The zone's edges, `[ax, ay, bx, by]` in lon/lat, every ring's in turn.
+    pub fn edges(&self) -> &[[f64; 4]] {
+        &self.shape.edges
+    }
+
     /// The number of edges of the zone.
     pub fn n_edges(&self) -> usize {
         self.shape.edges.len()

@@ -15,8 +15,8 @@ use rayon::prelude::*;
 
 use crate::ingest::csv_table::CsvTable;
 use crate::ingest::fields::{
-    Problem, RowIssues, coordinate_problems, count_from_text, number_from_text, trim_cell,
-    uncertainty_problem,
+    Problem, RowIssues, coordinate_problems, count_from_text, for_each_comma, number_from_text,
+    trim_cell, uncertainty_problem,
 };
 use crate::ingest::lines::{MIN_CHUNK_BYTES, Outcome, line_spans, split_at_newlines};
 use crate::ingest::options::IngestOptions;
@@ -486,16 +486,13 @@ impl RowContext<'_> {
         let mut fields: [&str; MAX_FAST_FIELDS] = [""; MAX_FAST_FIELDS];
         let mut n_fields = 0usize;
         let mut start = 0usize;
-        // Fields are short: a plain byte loop beats a vectorised search restarted per field.
-        for (position, byte) in line.bytes().enumerate() {
-            if byte == b',' {
-                if n_fields < MAX_FAST_FIELDS {
-                    fields[n_fields] = &line[start..position];
-                }
-                n_fields += 1;
-                start = position + 1;
+        for_each_comma(line.as_bytes(), |position| {
+            if n_fields < MAX_FAST_FIELDS {
+                fields[n_fields] = &line[start..position];
             }
-        }
+            n_fields += 1;
+            start = position + 1;
+        });
         if n_fields < MAX_FAST_FIELDS {
             fields[n_fields] = &line[start..];
         }

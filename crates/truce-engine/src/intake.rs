@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
 use crate::permute::gather;
 use crate::read_ahead::touch;
 use truce_model::Report;
 use truce_model::ingest::Rejection;
+use truce_model::report::id_order::order_by_id;
 
 /// Where a report was read: its file (shared by every report of the file) and 1-based row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +24,15 @@ pub struct Origin {
 /// depend on the order of the inputs.
 pub fn merge(reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Vec<Rejection>) {
     assert_eq!(reports.len(), origins.len(), "one origin per report");
-    let order = canonical_order(&reports, &origins);
-    let origins: Vec<&Origin> = order.iter().map(|&i| &origins[i as usize]).collect();
-    let mut reports = gather(reports, &order, touch);
-    drop(order);
+    let (mut reports, origins): (Vec<Report>, Vec<&Origin>) =
+        match canonical_order(&reports, &origins) {
+            // Often so: a single file in id order, or read in id order (`IngestOptions`).
+            None => (reports, origins.iter().collect()),
+            Some(order) => {
+                let origins = order.iter().map(|&i| &origins[i as usize]).collect();
+                (gather(reports, &order, touch), origins)
+            }
+        };
 
     let mut rejections = Vec::new();
     let mut keep = vec![false; reports.len()];
@@ -67,36 +71,16 @@ pub fn merge(reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Vec<Re
     (reports, rejections)
 }
 
-/// The order of the reports by (id, file, row). Each id's first 16 bytes are read once into a
-/// big-endian integer (zero-padded, which sorts a shorter id before its extensions just as
-/// byte order does), so the sort compares integers held side by side instead of following
-/// each report's pointer; ids that share those 16 bytes fall back to the full comparison.
-fn canonical_order(reports: &[Report], origins: &[Origin]) -> Vec<u32> {
-    let mut keys: Vec<(u128, u32)> = reports
-        .par_iter()
-        .enumerate()
-        .map(|(index, report)| (id_prefix(report.id.as_str()), index as u32))
-        .collect();
-    let full = |a: u32, b: u32| {
-        let (ra, rb) = (&reports[a as usize], &reports[b as usize]);
-        let (oa, ob) = (&origins[a as usize], &origins[b as usize]);
-        (ra.id.as_str(), &*oa.file, oa.row).cmp(&(rb.id.as_str(), &*ob.file, ob.row))
-    };
-    let in_order = keys.par_windows(2).all(|pair| {
-        pair[0].0 < pair[1].0 || (pair[0].0 == pair[1].0 && full(pair[0].1, pair[1].1).is_le())
-    });
-    if !in_order {
-        keys.par_sort_unstable_by(|&(ka, a), &(kb, b)| ka.cmp(&kb).then_with(|| full(a, b)));
-    }
-    keys.into_iter().map(|(_, index)| index).collect()
-}
-
-/// The first 16 bytes of an id as a big-endian integer, zero-padded.
-fn id_prefix(id: &str) -> u128 {
-    let mut bytes = [0u8; 16];
-    let head = &id.as_bytes()[..id.len().min(16)];
-    bytes[..head.len()].copy_from_slice(head);
-    u128::from_be_bytes(bytes)
+/// The order of the reports by (id, file, row); `None` when they are in it already.
+fn canonical_order(reports: &[Report], origins: &[Origin]) -> Option<Vec<u32>> {
+    order_by_id(
+        reports.len(),
+        |index| reports[index].id.as_str(),
+        |a, b| {
+            let (oa, ob) = (&origins[a as usize], &origins[b as usize]);
+            (&*oa.file, oa.row).cmp(&(&*ob.file, ob.row))
+        },
+    )
 }
 
 #[cfg(test)]
@@ -191,7 +175,8 @@ mod tests {
                 let (oa, ob) = (&origins[a as usize], &origins[b as usize]);
                 (ra.id.as_str(), &*oa.file, oa.row).cmp(&(rb.id.as_str(), &*ob.file, ob.row))
             });
-            let order = canonical_order(&reports, &origins);
+            let order = canonical_order(&reports, &origins)
+                .unwrap_or_else(|| (0..reports.len() as u32).collect());
             let key = |i: &u32| {
                 let (r, o) = (&reports[*i as usize], &origins[*i as usize]);
                 (r.id.to_string(), o.file.to_string(), o.row)

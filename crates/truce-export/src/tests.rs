@@ -543,6 +543,7 @@ fn acled_reports_read_back_by_the_acled_reader() {
         text.as_bytes(),
         &IngestOptions {
             local_zone: TimeZone::get("Europe/Kyiv").unwrap(),
+            id_order: false,
         },
     )
     .unwrap();

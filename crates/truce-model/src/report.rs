@@ -264,6 +264,52 @@ impl Report {
     }
 }
 
+/// Id order, the order every merged set of reports is held in: by the ids' bytes, ties broken
+/// by the caller (the file and row a report was read from).
+pub mod id_order {
+    use std::cmp::Ordering;
+
+    use rayon::prelude::*;
+
+    /// The first 16 bytes of an id as a big-endian integer, zero-padded: the integers of two
+    /// ids compare as their first 16 bytes do (a shorter id before its extensions).
+    pub fn id_prefix(id: &str) -> u128 {
+        let mut bytes = [0u8; 16];
+        let head = &id.as_bytes()[..id.len().min(16)];
+        bytes[..head.len()].copy_from_slice(head);
+        u128::from_be_bytes(bytes)
+    }
+
+    /// The order of items `0..n` by id (`id_of`), equal ids by `tie` on the items' indices;
+    /// `None` when the items are in that order already. Each id's first 16 bytes are read once
+    /// into an integer, so the sort compares integers held side by side instead of following
+    /// each id's pointer; ids that share those bytes fall back to the full comparison.
+    pub fn order_by_id<'a>(
+        n: usize,
+        id_of: impl Fn(usize) -> &'a str + Sync,
+        tie: impl Fn(u32, u32) -> Ordering + Sync,
+    ) -> Option<Vec<u32>> {
+        assert!(n <= u32::MAX as usize, "at most {} items", u32::MAX);
+        let mut keys: Vec<(u128, u32)> = (0..n)
+            .into_par_iter()
+            .map(|index| (id_prefix(id_of(index)), index as u32))
+            .collect();
+        let full = |a: u32, b: u32| {
+            id_of(a as usize)
+                .cmp(id_of(b as usize))
+                .then_with(|| tie(a, b))
+        };
+        let in_order = keys.par_windows(2).all(|pair| {
+            pair[0].0 < pair[1].0 || (pair[0].0 == pair[1].0 && full(pair[0].1, pair[1].1).is_le())
+        });
+        if in_order {
+            return None;
+        }
+        keys.par_sort_unstable_by(|&(ka, a), &(kb, b)| ka.cmp(&kb).then_with(|| full(a, b)));
+        Some(keys.into_iter().map(|(_, index)| index).collect())
+    }
+}
+
 /// The canonical byte encoding of reports that their digest is computed over.
 ///
 /// One encoding per report value, independent of the input format it was read from:

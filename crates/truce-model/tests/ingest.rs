@@ -145,6 +145,7 @@ fn csv_time_forms() {
 fn csv_date_only_uses_the_configured_zone() {
     let options = IngestOptions {
         local_zone: jiff::tz::TimeZone::UTC,
+        id_order: false,
     };
     let text = csv(&["c,s,osint,2025-03-20,30,50,artillery,energy"]);
     let ingested = parse_reports(InputFormat::Csv, "r.csv", text.as_bytes(), &options).unwrap();

@@ -89,7 +89,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         WriteFormat::Acled => InputFormat::Acled,
         WriteFormat::Ucdp => InputFormat::Ucdp,
     };
-    let options = IngestOptions { local_zone };
+    let options = IngestOptions {
+        local_zone,
+        id_order: false,
+    };
     write_output(args.out.as_deref(), |out| {
         Ok(write_reports(format, &simulation.reports, &options, out)?)
     })?;

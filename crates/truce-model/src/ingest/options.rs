@@ -10,6 +10,12 @@ pub struct IngestOptions {
     /// whole civil day in this zone, from 00:00 to the last millisecond before the next
     /// midnight. Writers of date-only formats (ACLED, UCDP) take dates in this zone too.
     pub local_zone: TimeZone,
+    /// Whether the accepted reports may come in id order (by id, then row) instead of input
+    /// order, for a caller that puts them in id order anyway (as merging files does). Readers
+    /// that can read the rows in that order straight away do (the peer layout); the others
+    /// keep input order. `rows` stay parallel to the reports, and rejections stay in input
+    /// order either way.
+    pub id_order: bool,
 }
 
 impl IngestOptions {
@@ -22,6 +28,9 @@ impl Default for IngestOptions {
         // The tz database is bundled into the binary (jiff feature `tzdb-bundle-always`), so
         // the lookup does not depend on the machine; UTC is only a last resort.
         let local_zone = TimeZone::get(Self::DEFAULT_ZONE).unwrap_or(TimeZone::UTC);
-        IngestOptions { local_zone }
+        IngestOptions {
+            local_zone,
+            id_order: false,
+        }
     }
 }

@@ -22,6 +22,7 @@ use crate::ingest::lines::{MIN_CHUNK_BYTES, Outcome, line_spans, split_at_newlin
 use crate::ingest::options::IngestOptions;
 use crate::ingest::time::{parse_time_value, parse_utc_seconds_fast};
 use crate::ingest::{IngestError, Ingested};
+use crate::report::id_order::order_by_id;
 use crate::report::{Casualties, Location, Report, Source, TimeSpan};
 use crate::vocab::{ActionType, SourceKind, Target, TargetKind, closest};
 use std::sync::Arc;
@@ -552,30 +553,46 @@ pub(crate) fn parse(
     };
     let first_line = header_line + 1;
     let lines = line_spans(rest);
+    let n_lines = lines.len();
+    // The lines are read in id order when the caller wants it (`IngestOptions::id_order`):
+    // `order[position]` is the line read at that position.
+    let order = if options.id_order {
+        let id_column = context.layout.id;
+        order_by_id(
+            n_lines,
+            |index| {
+                let (start, end) = lines[index];
+                trim_cell(rest[start..end].split(',').nth(id_column).unwrap_or(""))
+            },
+            |a, b| a.cmp(&b),
+        )
+    } else {
+        None
+    };
+    let line_at = |position: usize| order.as_ref().map_or(position, |o| o[position] as usize);
     // Every line yields a report (a placeholder for a rejected or blank line, noted on the
-    // side), so rayon can write the reports straight into their final vector in input
-    // order; placeholders are removed afterwards, which is rare.
+    // side), so rayon can write the reports straight into their final vector; placeholders
+    // are removed afterwards, which is rare.
     let flawed_lines: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::new());
     let mut reports = Vec::new();
-    lines
-        .par_iter()
-        .enumerate()
+    (0..n_lines)
+        .into_par_iter()
         .with_min_len(1024)
-        .map_init(SourceCache::default, |cache, (index, span)| {
-            let line = &rest[span.0..span.1];
-            match context.read_line(line, first_line + index as u64, cache) {
+        .map_init(SourceCache::default, |cache, position| {
+            let index = line_at(position);
+            let (start, end) = lines[index];
+            match context.read_line(&rest[start..end], first_line + index as u64, cache) {
                 Outcome::Accepted(report) => report,
                 flawed => {
                     flawed_lines
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .push((index, flawed));
+                        .push((position, flawed));
                     placeholder()
                 }
             }
         })
         .collect_into_vec(&mut reports);
-    let n_lines = lines.len();
     drop(lines);
     if n_lines == 0 {
         return Err(IngestError::Empty {
@@ -589,7 +606,7 @@ pub(crate) fn parse(
         let mut rows = Vec::new();
         (0..n_lines)
             .into_par_iter()
-            .map(|index| first_line + index as u64)
+            .map(|position| first_line + line_at(position) as u64)
             .collect_into_vec(&mut rows);
         return Ok(Ingested {
             reports,
@@ -597,12 +614,13 @@ pub(crate) fn parse(
             rejections: Vec::new(),
         });
     }
-    flawed_lines.sort_unstable_by_key(|(index, _)| *index);
+    // Rejections in input order.
+    flawed_lines.sort_unstable_by_key(|(position, _)| line_at(*position));
     let mut keep = vec![true; n_lines];
     let mut rejections = Vec::new();
     let mut n_blank = 0usize;
-    for (index, outcome) in flawed_lines {
-        keep[index] = false;
+    for (position, outcome) in flawed_lines {
+        keep[position] = false;
         match outcome {
             Outcome::Rejected(mut found) => rejections.append(&mut found),
             Outcome::Blank => n_blank += 1,
@@ -617,8 +635,8 @@ pub(crate) fn parse(
     let mut kept = keep.iter();
     reports.retain(|_| kept.next().copied().unwrap_or(false));
     let rows = (0..n_lines)
-        .filter(|index| keep[*index])
-        .map(|index| first_line + index as u64)
+        .filter(|position| keep[*position])
+        .map(|position| first_line + line_at(position) as u64)
         .collect();
     Ok(Ingested {
         reports,
@@ -755,6 +773,40 @@ mod tests {
                 expected.to_bits(),
                 "{text}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// Reading in id order gives the reports of input order sorted by (id, row), with
+        /// their rows, and the same rejections in input order.
+        #[test]
+        fn id_order_is_input_order_sorted(
+            rows in proptest::collection::vec((0usize..8, 0usize..5), 1..60)
+        ) {
+            let ids = ["7", "10", " 2 ", "abcdefghijklmnopq", "abcdefghijklmnopr", "1", "", "10"];
+            let mut text = String::from("id,ts,lon,lat,loc_unc_m,source,accused,action,target,civ_cas\n");
+            for (id, kind) in rows {
+                let id = ids[id];
+                text.push_str(&match kind {
+                    0 | 1 => format!("{id},2024-05-01T00:00:0{kind}Z,37.5,48.1,250,acled,RU,artillery,energy,0\n"),
+                    2 => "\n".to_string(),
+                    3 => format!("{id},2024-05-01T00:00:00Z,37.5\n"),
+                    _ => format!("{id},2024-05-01T00:00:00Z,east,48.1,250,acled,RU,artillery,energy,0\n"),
+                });
+            }
+            let input = parse("r.csv", &text, &IngestOptions::default());
+            let by_id = parse("r.csv", &text, &IngestOptions { id_order: true, ..IngestOptions::default() });
+            match (input, by_id) {
+                (Ok(input), Ok(by_id)) => {
+                    let mut expected: Vec<(Report, u64)> =
+                        input.reports.into_iter().zip(input.rows).collect();
+                    expected.sort_by(|a, b| (a.0.id.as_str(), a.1).cmp(&(b.0.id.as_str(), b.1)));
+                    let got: Vec<(Report, u64)> = by_id.reports.into_iter().zip(by_id.rows).collect();
+                    proptest::prop_assert_eq!(got, expected);
+                    proptest::prop_assert_eq!(by_id.rejections, input.rejections);
+                }
+                (input, by_id) => proptest::prop_assert_eq!(input.err(), by_id.err()),
+            }
         }
     }
 

@@ -92,6 +92,7 @@ pub fn fixture(agreement_texts: &[&str], rows: &[String]) -> Fixture {
     }
     let options = IngestOptions {
         local_zone: jiff::tz::TimeZone::UTC,
+        id_order: false,
     };
     let ingested = if rows.is_empty() {
         truce_model::ingest::Ingested::default()

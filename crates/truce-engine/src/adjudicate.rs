@@ -30,7 +30,7 @@ use crate::incident::Incident;
 use crate::reason::{Reason, ReviewNote, WindowPosition, span_text};
 use crate::review::ReviewIndex;
 use crate::zone_index::{Tri, ZoneIndex};
-use crate::zone_screen::ZoneScreen;
+use crate::zone_screen::{ZoneScreen, ZoneTris};
 
 /// The verdict of a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -318,10 +318,6 @@ fn add_reason(reasons: &mut Vec<Reason>, detail: Detail, reason: impl FnOnce() -
         reasons.push(reason());
     }
 }
-
-/// Per zone of the agreement, whether an incident is in it, once classified: inline for up to
-/// 32 zones, so judging an incident allocates nothing for it.
-type ZoneTris = SmallVec<[Option<Tri>; 32]>;
 
 /// Release times from reciprocity: a party is released from this instant on (ms).
 pub type Releases = BTreeMap<SmolStr, (i64, SmolStr)>;

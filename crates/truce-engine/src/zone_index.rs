@@ -974,7 +974,7 @@ fn lon_m_per_deg_at_or_below(abs_lat: f64) -> f64 {
     }
 }
 
-fn valid_lon_lat(lon: f64, lat: f64) -> bool {
+pub(crate) fn valid_lon_lat(lon: f64, lat: f64) -> bool {
     (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)
 }
 

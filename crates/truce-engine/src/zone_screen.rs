@@ -25,7 +25,11 @@
 use smallvec::SmallVec;
 
 use crate::geodesy;
-use crate::zone_index::{Tri, ZoneIndex};
+use crate::zone_index::{Tri, ZoneIndex, valid_lon_lat};
+
+/// Per zone of an agreement, whether an incident is in it, once known: inline for up to 32
+/// zones, so judging an incident allocates nothing for it.
+pub type ZoneTris = SmallVec<[Option<Tri>; 32]>;
 
 /// About this many cells over the zones' bounding box.
 const TARGET_CELLS: usize = 4096;
@@ -133,8 +137,8 @@ impl ZoneScreen {
     /// The zones the closed geodesic disk of `radius_m` metres around `(lon, lat)` may touch;
     /// `None` when the screen cannot tell (every zone is then a candidate).
     pub fn candidates(&self, lon: f64, lat: f64, radius_m: f64) -> Option<ZoneSet> {
-        let valid = (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat);
-        if !valid || radius_m.is_nan() || radius_m < 0.0 || radius_m.is_infinite() {
+        if !valid_lon_lat(lon, lat) || radius_m.is_nan() || radius_m < 0.0 || radius_m.is_infinite()
+        {
             return None;
         }
         let (lon_min, lon_max, lat_min, lat_max) = geodesy::disk_bounding_box((lon, lat), radius_m);
@@ -172,7 +176,7 @@ impl ZoneScreen {
 
     /// One entry per zone: `Some(Tri::No)` for the zones the disk surely misses, `None` for the
     /// others (all `None` when the screen cannot tell).
-    pub fn misses(&self, lon: f64, lat: f64, radius_m: f64) -> SmallVec<[Option<Tri>; 32]> {
+    pub fn misses(&self, lon: f64, lat: f64, radius_m: f64) -> ZoneTris {
         match self.candidates(lon, lat, radius_m) {
             None => SmallVec::from_elem(None, self.n_zones),
             Some(set) => (0..self.n_zones)

@@ -437,6 +437,14 @@ impl<'a> Adjudicator<'a> {
         self.judge(reports, incident, releases, Detail::Full)
     }
 
+    /// The same adjudicator without its zone screen: every zone a rule names is asked through
+    /// its own index. The findings are the same (a test compares them on every example);
+    /// judging is slower. For comparisons.
+    pub fn without_zone_screen(mut self) -> Self {
+        self.zone_screen = None;
+        self
+    }
+
     /// The finding [`Adjudicator::adjudicate`] gives without its chain of reasons and without
     /// what is missing (both empty): the verdict, its reason, the parties, rules, exceptions,
     /// zones, target and site are the same. For outputs that count findings and show few.

@@ -2,7 +2,8 @@
 //! example agreement (each of its readings), over the example's own reports and over a
 //! simulated month, `Adjudicator::verdict` is `adjudicate` without reasons and without what
 //! is missing, and `Assessor::summarise` gives the summary and the first picked findings of
-//! the full assessment.
+//! the full assessment. And the zone screen changes no finding: an adjudicator without it
+//! gives the same findings.
 
 #![allow(clippy::unwrap_used)] // test helpers may panic: that is a test failure
 
@@ -87,9 +88,16 @@ fn check(agreement: &Agreement, reports: &[Report]) -> usize {
         &CorroborationParams::from(&agreement.corroboration),
     );
     let adjudicator = Adjudicator::new(agreement).unwrap();
+    let unscreened = Adjudicator::new(agreement).unwrap().without_zone_screen();
     let none = Releases::new();
     for incident in &incidents {
         let full = adjudicator.adjudicate(reports, incident, &none);
+        assert_eq!(
+            unscreened.adjudicate(reports, incident, &none),
+            full,
+            "incident {} without the zone screen",
+            incident.id
+        );
         let lean = adjudicator.verdict(reports, incident, &none);
         assert!(lean.reasons.is_empty() && lean.missing.is_empty());
         assert_eq!(lean, without_detail(full), "incident {}", incident.id);

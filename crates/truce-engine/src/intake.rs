@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use crate::permute::gather;
 use crate::read_ahead::touch;
 use truce_model::Report;
@@ -18,42 +20,142 @@ pub struct Origin {
     pub row: u64,
 }
 
+/// Where each of a list of reports was read, held as each file's run of rows: a million
+/// reports from one file are one name and a million row numbers, not a million shared
+/// names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origins {
+    /// Each file with the index of its first report; the starts ascend.
+    files: Vec<(Arc<str>, usize)>,
+    /// The 1-based row of each report.
+    rows: Vec<u64>,
+}
+
+impl Origins {
+    /// No reports yet.
+    pub fn new() -> Self {
+        Origins::default()
+    }
+
+    /// Appends the reports of one more file, read at `rows`.
+    pub fn push_file(&mut self, file: Arc<str>, rows: Vec<u64>) {
+        if rows.is_empty() {
+            return;
+        }
+        self.files.push((file, self.rows.len()));
+        if self.rows.is_empty() {
+            self.rows = rows;
+        } else {
+            self.rows.extend(rows);
+        }
+    }
+
+    /// Appends one report's origin.
+    pub fn push(&mut self, origin: Origin) {
+        if self
+            .files
+            .last()
+            .is_none_or(|(file, _)| *file != origin.file)
+        {
+            self.files.push((origin.file, self.rows.len()));
+        }
+        self.rows.push(origin.row);
+    }
+
+    /// The number of reports.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The file and row of report `index` (`index < len()`).
+    fn get(&self, index: usize) -> (&Arc<str>, u64) {
+        let file = self.files.partition_point(|&(_, start)| start <= index) - 1;
+        (&self.files[file].0, self.rows[index])
+    }
+}
+
+impl Extend<Origin> for Origins {
+    fn extend<I: IntoIterator<Item = Origin>>(&mut self, origins: I) {
+        for origin in origins {
+            self.push(origin);
+        }
+    }
+}
+
+impl FromIterator<Origin> for Origins {
+    fn from_iter<I: IntoIterator<Item = Origin>>(origins: I) -> Self {
+        let mut all = Origins::new();
+        all.extend(origins);
+        all
+    }
+}
+
+impl From<Vec<Origin>> for Origins {
+    fn from(origins: Vec<Origin>) -> Self {
+        origins.into_iter().collect()
+    }
+}
+
 /// Merges reports from every input into one set in canonical order (by id). `origins` is
 /// parallel to `reports`. Identical copies of a report (same id, same content) count once.
 /// Copies that share an id but differ are all rejected — keeping any one of them would
 /// depend on the order of the inputs.
-pub fn merge(reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Vec<Rejection>) {
+pub fn merge(reports: Vec<Report>, origins: impl Into<Origins>) -> (Vec<Report>, Vec<Rejection>) {
+    let origins = origins.into();
     assert_eq!(reports.len(), origins.len(), "one origin per report");
-    let (mut reports, origins): (Vec<Report>, Vec<&Origin>) =
-        match canonical_order(&reports, &origins) {
-            // Often so: a single file in id order, or read in id order (`IngestOptions`).
-            None => (reports, origins.iter().collect()),
-            Some(order) => {
-                let origins = order.iter().map(|&i| &origins[i as usize]).collect();
-                (gather(reports, &order, touch), origins)
-            }
-        };
+    // `from[k]` is the input index of the report now at position `k`.
+    let (mut reports, from) = match canonical_order(&reports, &origins) {
+        // Often so: a single file in id order, or read in id order (`IngestOptions`).
+        None => (reports, None),
+        Some(order) => (gather(reports, &order, touch), Some(order)),
+    };
+    let origin_at = |position: usize| {
+        origins.get(
+            from.as_ref()
+                .map_or(position, |from| from[position] as usize),
+        )
+    };
+
+    // The first positions of runs of equal ids; usually there are none.
+    let repeated: Vec<usize> = reports
+        .par_windows(2)
+        .enumerate()
+        .filter(|(position, pair)| {
+            pair[0].id == pair[1].id && (*position == 0 || reports[position - 1].id != pair[0].id)
+        })
+        .map(|(position, _)| position)
+        .collect();
+    if repeated.is_empty() {
+        return (reports, Vec::new());
+    }
 
     let mut rejections = Vec::new();
-    let mut keep = vec![false; reports.len()];
-    let mut start = 0;
-    while start < reports.len() {
+    let mut keep = vec![true; reports.len()];
+    for start in repeated {
         let mut end = start + 1;
         while end < reports.len() && reports[end].id == reports[start].id {
             end += 1;
         }
         let group = &reports[start..end];
-        if group[1..].iter().all(|r| *r == group[0]) {
-            keep[start] = true;
-        } else {
-            let places: Vec<String> = origins[start..end]
-                .iter()
-                .map(|o| format!("{}:{}", o.file, o.row))
+        keep[start + 1..end].fill(false);
+        if group[1..].iter().any(|r| *r != group[0]) {
+            keep[start] = false;
+            let places: Vec<String> = (start..end)
+                .map(|position| {
+                    let (file, row) = origin_at(position);
+                    format!("{file}:{row}")
+                })
                 .collect();
-            for origin in &origins[start..end] {
+            for position in start..end {
+                let (file, row) = origin_at(position);
                 rejections.push(Rejection {
-                    file: origin.file.to_string(),
-                    row: origin.row,
+                    file: file.to_string(),
+                    row,
                     column: Some("id".into()),
                     value: Some(group[0].id.to_string()),
                     reason: format!(
@@ -63,7 +165,6 @@ pub fn merge(reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Vec<Re
                 });
             }
         }
-        start = end;
     }
     let mut flags = keep.into_iter();
     reports.retain(|_| flags.next().unwrap_or(false));
@@ -71,15 +172,13 @@ pub fn merge(reports: Vec<Report>, origins: Vec<Origin>) -> (Vec<Report>, Vec<Re
     (reports, rejections)
 }
 
-/// The order of the reports by (id, file, row); `None` when they are in it already.
-fn canonical_order(reports: &[Report], origins: &[Origin]) -> Option<Vec<u32>> {
+/// The canonical order of `reports` (by id, then file name and row), `None` when they are in
+/// it already.
+fn canonical_order(reports: &[Report], origins: &Origins) -> Option<Vec<u32>> {
     order_by_id(
         reports.len(),
         |index| reports[index].id.as_str(),
-        |a, b| {
-            let (oa, ob) = (&origins[a as usize], &origins[b as usize]);
-            (&*oa.file, oa.row).cmp(&(&*ob.file, ob.row))
-        },
+        |a, b| origins.get(a as usize).cmp(&origins.get(b as usize)),
     )
 }
 
@@ -123,7 +222,7 @@ mod tests {
     }
 
     fn merge_pairs(inputs: Vec<(Report, Origin)>) -> (Vec<Report>, Vec<Rejection>) {
-        let (reports, origins) = inputs.into_iter().unzip();
+        let (reports, origins): (Vec<Report>, Origins) = inputs.into_iter().unzip();
         merge(reports, origins)
     }
 
@@ -154,6 +253,47 @@ mod tests {
         assert_eq!(merge_pairs(reversed), (reports, rejections));
     }
 
+    #[test]
+    fn origins_name_each_reports_file_and_row() {
+        let mut origins = Origins::new();
+        origins.push_file(Arc::from("a.csv"), vec![2, 3]);
+        origins.push_file(Arc::from("empty.csv"), Vec::new());
+        origins.push_file(Arc::from("b.csv"), vec![7]);
+        origins.push(Origin {
+            file: Arc::from("b.csv"),
+            row: 9,
+        });
+        origins.push(Origin {
+            file: Arc::from("c.csv"),
+            row: 1,
+        });
+        let got: Vec<(String, u64)> = (0..origins.len())
+            .map(|index| {
+                let (file, row) = origins.get(index);
+                (file.to_string(), row)
+            })
+            .collect();
+        let want = [
+            ("a.csv", 2),
+            ("a.csv", 3),
+            ("b.csv", 7),
+            ("b.csv", 9),
+            ("c.csv", 1),
+        ];
+        assert_eq!(
+            got,
+            want.map(|(file, row)| (file.to_string(), row)).to_vec()
+        );
+        let listed: Origins = want
+            .iter()
+            .map(|&(file, row)| Origin {
+                file: Arc::from(file),
+                row,
+            })
+            .collect();
+        assert_eq!(listed, origins);
+    }
+
     proptest::proptest! {
         /// The integer-prefix sort gives the order of a plain sort by (id, file, row), for ids
         /// that share long prefixes, are prefixes of each other, or hold NUL bytes.
@@ -175,7 +315,7 @@ mod tests {
                 let (oa, ob) = (&origins[a as usize], &origins[b as usize]);
                 (ra.id.as_str(), &*oa.file, oa.row).cmp(&(rb.id.as_str(), &*ob.file, ob.row))
             });
-            let order = canonical_order(&reports, &origins)
+            let order = canonical_order(&reports, &Origins::from(origins.clone()))
                 .unwrap_or_else(|| (0..reports.len() as u32).collect());
             let key = |i: &u32| {
                 let (r, o) = (&reports[*i as usize], &origins[*i as usize]);

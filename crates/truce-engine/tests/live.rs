@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use truce_engine::assess::Assessor;
 use truce_engine::assess::{Summary, assess};
 use truce_engine::corroborate::{CorroborationParams, corroborate, corroborate_reviewed};
-use truce_engine::intake::{Origin, merge};
+use truce_engine::intake::{Origin, Origins, merge};
 use truce_engine::live::{Insertion, Live, LiveSnapshot, LiveView};
 use truce_engine::review::{Annotation, Decision, Retraction, Review, ReviewIndex};
 use truce_model::agreement::{Agreement, MemoryFiles, load};
@@ -176,7 +176,7 @@ fn report(id: String, d: &Draft) -> Report {
 
 /// The batch job over every copy handed in (duplicates included).
 fn batch(copies: &[Report], agreements: &[Arc<Agreement>]) -> LiveSnapshot {
-    let origins = (0..copies.len())
+    let origins: Origins = (0..copies.len())
         .map(|row| Origin {
             file: Arc::from("in.csv"),
             row: row as u64 + 1,
@@ -206,7 +206,7 @@ fn batch_reviewed(
     annotations: &[Annotation],
     agreements: &[Arc<Agreement>],
 ) -> LiveSnapshot {
-    let origins = (0..copies.len())
+    let origins: Origins = (0..copies.len())
         .map(|row| Origin {
             file: Arc::from("in.csv"),
             row: row as u64 + 1,

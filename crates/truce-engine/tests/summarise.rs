@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use truce_engine::adjudicate::{Adjudicator, Finding, Releases, Verdict};
 use truce_engine::assess::{Assessor, Summary};
 use truce_engine::corroborate::{CorroborationParams, corroborate};
-use truce_engine::intake::{Origin, merge};
+use truce_engine::intake::{Origin, Origins, merge};
 use truce_model::Report;
 use truce_model::agreement::{Agreement, FileSource, load};
 use truce_model::ingest::{IngestOptions, InputFormat, parse_reports};
@@ -60,7 +60,7 @@ fn example_reports(folder: &Path) -> Vec<Report> {
     )
     .unwrap();
     let file: std::sync::Arc<str> = std::sync::Arc::from("reports.csv");
-    let origins = ingested
+    let origins: Origins = ingested
         .rows
         .iter()
         .map(|&row| Origin {

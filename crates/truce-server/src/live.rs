@@ -1681,7 +1681,7 @@ note = "Ukraine's reading."
         use std::time::{Duration, Instant};
         use truce_engine::assess::assess;
         use truce_engine::corroborate::corroborate;
-        use truce_engine::intake::{Origin, merge};
+        use truce_engine::intake::{Origin, Origins, merge};
 
         let temp = tempfile::tempdir().unwrap();
         let (blobs, version) = stored_agreement(temp.path(), 1);
@@ -1718,7 +1718,7 @@ note = "Ukraine's reading."
         );
         let published = findings.version("t", None).unwrap().published();
         let agreements = load("t.toml", AGREEMENT, &MemoryFiles::default()).unwrap();
-        let origins = (0..reports.len())
+        let origins: Origins = (0..reports.len())
             .map(|row| Origin {
                 file: Arc::from("sim"),
                 row: row as u64 + 1,

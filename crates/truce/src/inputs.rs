@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use indicatif::ProgressBar;
 use sha2::{Digest, Sha256};
-use truce_engine::intake::{Origin, merge};
+use truce_engine::intake::{Origins, merge};
 use truce_model::Report;
 use truce_model::agreement::{self, Agreement};
 use truce_model::ingest::{IngestOptions, InputFormat, Rejection, detect_format, parse_reports};
@@ -190,7 +190,7 @@ pub fn read_reports_then<R: Send>(
         ..options.clone()
     };
     let mut all = Vec::new();
-    let mut origins = Vec::new();
+    let mut origins = Origins::new();
     let mut rejections = Vec::new();
     let mut files = Vec::new();
     for path in paths {
@@ -215,11 +215,7 @@ pub fn read_reports_then<R: Send>(
             rejected: ingested.rejections.len() as u64,
         });
         rejections.extend(ingested.rejections);
-        let shared: Arc<str> = Arc::from(name.as_str());
-        origins.extend(ingested.rows.iter().map(|&row| Origin {
-            file: shared.clone(),
-            row,
-        }));
+        origins.push_file(Arc::from(name.as_str()), ingested.rows);
         if all.is_empty() {
             all = ingested.reports;
         } else {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
-use truce_engine::intake::{Origin, merge};
+use truce_engine::intake::{Origins, merge};
 use truce_engine::review::ReviewIndex;
 use truce_model::Report;
 use truce_model::ingest::Rejection;
@@ -169,14 +169,11 @@ pub fn reports_of<'r>(replayed: &'r Replayed, agreement_id: &str) -> LogReports<
         .iter()
         .map(|report| (report.report.id.as_str(), report.log_index))
         .collect();
-    let log_name: Arc<str> = Arc::from("log");
-    let origins = filed
-        .iter()
-        .map(|report| Origin {
-            file: Arc::clone(&log_name),
-            row: report.log_index,
-        })
-        .collect();
+    let mut origins = Origins::new();
+    origins.push_file(
+        Arc::from("log"),
+        filed.iter().map(|report| report.log_index).collect(),
+    );
     let (reports, duplicates) = merge(filed.iter().map(|r| r.report.clone()).collect(), origins);
     if !duplicates.is_empty() {
         // The service files a report id once per agreement; a log from elsewhere may not.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use truce_engine::assess::Assessor;
 use truce_engine::corroborate::{CorroborationParams, corroborate};
 use truce_engine::incident::Incident;
-use truce_engine::intake::{Origin, merge};
+use truce_engine::intake::{Origin, Origins, merge};
 use truce_model::Report;
 use truce_model::agreement::{self, Agreement, MemoryFiles};
 use truce_model::ingest::{IngestOptions, InputFormat, parse_reports};
@@ -102,7 +102,7 @@ pub fn fixture(agreement_texts: &[&str], rows: &[String]) -> Fixture {
     };
     assert!(ingested.rejections.is_empty(), "{:?}", ingested.rejections);
     let file: Arc<str> = Arc::from("reports.csv");
-    let origins = ingested
+    let origins: Origins = ingested
         .rows
         .iter()
         .map(|&row| Origin {

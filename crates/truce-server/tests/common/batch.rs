@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use truce_auth::RequestSigner;
 use truce_engine::assess::assess;
 use truce_engine::corroborate::{CorroborationParams, corroborate};
-use truce_engine::intake::{Origin, merge};
+use truce_engine::intake::{Origin, Origins, merge};
 use truce_model::Report;
 use truce_model::agreement::{Agreement, MemoryFiles, load};
 use truce_model::ingest::{IngestOptions, InputFormat, parse_reports};
@@ -58,7 +58,7 @@ pub fn read_as_batch_input(
 /// `reports`, in the service's incident shape (less the fields only the service has).
 pub fn judged(reports: &[Report]) -> Value {
     let agreements = agreements();
-    let origins = (1..=reports.len() as u64)
+    let origins: Origins = (1..=reports.len() as u64)
         .map(|row| Origin {
             file: Arc::from("reports.jsonl"),
             row,

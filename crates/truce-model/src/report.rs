@@ -394,13 +394,14 @@ pub mod canonical {
     ) {
         const PIECE: usize = 64 * 1024;
         let mut piece = Vec::with_capacity(PIECE + 1024);
-        let mut encoding = Vec::with_capacity(512);
         piece.extend_from_slice(REPORT_SET_LABEL);
         for report in reports {
-            encoding.clear();
-            encode(report, &mut encoding);
-            piece.extend_from_slice(&(encoding.len() as u32).to_be_bytes());
-            piece.extend_from_slice(&encoding);
+            // Encoded in place after room for its length, which is filled in after.
+            let at = piece.len();
+            piece.extend_from_slice(&[0; 4]);
+            encode(report, &mut piece);
+            let length = (piece.len() - at - 4) as u32;
+            piece[at..at + 4].copy_from_slice(&length.to_be_bytes());
             if piece.len() >= PIECE {
                 sink(&piece);
                 piece.clear();

@@ -152,4 +152,39 @@ mod tests {
         let lines: Vec<&str> = line_spans(body).iter().map(|&(s, e)| &body[s..e]).collect();
         assert_eq!(lines, vec!["a", "b", "", "c"]);
     }
+
+    /// The spans of a body cut into several chunks are those of a plain split, whatever the
+    /// thread count, with `\r\n` endings, empty lines and a last line without a newline.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn line_spans_are_those_of_a_plain_split_on_any_thread_count() {
+        let mut body = String::new();
+        for i in 0..40_000 {
+            match i % 5 {
+                0 => body.push_str("id,ts\r\n"),
+                1 => body.push('\n'),
+                _ => body.push_str(&format!("{i},{}\n", "x".repeat(i % 7))),
+            }
+        }
+        for tail in ["", "last line", "last\r"] {
+            let text = format!("{body}{tail}");
+            let mut expected: Vec<&str> = text.split('\n').collect();
+            if expected.last() == Some(&"") {
+                expected.pop();
+            }
+            let expected: Vec<&str> = expected
+                .into_iter()
+                .map(|line| line.strip_suffix('\r').unwrap_or(line))
+                .collect();
+            for threads in 1..=4 {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let spans = pool.install(|| line_spans(&text));
+                let lines: Vec<&str> = spans.iter().map(|&(s, e)| &text[s..e]).collect();
+                assert_eq!(lines, expected, "{threads} threads, tail {tail:?}");
+            }
+        }
+    }
 }

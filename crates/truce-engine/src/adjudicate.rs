@@ -30,7 +30,7 @@ use crate::incident::Incident;
 use crate::reason::{Reason, ReviewNote, WindowPosition, span_text};
 use crate::review::ReviewIndex;
 use crate::zone_index::{Tri, ZoneIndex};
-use crate::zone_screen::{ZoneScreen, ZoneTris};
+use crate::zone_screen::{ZoneScreen, ZoneSet, ZoneTris};
 
 /// The verdict of a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -198,6 +198,8 @@ pub struct Adjudicator<'a> {
     site_areas: Vec<Option<ZoneIndex>>,
     /// For each rule, the indices of its zones (`None`: everywhere).
     rule_zones: Vec<Option<Vec<usize>>>,
+    /// For each rule, its zones as a set (empty for a rule that applies everywhere).
+    rule_zone_sets: Vec<ZoneSet>,
     /// For each exception, the indices of its zones (`None`: everywhere).
     exception_zones: Vec<Option<Vec<usize>>>,
     /// For each party, when it is bound.
@@ -257,6 +259,15 @@ impl<T: Ord> SmallSet<T> {
     }
 }
 
+impl<T: Ord + Copy> SmallSet<T> {
+    /// Adds every item of `other`.
+    fn union(&mut self, other: &SmallSet<T>) {
+        for &item in other.iter() {
+            self.insert(item);
+        }
+    }
+}
+
 /// Which parties the reports name, each with the voices naming it, in ascending party order
 /// (the order of the `BTreeMap` this replaces).
 #[derive(Debug, Default)]
@@ -296,10 +307,37 @@ struct Evaluation {
     prohibited: Tri,
     /// The reason the act is not prohibited, when `prohibited` is `No`.
     reason: Option<NoViolationReason>,
-    rules: SmallSet<SmolStr>,
-    exceptions: SmallSet<SmolStr>,
-    zones: SmallSet<SmolStr>,
+    /// Indices into the agreement's rules, exceptions and zones (their ids are looked up only
+    /// when the finding is finished).
+    rules: SmallSet<u32>,
+    exceptions: SmallSet<u32>,
+    zones: SmallSet<u32>,
     missing: Vec<String>,
+}
+
+/// What the zone screen says of an incident: the zones it may touch (`None`: it cannot tell)
+/// and, per zone, what is known so far (`No` for the zones it surely misses; filled in as zones
+/// whose areas are the same for every party are classified).
+struct Screened<'s> {
+    open: Option<&'s ZoneSet>,
+    tris: &'s mut ZoneTris,
+}
+
+/// The rules, exceptions and zones a finding names, as indices into the agreement's lists.
+#[derive(Default)]
+struct Named {
+    rules: SmallSet<u32>,
+    exceptions: SmallSet<u32>,
+    zones: SmallSet<u32>,
+}
+
+impl Named {
+    /// Adds what `e` names.
+    fn add(&mut self, e: &Evaluation) {
+        self.rules.union(&e.rules);
+        self.exceptions.union(&e.exceptions);
+        self.zones.union(&e.zones);
+    }
 }
 
 /// How much of a finding to build.
@@ -307,8 +345,12 @@ struct Evaluation {
 enum Detail {
     /// All of it, with the chain of reasons and what is missing.
     Full,
-    /// What a summary counts: no reasons, nothing missing.
+    /// The verdict with its reason, parties, rules, exceptions and zones: no reasons, nothing
+    /// missing.
     Verdict,
+    /// What a summary counts: the verdict, its reason and the parties (no reasons, nothing
+    /// missing, no lists of rules, exceptions or zones).
+    Count,
 }
 
 /// Adds a reason to the chain, built only when the finding is built in full.
@@ -356,10 +398,14 @@ impl<'a> Adjudicator<'a> {
                     .collect(),
             ),
         };
-        let rule_zones = agreement
+        let rule_zones: Vec<Option<Vec<usize>>> = agreement
             .rules
             .iter()
             .map(|r| zone_indices(&r.zones))
+            .collect();
+        let rule_zone_sets = rule_zones
+            .iter()
+            .map(|zones| ZoneSet::of(zones.iter().flatten().copied()))
             .collect();
         let exception_zones = agreement
             .exceptions
@@ -383,6 +429,7 @@ impl<'a> Adjudicator<'a> {
             zone_screen,
             site_areas,
             rule_zones,
+            rule_zone_sets,
             exception_zones,
             windows,
             party_free_zones,
@@ -452,6 +499,18 @@ impl<'a> Adjudicator<'a> {
         self.judge(reports, incident, releases, Detail::Verdict)
     }
 
+    /// The finding [`Adjudicator::verdict`] gives without its lists of rules, exceptions and
+    /// zones (empty): the verdict, its reason, the parties, target and site are the same. What
+    /// a summary counts.
+    pub(crate) fn counted(
+        &self,
+        reports: &[Report],
+        incident: &Incident,
+        releases: &Releases,
+    ) -> Finding {
+        self.judge(reports, incident, releases, Detail::Count)
+    }
+
     fn judge(
         &self,
         reports: &[Report],
@@ -462,7 +521,7 @@ impl<'a> Adjudicator<'a> {
         let agreement: &Agreement = &self.agreement;
         let mut reasons = match detail {
             Detail::Full => Vec::with_capacity(8),
-            Detail::Verdict => Vec::new(),
+            Detail::Verdict | Detail::Count => Vec::new(),
         };
 
         // Target: the site registry wins over the reports' own category.
@@ -642,8 +701,12 @@ impl<'a> Adjudicator<'a> {
         // Zones the incident surely misses are `No` for every party; the other zones whose
         // areas are the same for every party are classified once per incident.
         let loc = incident.location;
-        let mut shared = match &self.zone_screen {
-            Some(screen) => screen.misses(loc.lon, loc.lat, loc.uncertainty_m),
+        let open = self
+            .zone_screen
+            .as_ref()
+            .and_then(|screen| screen.candidates(loc.lon, loc.lat, loc.uncertainty_m));
+        let mut shared = match &open {
+            Some(open) => open.misses(agreement.zones.len()),
             None => ZoneTris::from_elem(None, agreement.zones.len()),
         };
         // Each candidate's reasons go into the finding in turn, headed by whose act it is
@@ -662,7 +725,10 @@ impl<'a> Adjudicator<'a> {
                 target,
                 possible_site,
                 releases,
-                &mut shared,
+                Screened {
+                    open: open.as_ref(),
+                    tris: &mut shared,
+                },
                 &mut finding.reasons,
                 detail,
             );
@@ -681,10 +747,9 @@ impl<'a> Adjudicator<'a> {
         } else {
             yes.clone()
         };
+        let mut named = Named::default();
         for (_, e) in &relevant {
-            finding.rules.extend(e.rules.iter().cloned());
-            finding.exceptions.extend(e.exceptions.iter().cloned());
-            finding.zones.extend(e.zones.iter().cloned());
+            named.add(e);
         }
 
         if yes.is_empty() && unknown.is_empty() {
@@ -697,9 +762,9 @@ impl<'a> Adjudicator<'a> {
                 candidates.to_vec()
             };
             for (_, e) in &evaluations {
-                finding.exceptions.extend(e.exceptions.iter().cloned());
+                named.exceptions.union(&e.exceptions);
             }
-            dedup(&mut finding);
+            finish(&mut finding, agreement, &named, detail);
             return finding;
         }
 
@@ -714,7 +779,7 @@ impl<'a> Adjudicator<'a> {
                 finding.missing.extend(e.missing.iter().cloned());
             }
             add_reason(&mut finding.reasons, detail, || Reason::NobodyNamed);
-            dedup(&mut finding);
+            finish(&mut finding, agreement, &named, detail);
             return finding;
         }
 
@@ -724,7 +789,7 @@ impl<'a> Adjudicator<'a> {
             for (_, e) in &unknown {
                 finding.missing.extend(e.missing.iter().cloned());
             }
-            dedup(&mut finding);
+            finish(&mut finding, agreement, &named, detail);
             return finding;
         }
 
@@ -744,7 +809,7 @@ impl<'a> Adjudicator<'a> {
                     }
                 });
             }
-            dedup(&mut finding);
+            finish(&mut finding, agreement, &named, detail);
             return finding;
         }
 
@@ -779,7 +844,7 @@ impl<'a> Adjudicator<'a> {
                 }
             });
         }
-        dedup(&mut finding);
+        finish(&mut finding, agreement, &named, detail);
         finding
     }
 
@@ -791,10 +856,11 @@ impl<'a> Adjudicator<'a> {
         target: Target,
         possible_site: Option<usize>,
         releases: &Releases,
-        shared: &mut ZoneTris,
+        screened: Screened<'_>,
         reasons: &mut Vec<Reason>,
         detail: Detail,
     ) -> Evaluation {
+        let Screened { open, tris: shared } = screened;
         let agreement: &Agreement = &self.agreement;
         let mut e = Evaluation {
             prohibited: Tri::No,
@@ -940,15 +1006,22 @@ impl<'a> Adjudicator<'a> {
                 };
                 e.missing.push(what);
             }
-            let zone_tri = match &self.rule_zones[rule_index] {
-                None => Tri::Yes,
-                Some(zones) => zones.iter().fold(Tri::No, |acc, &z| {
+            let zone_tri = match (&self.rule_zones[rule_index], open) {
+                (None, _) => Tri::Yes,
+                // Without the chain of reasons (which counts the zones the act is outside),
+                // only the zones the screen left open are asked: the others are `No`.
+                (Some(_), Some(open)) if detail != Detail::Full => open
+                    .common(&self.rule_zone_sets[rule_index])
+                    .fold(Tri::No, |acc, z| {
+                        acc.or(self.zone_tri(&mut zone_cache, shared, z, party, incident))
+                    }),
+                (Some(zones), _) => zones.iter().fold(Tri::No, |acc, &z| {
                     acc.or(self.zone_tri(&mut zone_cache, shared, z, party, incident))
                 }),
             };
             let rule_tri = t.and(zone_tri);
             if rule_tri != Tri::No {
-                e.rules.insert(rule.id.clone());
+                e.rules.insert(rule_index as u32);
                 add_reason(reasons, detail, || Reason::RuleApplies {
                     rule: rule.id.clone(),
                     text: rule.text.clone(),
@@ -979,7 +1052,7 @@ impl<'a> Adjudicator<'a> {
             };
             let applies = t.and(z);
             if applies != Tri::No {
-                e.exceptions.insert(exception.id.clone());
+                e.exceptions.insert(exception_index as u32);
                 add_reason(reasons, detail, || Reason::ExceptionApplies {
                     exception: exception.id.clone(),
                     text: exception.text.clone(),
@@ -1011,6 +1084,7 @@ impl<'a> Adjudicator<'a> {
     /// Whether the incident is in zone `z` for `party`: from this evaluation's `cache`, else
     /// from the incident's `shared` cache (a zone it surely misses, or one that is the same for
     /// every party and already classified), else classified now.
+    #[inline]
     fn zone_tri(
         &self,
         cache: &mut ZoneTris,
@@ -1052,11 +1126,11 @@ impl<'a> Adjudicator<'a> {
                     if detail == Detail::Full {
                         inside.push(id.clone());
                     }
-                    e.zones.insert(id.clone());
+                    e.zones.insert(z as u32);
                 }
                 Some(Tri::No) => outside += 1,
-                Some(Tri::Unknown) if detail == Detail::Verdict => {
-                    e.zones.insert(id.clone());
+                Some(Tri::Unknown) if detail != Detail::Full => {
+                    e.zones.insert(z as u32);
                 }
                 Some(Tri::Unknown) => {
                     let distance_m = self.zone_areas[z]
@@ -1070,7 +1144,7 @@ impl<'a> Adjudicator<'a> {
                     };
                     e.missing.push(format!("place: {reason}"));
                     reasons.push(reason);
-                    e.zones.insert(id.clone());
+                    e.zones.insert(z as u32);
                 }
             }
         }
@@ -1084,15 +1158,21 @@ impl<'a> Adjudicator<'a> {
     }
 }
 
-fn dedup(finding: &mut Finding) {
-    for list in [
-        &mut finding.rules,
-        &mut finding.exceptions,
-        &mut finding.zones,
-    ] {
-        list.sort();
-        list.dedup();
+/// Puts the ids of what `named` names into `finding` (unless only counted), each list in id
+/// order without repeats, and sorts what is missing the same way.
+fn finish(finding: &mut Finding, agreement: &Agreement, named: &Named, detail: Detail) {
+    if detail == Detail::Count {
+        return;
     }
+    fn ids(set: &SmallSet<u32>, id: impl Fn(usize) -> SmolStr) -> Vec<SmolStr> {
+        let mut list: Vec<SmolStr> = set.iter().map(|&i| id(i as usize)).collect();
+        list.sort_unstable();
+        list.dedup();
+        list
+    }
+    finding.rules = ids(&named.rules, |i| agreement.rules[i].id.clone());
+    finding.exceptions = ids(&named.exceptions, |i| agreement.exceptions[i].id.clone());
+    finding.zones = ids(&named.zones, |i| agreement.zones[i].id.clone());
     finding.missing.sort();
     finding.missing.dedup();
 }

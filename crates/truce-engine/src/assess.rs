@@ -275,9 +275,11 @@ impl<'a> Assessor<'a> {
             .collect()
     }
 
-    /// The summary of every finding, counted from verdicts alone ([`Adjudicator::verdict`]:
-    /// nothing is built that a summary does not count), and the first `limit` incidents, in
-    /// order, whose finding `pick` selects, with their full findings.
+    /// The summary of every finding, counted from verdicts alone (nothing is built that a
+    /// summary does not count), and the first `limit` incidents, in order, whose finding `pick`
+    /// selects, with their full findings. `pick` decides from the verdict, its reason, the
+    /// parties, the target and the site: the finding it is shown has no chain of reasons and
+    /// no lists of rules, exceptions, zones or what is missing.
     pub fn summarise(
         &self,
         pick: impl Fn(&Finding) -> bool + Sync,
@@ -294,7 +296,7 @@ impl<'a> Assessor<'a> {
                     for (offset, incident) in incidents.iter().enumerate() {
                         let finding =
                             self.adjudicator
-                                .verdict(self.reports, incident, &self.releases);
+                                .counted(self.reports, incident, &self.releases);
                         counted.count(&finding);
                         if pick(&finding) {
                             n_picked += 1;

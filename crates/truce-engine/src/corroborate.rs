@@ -518,13 +518,18 @@ impl<'a> Context<'a> {
         // Each report's cell first (a few words each), then the points built straight into
         // grid order: the reports are read in that order by both cores, and no vector of
         // points is ever moved or permuted.
+        let span = tracing::debug_span!("corroborate.prepare.place").entered();
         let placed: Vec<Placed> = reports
             .par_iter()
             .enumerate()
             .filter(|&(report_idx, _)| usable(report_idx))
             .filter_map(|(report_idx, report)| grid.place(report, report_idx as u32))
             .collect();
+        drop(span);
+        let span = tracing::debug_span!("corroborate.prepare.sort").entered();
         let (order, cells) = grid.sort_into_cells(placed, DENSE_CELLS_PER_POINT);
+        drop(span);
+        let _span = tracing::debug_span!("corroborate.prepare.points").entered();
         let points: Vec<Point> = order
             .par_iter()
             .enumerate()
@@ -667,6 +672,17 @@ impl<'a> Context<'a> {
                 }
             }
         }
+    }
+}
+
+/// `x.floor() as i64` without `floor`, a library call on the baseline x86-64 target: the
+/// truncation, one less when it rounded up (a negative fraction). Saturates as the cast does.
+fn floor_i64(x: f64) -> i64 {
+    let truncated = x as i64;
+    if (truncated as f64) > x {
+        truncated.saturating_sub(1)
+    } else {
+        truncated
     }
 }
 
@@ -842,13 +858,13 @@ impl Grid {
 
     /// The cell of a position in degrees (longitude within ±180°).
     fn cell(&self, lon_deg: f64, lat_deg: f64) -> (i64, i64) {
-        let row = (lat_deg / self.row_height_deg).floor() as i64;
+        let row = floor_i64(lat_deg / self.row_height_deg);
         let col = if self.n_cols == 1 {
             0
         } else {
             // Longitudes are within ±180°: no wrapping needed, only rounding to clamp.
             let shifted = lon_deg + 180.0;
-            ((shifted / self.col_width_deg).floor() as i64).clamp(0, self.n_cols - 1)
+            floor_i64(shifted / self.col_width_deg).clamp(0, self.n_cols - 1)
         };
         (row, col)
     }
@@ -1452,6 +1468,32 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn floor_i64_is_the_floor() {
+        for x in [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            2.999,
+            -2.999,
+            -3.0,
+            1e15 + 0.5,
+            -1e15 - 0.5,
+            1e300,
+            -1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+        ] {
+            assert_eq!(floor_i64(x), x.floor() as i64, "{x}");
+        }
     }
 
     #[test]

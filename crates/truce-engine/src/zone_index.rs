@@ -480,16 +480,16 @@ impl Grid {
     }
 }
 
-/// `floor(lo)..=floor(hi)` clipped to `0..n`, or `None` if they do not meet.
+/// `floor(lo)..=floor(hi)` clipped to `0..n`, or `None` if they do not meet. (No `floor`
+/// call: on the non-negative values that reach a cast, truncation is the floor, and `floor`
+/// is a library call on the baseline x86-64 target.)
 fn index_range(lo: f64, hi: f64, n: usize) -> Option<(usize, usize)> {
-    let lo = lo.floor();
-    let hi = hi.floor();
-    if hi.is_nan() || lo.is_nan() || hi < 0.0 || lo >= n as f64 || lo > hi {
+    if hi.is_nan() || lo.is_nan() || hi < 0.0 || lo >= n as f64 {
         return None;
     }
     let first = if lo < 0.0 { 0 } else { lo as usize };
     let last = if hi >= n as f64 { n - 1 } else { hi as usize };
-    Some((first, last))
+    (first <= last).then_some((first, last))
 }
 
 /// An edge in the R-tree, in `(lon * lon_scale, lat)` coordinates.

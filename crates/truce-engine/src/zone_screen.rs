@@ -43,11 +43,53 @@ const EPS_CELLS: f64 = 1e-6;
 pub struct ZoneSet(SmallVec<[u64; 2]>);
 
 impl ZoneSet {
+    /// The set of the zones `zones` (indices).
+    pub fn of(zones: impl IntoIterator<Item = usize>) -> ZoneSet {
+        let mut words: SmallVec<[u64; 2]> = SmallVec::new();
+        for z in zones {
+            if words.len() <= z / 64 {
+                words.resize(z / 64 + 1, 0);
+            }
+            words[z / 64] |= 1 << (z % 64);
+        }
+        ZoneSet(words)
+    }
+
     /// Whether zone `z` is in the set.
     pub fn contains(&self, z: usize) -> bool {
         self.0
             .get(z / 64)
             .is_some_and(|word| word & (1 << (z % 64)) != 0)
+    }
+
+    /// The zones in both sets, ascending.
+    pub fn common<'s>(&'s self, other: &'s ZoneSet) -> impl Iterator<Item = usize> + 's {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .enumerate()
+            .flat_map(|(w, (a, b))| {
+                let mut bits = a & b;
+                std::iter::from_fn(move || {
+                    (bits != 0).then(|| {
+                        let z = w * 64 + bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        z
+                    })
+                })
+            })
+    }
+
+    /// One entry per zone of `n_zones`: `Some(Tri::No)` for the zones not in the set (surely
+    /// missed, when the set is a screen's candidates), `None` for the others.
+    pub fn misses(&self, n_zones: usize) -> ZoneTris {
+        let mut tris = SmallVec::from_elem(Some(Tri::No), n_zones);
+        for z in self.common(self) {
+            if let Some(tri) = tris.get_mut(z) {
+                *tri = None;
+            }
+        }
+        tris
     }
 }
 
@@ -179,25 +221,23 @@ impl ZoneScreen {
     pub fn misses(&self, lon: f64, lat: f64, radius_m: f64) -> ZoneTris {
         match self.candidates(lon, lat, radius_m) {
             None => SmallVec::from_elem(None, self.n_zones),
-            Some(set) => (0..self.n_zones)
-                .map(|z| (!set.contains(z)).then_some(Tri::No))
-                .collect(),
+            Some(set) => set.misses(self.n_zones),
         }
     }
 
     /// The columns a lon range meets (widened by the slack), clamped to the grid.
     fn columns(&self, lon_min: f64, lon_max: f64) -> (usize, usize) {
         let last = self.nx - 1;
-        let low = ((lon_min - self.x0) / self.cell_w - EPS_CELLS).floor();
-        let high = ((lon_max - self.x0) / self.cell_w + EPS_CELLS).floor();
+        let low = (lon_min - self.x0) / self.cell_w - EPS_CELLS;
+        let high = (lon_max - self.x0) / self.cell_w + EPS_CELLS;
         (clamp_index(low, last), clamp_index(high, last))
     }
 
     /// The rows a lat range meets (widened by the slack), clamped to the grid.
     fn rows(&self, lat_min: f64, lat_max: f64) -> (usize, usize) {
         let last = self.ny - 1;
-        let low = ((lat_min - self.y0) / self.cell_h - EPS_CELLS).floor();
-        let high = ((lat_max - self.y0) / self.cell_h + EPS_CELLS).floor();
+        let low = (lat_min - self.y0) / self.cell_h - EPS_CELLS;
+        let high = (lat_max - self.y0) / self.cell_h + EPS_CELLS;
         (clamp_index(low, last), clamp_index(high, last))
     }
 
@@ -210,12 +250,14 @@ impl ZoneScreen {
     }
 }
 
-/// A cell index from a floored coordinate, clamped to `0..=last` (NaN gives 0).
-fn clamp_index(floored: f64, last: usize) -> usize {
-    if floored >= last as f64 {
+/// The cell index `floor(position)` clamped to `0..=last` (NaN gives 0). Only non-negative
+/// positions reach the cast, where truncation is the floor (`floor` itself is a library call
+/// on the baseline x86-64 target).
+fn clamp_index(position: f64, last: usize) -> usize {
+    if position >= last as f64 {
         last
-    } else if floored > 0.0 {
-        floored as usize
+    } else if position > 0.0 {
+        position as usize
     } else {
         0
     }
@@ -364,6 +406,26 @@ mod tests {
                         prop_assert_eq!(area.classify(lon, lat, radius_m), Tri::No);
                     }
                 }
+            }
+        }
+
+        /// A set's common zones with another are the intersection, ascending; its misses
+        /// are `No` exactly where it does not hold the zone.
+        #[test]
+        fn zone_sets_meet_and_miss_as_sets_do(
+            a in proptest::collection::btree_set(0usize..150, 0..20),
+            b in proptest::collection::btree_set(0usize..150, 0..20),
+            n_zones in 0usize..160,
+        ) {
+            let (set_a, set_b) = (ZoneSet::of(a.iter().copied()), ZoneSet::of(b.iter().copied()));
+            let common: Vec<usize> = set_a.common(&set_b).collect();
+            let expected: Vec<usize> = a.intersection(&b).copied().collect();
+            prop_assert_eq!(common, expected);
+            let misses = set_a.misses(n_zones);
+            prop_assert_eq!(misses.len(), n_zones);
+            for (z, tri) in misses.iter().enumerate() {
+                prop_assert_eq!(*tri == Some(Tri::No), !a.contains(&z));
+                prop_assert_eq!(set_a.contains(z), a.contains(&z));
             }
         }
     }

@@ -208,6 +208,9 @@ pub struct Adjudicator<'a> {
     party_free_zones: Vec<bool>,
     /// Monitors' decisions on reports (confirmations and reattributions are read here).
     reviews: Arc<ReviewIndex>,
+    /// Each party's id with the party [`Agreement::resolve_party`] resolves that exact
+    /// spelling to (an index into the agreement's parties): most reports name parties by id.
+    party_ids: Vec<(SmolStr, Option<usize>)>,
 }
 
 /// An error preparing an agreement's geometry.
@@ -423,6 +426,16 @@ impl<'a> Adjudicator<'a> {
             .map(|z| z.areas.iter().all(|a| a.party.is_none()))
             .collect();
         let zone_screen = ZoneScreen::new(&zone_areas);
+        let party_ids = agreement
+            .parties
+            .iter()
+            .map(|p| {
+                let resolved = agreement
+                    .resolve_party(&p.id)
+                    .and_then(|id| agreement.parties.iter().position(|q| q.id == id));
+                (p.id.clone(), resolved)
+            })
+            .collect();
         Ok(Adjudicator {
             agreement,
             zone_areas,
@@ -434,7 +447,17 @@ impl<'a> Adjudicator<'a> {
             windows,
             party_free_zones,
             reviews: Arc::new(ReviewIndex::new()),
+            party_ids,
         })
+    }
+
+    /// [`Agreement::resolve_party`]: the same party, found without trimming or case folding
+    /// when `name` is spelt exactly as a party's id.
+    fn resolve_party(&self, name: &str) -> Option<&str> {
+        match self.party_ids.iter().find(|(id, _)| id == name) {
+            Some((_, resolved)) => resolved.map(|i| self.agreement.parties[i].id.as_str()),
+            None => self.agreement.resolve_party(name),
+        }
     }
 
     /// Judges under these decisions from now on (see [`crate::review`]).
@@ -574,7 +597,7 @@ impl<'a> Adjudicator<'a> {
         let reviewed = !self.reviews.is_empty();
         for attribution in incident.member_reports(reports) {
             let voice = match &attribution.source.party {
-                Some(party) => Voice::Party(agreement.resolve_party(party).unwrap_or(party)),
+                Some(party) => Voice::Party(self.resolve_party(party).unwrap_or(party)),
                 None => Voice::Source(&attribution.source.id),
             };
             has_monitor |= attribution.source.kind == SourceKind::Monitor;
@@ -609,14 +632,14 @@ impl<'a> Adjudicator<'a> {
                             party: party.clone(),
                         },
                     ));
-                    if let Some(p) = party.as_deref().and_then(|p| agreement.resolve_party(p)) {
+                    if let Some(p) = party.as_deref().and_then(|p| self.resolve_party(p)) {
                         claims.voices_of(p).insert(voice);
                     }
                     continue;
                 }
             }
             if let Some(accused) = &attribution.accused {
-                match agreement.resolve_party(accused) {
+                match self.resolve_party(accused) {
                     Some(p) => {
                         claims.voices_of(p).insert(voice);
                     }
@@ -630,7 +653,7 @@ impl<'a> Adjudicator<'a> {
                 let parties: BTreeSet<&str> = attribution
                     .actors()
                     .iter()
-                    .filter_map(|a| agreement.resolve_party(a))
+                    .filter_map(|a| self.resolve_party(a))
                     .collect();
                 if let (1, Some(p)) = (parties.len(), parties.first()) {
                     claims.voices_of(p).insert(voice);
@@ -747,8 +770,10 @@ impl<'a> Adjudicator<'a> {
         } else {
             yes.clone()
         };
+        // What the finding names; a counted finding names nothing.
+        let counted = detail == Detail::Count;
         let mut named = Named::default();
-        for (_, e) in &relevant {
+        for (_, e) in relevant.iter().filter(|_| !counted) {
             named.add(e);
         }
 
@@ -761,7 +786,7 @@ impl<'a> Adjudicator<'a> {
             } else {
                 candidates.to_vec()
             };
-            for (_, e) in &evaluations {
+            for (_, e) in evaluations.iter().filter(|_| !counted) {
                 named.exceptions.union(&e.exceptions);
             }
             finish(&mut finding, agreement, &named, detail);
@@ -793,19 +818,19 @@ impl<'a> Adjudicator<'a> {
             return finding;
         }
 
-        let accused: Vec<SmolStr> = claims.parties().map(SmolStr::new).collect();
+        let accused: SmallVec<[SmolStr; 2]> = claims.parties().map(SmolStr::new).collect();
         if accused.len() > 1 {
-            finding.parties = accused.clone();
+            finding.parties = accused.to_vec();
             if established {
                 finding.verdict = Verdict::Disputed;
                 add_reason(&mut finding.reasons, detail, || Reason::Disputed {
-                    parties: accused.clone(),
+                    parties: accused.to_vec(),
                 });
             } else {
                 finding.verdict = Verdict::Alleged;
                 add_reason(&mut finding.reasons, detail, || {
                     Reason::ConflictingAllegations {
-                        parties: accused.clone(),
+                        parties: accused.to_vec(),
                     }
                 });
             }
@@ -1030,7 +1055,10 @@ impl<'a> Adjudicator<'a> {
             }
             any_rule = any_rule.or(rule_tri);
         }
-        self.zone_reasons(&zone_cache, incident, &mut e, reasons, detail);
+        // A counted finding names no zones: the zones it is in are not collected.
+        if detail != Detail::Count {
+            self.zone_reasons(&zone_cache, incident, &mut e, reasons, detail);
+        }
         if any_rule == Tri::No {
             e.reason = Some(NoViolationReason::OutsideZones);
             add_reason(reasons, detail, || Reason::OutsideAllZones);

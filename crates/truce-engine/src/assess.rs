@@ -113,10 +113,10 @@ impl Summary {
     pub fn count(&mut self, finding: &Finding) {
         self.total.add(finding);
         if finding.parties.is_empty() {
-            self.party(UNATTRIBUTED).add(finding);
+            self.add_to(UNATTRIBUTED, finding);
         }
         for party in &finding.parties {
-            self.party(party).add(finding);
+            self.add_to(party, finding);
         }
     }
 
@@ -143,8 +143,17 @@ impl Summary {
         }
     }
 
-    fn party(&mut self, party: &str) -> &mut Tally {
-        self.parties.entry(SmolStr::new(party)).or_default()
+    /// Adds `finding` to `party`'s tally. The party is looked up before an entry is made:
+    /// nearly every finding names a party already counted, and an entry builds its key first.
+    fn add_to(&mut self, party: &str, finding: &Finding) {
+        match self.parties.get_mut(party) {
+            Some(tally) => tally.add(finding),
+            None => {
+                let mut tally = Tally::default();
+                tally.add(finding);
+                self.parties.insert(SmolStr::new(party), tally);
+            }
+        }
     }
 }
 

@@ -335,13 +335,29 @@ fn source_hash(id: &str) -> u32 {
 const _: () = assert!(ActionType::ALL.len() <= 16);
 
 /// The bits (`1 << position in the vocabulary`) of the actions compatible with `action`.
-fn compatible_bits(action: ActionType) -> u16 {
-    ActionType::ALL
-        .iter()
-        .enumerate()
-        .filter(|(_, other)| action.compatible(**other))
-        .fold(0, |bits, (i, _)| bits | (1 << i))
+const fn compatible_bits(action: ActionType) -> u16 {
+    let mut bits = 0u16;
+    let mut i = 0;
+    while i < ActionType::ALL.len() {
+        if action.compatible(ActionType::ALL[i]) {
+            bits |= 1 << i;
+        }
+        i += 1;
+    }
+    bits
 }
+
+/// [`compatible_bits`] of each action, by position in the vocabulary: worked out once, when
+/// the program is compiled, instead of for each of a million reports.
+const COMPATIBLE_BITS: [u16; ActionType::ALL.len()] = {
+    let mut table = [0u16; ActionType::ALL.len()];
+    let mut i = 0;
+    while i < table.len() {
+        table[i] = compatible_bits(ActionType::ALL[i]);
+        i += 1;
+    }
+    table
+};
 
 /// A report's longitude (wrapped into ±180°) and latitude in degrees, if usable.
 pub(crate) fn usable_position(report: &Report) -> Option<(f64, f64)> {
@@ -411,7 +427,7 @@ impl Point {
             source_hash: source_hash(&report.source.id),
             report: report_idx,
             action_bit: 1 << (report.action as u16),
-            compatible_bits: compatible_bits(report.action),
+            compatible_bits: COMPATIBLE_BITS[report.action as usize],
             polar: lat_deg.abs() > APPROX_MAX_ABS_LAT,
         }
     }
@@ -1467,6 +1483,26 @@ mod tests {
                 exact - 0.5
             )
             .is_none()
+        );
+    }
+
+    /// The table read for each point holds, for each action at its position in the
+    /// vocabulary, the bits of exactly the actions it is compatible with.
+    #[test]
+    fn compatible_bits_table_matches_compatible() {
+        for (i, &a) in ActionType::ALL.iter().enumerate() {
+            assert_eq!(a as usize, i, "{a:?} is not at its position");
+            for (j, &b) in ActionType::ALL.iter().enumerate() {
+                assert_eq!(
+                    COMPATIBLE_BITS[i] & (1 << j) != 0,
+                    a.compatible(b),
+                    "{a:?} and {b:?}"
+                );
+            }
+        }
+        assert_eq!(
+            COMPATIBLE_BITS[ActionType::Artillery as usize] & (1 << ActionType::Mlrs as u16),
+            1 << ActionType::Mlrs as u16
         );
     }
 

@@ -240,6 +240,31 @@ fn contradicting_attributions_of_an_established_act_are_disputed() {
     assert_eq!(f.parties, ["RU", "UA"]);
 }
 
+/// Names spelt exactly as a party's id are resolved by a shortcut when judging: it must give
+/// the party the agreement's own resolution gives, also when an earlier party's alias is a
+/// later party's id in other case (then that earlier party is the one named).
+#[test]
+fn a_party_named_by_its_id_is_resolved_as_the_agreement_resolves_it() {
+    let mut clashing = agreement(AGREEMENT);
+    clashing.parties[0].aliases.push("ua".into());
+    for (accused, plain, under_clash) in [
+        ("UA", "UA", "RU"),
+        ("ua", "UA", "RU"),
+        (" UA ", "UA", "RU"),
+        ("RU", "RU", "RU"),
+        ("ru_mod", "RU", "RU"),
+    ] {
+        let reports = [R0::new("a", "patrol", Monitor).accusing(accused)];
+        assert_eq!(judge(&reports).parties, [plain], "{accused:?}");
+        assert_eq!(clashing.resolve_party(accused), Some(under_clash));
+        assert_eq!(
+            judge_under(&clashing, &reports).parties,
+            [under_clash],
+            "{accused:?} under the clashing alias"
+        );
+    }
+}
+
 #[test]
 fn nobody_names_a_perpetrator_so_undetermined() {
     let f = judge(&[R0::new("a", "patrol", Monitor)]);

@@ -139,12 +139,13 @@ impl ActionType {
     /// Actions that two reports may name for the same event (symmetric, not transitive).
     /// Observers often disagree on the weapon: shelling heard as artillery by one and as
     /// MLRS by another; a missile seen as a drone.
-    pub fn compatible(self, other: ActionType) -> bool {
+    pub const fn compatible(self, other: ActionType) -> bool {
         use ActionType::*;
-        if self == other {
+        // Compared by position in the vocabulary (the derived order), so that this is `const`.
+        if self as u8 == other as u8 {
             return true;
         }
-        let pair = if self <= other {
+        let pair = if (self as u8) <= (other as u8) {
             (self, other)
         } else {
             (other, self)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
+use smallvec::SmallVec;
 use truce_model::SmolStr;
 use truce_model::agreement::Agreement;
 
@@ -75,6 +76,109 @@ impl Tally {
             + self.disputed
             + self.undetermined
             + self.no_violation.values().sum::<u64>()
+    }
+}
+
+/// What a [`Tally`] counts, in arrays while many findings are counted: a `Tally` finds each
+/// no-violation reason by name in a map.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    /// By verdict (its position in [`Verdict::ALL`]); no-violations are in `reasons`.
+    verdicts: [u64; Verdict::ALL.len()],
+    /// No-violations by reason (its position in [`NoViolationReason::ALL`]), the last for a
+    /// no-violation without a reason.
+    reasons: [u64; NoViolationReason::ALL.len() + 1],
+}
+
+impl Counts {
+    fn add(&mut self, finding: &Finding) {
+        match finding.verdict {
+            Verdict::NoViolation => {
+                let at = finding
+                    .reason
+                    .map_or(NoViolationReason::ALL.len(), |reason| reason as usize);
+                self.reasons[at] += 1;
+            }
+            verdict => self.verdicts[verdict as usize] += 1,
+        }
+    }
+
+    fn absorb(&mut self, other: &Counts) {
+        for (mine, theirs) in self.verdicts.iter_mut().zip(other.verdicts) {
+            *mine += theirs;
+        }
+        for (mine, theirs) in self.reasons.iter_mut().zip(other.reasons) {
+            *mine += theirs;
+        }
+    }
+
+    /// The same counts as a [`Tally`] that had counted the same findings.
+    fn tally(&self) -> Tally {
+        let verdict = |v: Verdict| self.verdicts[v as usize];
+        let reason_names = NoViolationReason::ALL
+            .iter()
+            .map(|reason| reason.as_str())
+            .chain(["unspecified"]);
+        Tally {
+            violation: verdict(Verdict::Violation),
+            alleged: verdict(Verdict::Alleged),
+            disputed: verdict(Verdict::Disputed),
+            no_violation: reason_names
+                .zip(self.reasons)
+                .filter(|&(_, count)| count > 0)
+                .map(|(name, count)| (name.to_string(), count))
+                .collect(),
+            undetermined: verdict(Verdict::Undetermined),
+        }
+    }
+}
+
+/// What [`Assessor::summarise`] counts on each thread: [`Summary::count`] with the parties
+/// found by a scan of the few names counted so far and the counts in arrays.
+#[derive(Debug, Default)]
+struct Counter {
+    parties: SmallVec<[(SmolStr, Counts); 4]>,
+    total: Counts,
+}
+
+impl Counter {
+    fn count(&mut self, finding: &Finding) {
+        self.total.add(finding);
+        if finding.parties.is_empty() {
+            self.party(UNATTRIBUTED).add(finding);
+        }
+        for party in &finding.parties {
+            self.party(party).add(finding);
+        }
+    }
+
+    fn party(&mut self, party: &str) -> &mut Counts {
+        let at = match self.parties.iter().position(|(p, _)| p == party) {
+            Some(at) => at,
+            None => {
+                self.parties.push((SmolStr::new(party), Counts::default()));
+                self.parties.len() - 1
+            }
+        };
+        &mut self.parties[at].1
+    }
+
+    fn absorb(&mut self, other: Counter) {
+        self.total.absorb(&other.total);
+        for (party, counts) in &other.parties {
+            self.party(party).absorb(counts);
+        }
+    }
+
+    fn summary(&self) -> Summary {
+        Summary {
+            parties: self
+                .parties
+                .iter()
+                .map(|(party, counts)| (party.clone(), counts.tally()))
+                .collect(),
+            total: self.total.tally(),
+        }
     }
 }
 
@@ -299,7 +403,7 @@ impl<'a> Assessor<'a> {
             .par_chunks(BLOCK)
             .enumerate()
             .fold(
-                || (Summary::default(), 0usize, Vec::new()),
+                || (Counter::default(), 0usize, Vec::new()),
                 |(mut counted, mut n_picked, mut picked), (block, incidents)| {
                     warm_member_reports(self.reports, incidents);
                     for (offset, incident) in incidents.iter().enumerate() {
@@ -318,7 +422,7 @@ impl<'a> Assessor<'a> {
                 },
             )
             .reduce(
-                || (Summary::default(), 0usize, Vec::new()),
+                || (Counter::default(), 0usize, Vec::new()),
                 // Folds come in incident order, so the first `limit` picks stay the first.
                 |(mut counted, n_picked, mut picked), (more, n_more, later)| {
                     counted.absorb(more);
@@ -327,7 +431,7 @@ impl<'a> Assessor<'a> {
                 },
             );
         let mut summary = Summary::new(self.agreement());
-        summary.absorb(counted);
+        summary.absorb(counted.summary());
         let incidents = self.incidents;
         let picked = picked
             .into_par_iter()
@@ -367,4 +471,72 @@ pub fn assess(
     incidents: &[Incident],
 ) -> Result<Assessment, PrepareError> {
     Ok(Assessor::new(agreement, reports, incidents)?.assess())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use truce_model::{Target, TargetKind};
+
+    fn finding(verdict: Verdict, reason: Option<NoViolationReason>, parties: &[&str]) -> Finding {
+        Finding {
+            incident_id: "inc-1".into(),
+            verdict,
+            reason,
+            parties: parties.iter().map(|&p| SmolStr::new(p)).collect(),
+            rules: Vec::new(),
+            exceptions: Vec::new(),
+            zones: Vec::new(),
+            missing: Vec::new(),
+            established: false,
+            target: Target::of(TargetKind::Unknown),
+            site: None,
+            reasons: Vec::new(),
+        }
+    }
+
+    /// Counting in arrays on two "threads" and joining gives the summary that counting each
+    /// finding into a `Summary` gives: every verdict, every reason, a no-violation without a
+    /// reason, disputes naming two parties and findings naming none.
+    #[test]
+    fn counts_in_arrays_give_the_summary_of_counting_each_finding() {
+        let mut findings = vec![
+            finding(Verdict::Violation, None, &["RU"]),
+            finding(Verdict::Alleged, None, &["UA"]),
+            finding(Verdict::Disputed, None, &["RU", "UA"]),
+            finding(Verdict::Undetermined, None, &[]),
+            finding(Verdict::NoViolation, None, &["UA"]),
+        ];
+        for (i, &reason) in NoViolationReason::ALL.iter().enumerate() {
+            let parties: &[&str] = match i % 3 {
+                0 => &[],
+                1 => &["RU"],
+                _ => &["XX"],
+            };
+            findings.push(finding(Verdict::NoViolation, Some(reason), parties));
+            // A different count for each reason, so that a reason counted under another's
+            // name shows.
+            for _ in 0..=i {
+                findings.push(finding(Verdict::NoViolation, Some(reason), &["UA"]));
+            }
+        }
+        let mut want = Summary::default();
+        for f in &findings {
+            want.count(f);
+        }
+        for split in [0, 3, findings.len()] {
+            let (first, second) = findings.split_at(split);
+            let mut a = Counter::default();
+            let mut b = Counter::default();
+            first.iter().for_each(|f| a.count(f));
+            second.iter().rev().for_each(|f| b.count(f));
+            b.absorb(a);
+            assert_eq!(b.summary(), want, "split at {split}");
+        }
+        assert_eq!(
+            want.total.no_violation.len(),
+            NoViolationReason::ALL.len() + 1
+        );
+        assert_eq!(want.total.total(), findings.len() as u64);
+    }
 }

@@ -155,6 +155,26 @@ pub struct Finding {
     pub reasons: Vec<Reason>,
 }
 
+impl Finding {
+    /// A finding with every list empty, to be judged into.
+    pub(crate) fn blank() -> Finding {
+        Finding {
+            incident_id: SmolStr::default(),
+            verdict: Verdict::Undetermined,
+            reason: None,
+            parties: Vec::new(),
+            rules: Vec::new(),
+            exceptions: Vec::new(),
+            zones: Vec::new(),
+            missing: Vec::new(),
+            established: false,
+            target: Target::of(TargetKind::Unknown),
+            site: None,
+            reasons: Vec::new(),
+        }
+    }
+}
+
 /// The agreement an [`Adjudicator`] judges by: borrowed for a batch run, shared for a state
 /// that lives on (the service's live findings).
 #[derive(Debug, Clone)]
@@ -525,13 +545,17 @@ impl<'a> Adjudicator<'a> {
     /// The finding [`Adjudicator::verdict`] gives without its lists of rules, exceptions and
     /// zones (empty): the verdict, its reason, the parties, target and site are the same. What
     /// a summary counts.
-    pub(crate) fn counted(
+    ///
+    /// Written into `finding`, whose lists are emptied and reused: counting a million
+    /// findings then allocates nothing for them.
+    pub(crate) fn count_into(
         &self,
         reports: &[Report],
         incident: &Incident,
         releases: &Releases,
-    ) -> Finding {
-        self.judge(reports, incident, releases, Detail::Count)
+        finding: &mut Finding,
+    ) {
+        self.judge_into(reports, incident, releases, Detail::Count, finding);
     }
 
     fn judge(
@@ -541,6 +565,20 @@ impl<'a> Adjudicator<'a> {
         releases: &Releases,
         detail: Detail,
     ) -> Finding {
+        let mut finding = Finding::blank();
+        self.judge_into(reports, incident, releases, detail, &mut finding);
+        finding
+    }
+
+    /// Judges `incident` into `finding`: every field is set, the lists emptied first.
+    fn judge_into(
+        &self,
+        reports: &[Report],
+        incident: &Incident,
+        releases: &Releases,
+        detail: Detail,
+        finding: &mut Finding,
+    ) {
         let agreement: &Agreement = &self.agreement;
         let mut reasons = match detail {
             Detail::Full => Vec::with_capacity(8),
@@ -692,20 +730,18 @@ impl<'a> Adjudicator<'a> {
         }
         let established = by_voices || confirmed.is_some();
 
-        let mut finding = Finding {
-            incident_id: incident.id.clone(),
-            verdict: Verdict::Undetermined,
-            reason: None,
-            parties: Vec::new(),
-            rules: Vec::new(),
-            exceptions: Vec::new(),
-            zones: Vec::new(),
-            missing: Vec::new(),
-            established,
-            target,
-            site,
-            reasons,
-        };
+        finding.incident_id = incident.id.clone();
+        finding.verdict = Verdict::Undetermined;
+        finding.reason = None;
+        finding.parties.clear();
+        finding.rules.clear();
+        finding.exceptions.clear();
+        finding.zones.clear();
+        finding.missing.clear();
+        finding.established = established;
+        finding.target = target;
+        finding.site = site;
+        finding.reasons = reasons;
 
         if claims.is_empty() && !excluded_claims.is_empty() {
             finding.verdict = Verdict::NoViolation;
@@ -713,7 +749,7 @@ impl<'a> Adjudicator<'a> {
             add_reason(&mut finding.reasons, detail, || Reason::ActorsExcluded {
                 actors: excluded_claims.iter().map(SmolStr::new).collect(),
             });
-            return finding;
+            return;
         }
 
         let candidates: SmallVec<[SmolStr; 2]> = if claims.is_empty() {
@@ -781,16 +817,14 @@ impl<'a> Adjudicator<'a> {
             // Not prohibited for any candidate: the first reason in precedence order.
             finding.verdict = Verdict::NoViolation;
             finding.reason = evaluations.iter().filter_map(|(_, e)| e.reason).min();
-            finding.parties = if claims.is_empty() {
-                Vec::new()
-            } else {
-                candidates.to_vec()
-            };
+            if !claims.is_empty() {
+                finding.parties.extend(candidates.iter().cloned());
+            }
             for (_, e) in evaluations.iter().filter(|_| !counted) {
                 named.exceptions.union(&e.exceptions);
             }
-            finish(&mut finding, agreement, &named, detail);
-            return finding;
+            finish(finding, agreement, &named, detail);
+            return;
         }
 
         if claims.is_empty() {
@@ -804,23 +838,25 @@ impl<'a> Adjudicator<'a> {
                 finding.missing.extend(e.missing.iter().cloned());
             }
             add_reason(&mut finding.reasons, detail, || Reason::NobodyNamed);
-            finish(&mut finding, agreement, &named, detail);
-            return finding;
+            finish(finding, agreement, &named, detail);
+            return;
         }
 
         if yes.is_empty() {
             finding.verdict = Verdict::Undetermined;
-            finding.parties = unknown.iter().map(|(p, _)| p.clone()).collect();
+            finding
+                .parties
+                .extend(unknown.iter().map(|(p, _)| p.clone()));
             for (_, e) in &unknown {
                 finding.missing.extend(e.missing.iter().cloned());
             }
-            finish(&mut finding, agreement, &named, detail);
-            return finding;
+            finish(finding, agreement, &named, detail);
+            return;
         }
 
         let accused: SmallVec<[SmolStr; 2]> = claims.parties().map(SmolStr::new).collect();
         if accused.len() > 1 {
-            finding.parties = accused.to_vec();
+            finding.parties.extend(accused.iter().cloned());
             if established {
                 finding.verdict = Verdict::Disputed;
                 add_reason(&mut finding.reasons, detail, || Reason::Disputed {
@@ -834,12 +870,12 @@ impl<'a> Adjudicator<'a> {
                     }
                 });
             }
-            finish(&mut finding, agreement, &named, detail);
-            return finding;
+            finish(finding, agreement, &named, detail);
+            return;
         }
 
         let party = &accused[0];
-        finding.parties = vec![party.clone()];
+        finding.parties.push(party.clone());
         let Some(naming) = claims.get(party.as_str()) else {
             unreachable!("`accused` lists the parties of `claims`")
         };
@@ -869,8 +905,7 @@ impl<'a> Adjudicator<'a> {
                 }
             });
         }
-        finish(&mut finding, agreement, &named, detail);
-        finding
+        finish(finding, agreement, &named, detail);
     }
 
     #[allow(clippy::too_many_arguments)]

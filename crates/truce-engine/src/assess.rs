@@ -406,10 +406,15 @@ impl<'a> Assessor<'a> {
                 || (Counter::default(), 0usize, Vec::new()),
                 |(mut counted, mut n_picked, mut picked), (block, incidents)| {
                     warm_member_reports(self.reports, incidents);
+                    // One finding judged into again and again: its lists are reused.
+                    let mut finding = Finding::blank();
                     for (offset, incident) in incidents.iter().enumerate() {
-                        let finding =
-                            self.adjudicator
-                                .counted(self.reports, incident, &self.releases);
+                        self.adjudicator.count_into(
+                            self.reports,
+                            incident,
+                            &self.releases,
+                            &mut finding,
+                        );
                         counted.count(&finding);
                         if pick(&finding) {
                             n_picked += 1;

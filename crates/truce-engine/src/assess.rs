@@ -481,23 +481,13 @@ pub fn assess(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use truce_model::{Target, TargetKind};
 
     fn finding(verdict: Verdict, reason: Option<NoViolationReason>, parties: &[&str]) -> Finding {
-        Finding {
-            incident_id: "inc-1".into(),
-            verdict,
-            reason,
-            parties: parties.iter().map(|&p| SmolStr::new(p)).collect(),
-            rules: Vec::new(),
-            exceptions: Vec::new(),
-            zones: Vec::new(),
-            missing: Vec::new(),
-            established: false,
-            target: Target::of(TargetKind::Unknown),
-            site: None,
-            reasons: Vec::new(),
-        }
+        let mut finding = Finding::blank();
+        finding.verdict = verdict;
+        finding.reason = reason;
+        finding.parties = parties.iter().map(|&p| SmolStr::new(p)).collect();
+        finding
     }
 
     /// Counting in arrays on two "threads" and joining gives the summary that counting each

@@ -433,13 +433,26 @@ impl Point {
     }
 }
 
-/// A report's place in the grid (its cell and start), before its [`Point`] is built.
+/// A report's place in the grid (its cell and start), before its [`Point`] is built. 24
+/// bytes: a grid row or column always fits 32 bits (rows are at least
+/// [`MIN_CELL_M`] high, so |row| < 10⁷; there are at most 10⁹ columns).
 #[derive(Debug, Clone, Copy)]
 struct Placed {
-    row: i64,
-    col: i64,
     start_ms: i64,
+    row: i32,
+    col: i32,
+    /// The report's index; [`NONE`] for a report with no place.
     report: u32,
+}
+
+impl Placed {
+    /// What a report with no place in the grid gets: no usable position, or left out.
+    const NOWHERE: Placed = Placed {
+        start_ms: 0,
+        row: 0,
+        col: 0,
+        report: NONE,
+    };
 }
 
 /// Parameters in the units the pair tests use.
@@ -535,12 +548,23 @@ impl<'a> Context<'a> {
         // grid order: the reports are read in that order by both cores, and no vector of
         // points is ever moved or permuted.
         let span = tracing::debug_span!("corroborate.prepare.place").entered();
-        let placed: Vec<Placed> = reports
+        // One place per report, collected straight into one vector (a filtered collect joins
+        // per-thread pieces, a second copy); the few reports with no place are taken out
+        // after, in place.
+        let mut placed: Vec<Placed> = Vec::new();
+        reports
             .par_iter()
             .enumerate()
-            .filter(|&(report_idx, _)| usable(report_idx))
-            .filter_map(|(report_idx, report)| grid.place(report, report_idx as u32))
-            .collect();
+            .map(|(report_idx, report)| {
+                usable(report_idx)
+                    .then(|| grid.place(report, report_idx as u32))
+                    .flatten()
+                    .unwrap_or(Placed::NOWHERE)
+            })
+            .collect_into_vec(&mut placed);
+        if placed.par_iter().any(|p| p.report == NONE) {
+            placed.retain(|p| p.report != NONE);
+        }
         drop(span);
         let span = tracing::debug_span!("corroborate.prepare.sort").entered();
         let (order, cells) = grid.sort_into_cells(placed, DENSE_CELLS_PER_POINT);
@@ -890,9 +914,9 @@ impl Grid {
         let (lon_deg, lat_deg) = usable_position(report)?;
         let (row, col) = self.cell(lon_deg, lat_deg);
         Some(Placed {
-            row,
-            col,
             start_ms: ordered_span(report.time).0,
+            row: row as i32,
+            col: col as i32,
             report: report_idx,
         })
     }
@@ -911,7 +935,10 @@ impl Grid {
         }
         let (row_min, row_max, col_min, col_max) = placed
             .par_iter()
-            .map(|p| (p.row, p.row, p.col, p.col))
+            .map(|p| {
+                let (row, col) = (i64::from(p.row), i64::from(p.col));
+                (row, row, col, col)
+            })
             .reduce(
                 || (i64::MAX, i64::MIN, i64::MAX, i64::MIN),
                 |a, b| (a.0.min(b.0), a.1.max(b.1), a.2.min(b.2), a.3.max(b.3)),
@@ -923,7 +950,12 @@ impl Grid {
         if n_dense > dense_limit {
             let mut keyed: Vec<(u128, u32)> = placed
                 .par_iter()
-                .map(|p| (grid_key(p.row, p.col, p.start_ms), p.report))
+                .map(|p| {
+                    (
+                        grid_key(i64::from(p.row), i64::from(p.col), p.start_ms),
+                        p.report,
+                    )
+                })
                 .collect();
             drop(placed);
             keyed.par_sort_unstable();
@@ -944,8 +976,10 @@ impl Grid {
             return (order, cells);
         }
 
-        let dense =
-            |p: &Placed| ((p.row - row_min) as u64 * n_cols + (p.col - col_min) as u64) as usize;
+        let dense = |p: &Placed| {
+            ((i64::from(p.row) - row_min) as u64 * n_cols + (i64::from(p.col) - col_min) as u64)
+                as usize
+        };
         let mut offsets = vec![0usize; n_dense as usize + 1];
         for p in &placed {
             offsets[dense(p) + 1] += 1;
@@ -1546,6 +1580,29 @@ mod tests {
         // Near a pole, one column per row.
         let polar = Grid::new(89.99, 5_000.0);
         assert_eq!(polar.n_cols, 1);
+    }
+
+    /// A place holds its row and column in 32 bits: they fit for the smallest cells the
+    /// grid allows, at every corner of the map.
+    #[test]
+    fn grid_rows_and_columns_fit_32_bits() {
+        for max_abs_lat in [0.0, 45.0, 88.9, 90.0] {
+            let grid = Grid::new(max_abs_lat, MIN_CELL_M);
+            for (lon, lat) in [
+                (-180.0, -90.0),
+                (180.0, 90.0),
+                (0.0, 0.0),
+                (179.999, -89.999),
+            ] {
+                let (row, col) = grid.cell(lon, lat);
+                assert!(i32::try_from(row).is_ok(), "row {row} at {lat}");
+                assert!(i32::try_from(col).is_ok(), "column {col} at {lon}");
+                let mut report = located(lon, lat);
+                report.time = TimeSpan::instant(7);
+                let placed = grid.place(&report, 3).map(|p| (p.row, p.col, p.start_ms));
+                assert_eq!(placed, Some((row as i32, col as i32, 7)));
+            }
+        }
     }
 
     #[test]

@@ -1,12 +1,19 @@
-//! Transparent huge pages for the batch commands.
+//! Transparent huge pages for the batch commands, when their inputs are large.
 //!
 //! `assess`, `report` and `export` hold every report in arrays of a hundred megabytes or more
 //! (for a million reports) and visit them in scattered orders: the corroboration grid's order,
 //! id order, an incident's members. With 4 KiB pages nearly each of those visits misses the
 //! processor's address-translation cache, and the kernel zeroes the fresh memory one small
-//! page fault at a time. With 2 MiB pages much of both goes: on the peer benchmark's million
-//! reports a run took 3–18 % less time in alternating comparisons (docs/benchmarks.md,
-//! "Huge pages and grid-order points").
+//! page fault at a time. With 2 MiB pages much of both goes.
+//!
+//! What a fresh 2 MiB page costs depends on the machine, though. On a virtual machine that
+//! hands its free memory back to the host (a balloon's free page reporting), the free blocks
+//! a huge page is cut from are the ones the host took back, and the first touch of each of
+//! their 512 small pages waits for the host. Measured on such a machine (docs/benchmarks.md,
+//! "Huge pages only for large inputs"), after a pause between runs: a million reports took
+//! 14 % less time with small pages, three million the same either way, ten million 17 % more.
+//! So huge pages are asked for when the inputs together hold at least
+//! [`HUGE_PAGES_FROM_BYTES`].
 //!
 //! Linux gives huge pages to ordinary heap memory only where the program asks for them (the
 //! `madvise` setting of `/sys/kernel/mm/transparent_hugepage/enabled`, the default of most
@@ -16,25 +23,36 @@
 //! `GLIBC_TUNABLES`; the second process does the work. The tunable changes where memory comes
 //! from, never what the program computes.
 //!
-//! `TRUCE_HUGE_PAGES=0` turns this off. A `GLIBC_TUNABLES` that already sets
-//! `glibc.malloc.hugetlb` is left as it is. Elsewhere than Linux with glibc this does nothing.
+//! `TRUCE_HUGE_PAGES=1` asks for huge pages whatever the inputs' size, `TRUCE_HUGE_PAGES=0`
+//! never. A `GLIBC_TUNABLES` that already sets `glibc.malloc.hugetlb` is left as it is.
+//! Elsewhere than Linux with glibc this does nothing.
 
-/// The subcommands that benefit: they load whole report sets into memory.
-const BATCH_COMMANDS: [&str; 3] = ["assess", "report", "export"];
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+
+/// The inputs' total size from which huge pages are asked for (unless `TRUCE_HUGE_PAGES`
+/// says otherwise): between the 167 MB of a million simulated reports, faster with small
+/// pages, and the 1.66 GB of ten million, faster with huge ones.
+pub const HUGE_PAGES_FROM_BYTES: u64 = 256 << 20;
 
 /// The tunable that makes glibc's allocator ask for transparent huge pages.
 #[cfg_attr(not(all(target_os = "linux", target_env = "gnu")), allow(dead_code))]
 const TUNABLE: &str = "glibc.malloc.hugetlb=1";
 
-/// The `GLIBC_TUNABLES` value for the second process, or `None` when this process should do
-/// the work itself: not a batch command, turned off, or the tunable already decided.
+/// The `GLIBC_TUNABLES` value for the second process of a batch command whose inputs hold
+/// `input_bytes`, or `None` when this process should do the work itself: small inputs,
+/// turned off, or the tunable already decided.
 fn tunables_to_set(
-    args: &[std::ffi::OsString],
-    switch: Option<&std::ffi::OsStr>,
-    tunables: Option<&std::ffi::OsStr>,
-) -> Option<std::ffi::OsString> {
-    let command = args.get(1)?.to_str()?;
-    if !BATCH_COMMANDS.contains(&command) || switch.is_some_and(|value| value == "0") {
+    input_bytes: u64,
+    switch: Option<&OsStr>,
+    tunables: Option<&OsStr>,
+) -> Option<OsString> {
+    let wanted = match switch.and_then(OsStr::to_str) {
+        Some("0") => false,
+        Some("1") => true,
+        _ => input_bytes >= HUGE_PAGES_FROM_BYTES,
+    };
+    if !wanted {
         return None;
     }
     match tunables {
@@ -52,17 +70,42 @@ fn tunables_to_set(
     }
 }
 
-/// For a batch command, replaces this process with the same command under the tunable (see
-/// the [module docs](self)). Returns only when it does not apply or the start failed; the
-/// command then runs here, with ordinary pages.
-pub fn restart_with_huge_pages() {
+/// The total size of the files at `paths`, and of the files under those that are
+/// directories (a `--data` directory). Paths that cannot be read count nothing: the command
+/// itself reports them.
+pub fn input_bytes(paths: &[PathBuf]) -> u64 {
+    fn size(path: &std::path::Path, depth: u32) -> u64 {
+        let Ok(metadata) = std::fs::metadata(path) else {
+            return 0;
+        };
+        if metadata.is_file() {
+            return metadata.len();
+        }
+        if !metadata.is_dir() || depth > 4 {
+            return 0;
+        }
+        std::fs::read_dir(path)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| size(&entry.path(), depth + 1))
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    paths.iter().map(|path| size(path, 0)).sum()
+}
+
+/// For a batch command whose inputs hold `input_bytes`, replaces this process with the same
+/// command under the tunable when huge pages pay (see the [module docs](self)). Returns only
+/// when they do not or the start failed; the command then runs here, with ordinary pages.
+pub fn restart_with_huge_pages(input_bytes: u64) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::os::unix::process::CommandExt;
 
-        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
         let Some(tunables) = tunables_to_set(
-            &args,
+            input_bytes,
             std::env::var_os("TRUCE_HUGE_PAGES").as_deref(),
             std::env::var_os("GLIBC_TUNABLES").as_deref(),
         ) else {
@@ -71,73 +114,77 @@ pub fn restart_with_huge_pages() {
         let Ok(exe) = std::env::current_exe() else {
             return;
         };
+        let args: Vec<OsString> = std::env::args_os().skip(1).collect();
         // `exec` returns only on failure; the command then goes on in this process.
         let _failed = std::process::Command::new(exe)
-            .args(&args[1..])
+            .args(&args)
             .env("GLIBC_TUNABLES", tunables)
             .exec();
     }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = input_bytes;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::ffi::{OsStr, OsString};
 
-    fn args(list: &[&str]) -> Vec<OsString> {
-        list.iter().map(OsString::from).collect()
+    const LARGE: u64 = HUGE_PAGES_FROM_BYTES;
+    const SMALL: u64 = HUGE_PAGES_FROM_BYTES - 1;
+
+    #[test]
+    fn large_inputs_get_the_tunable_small_ones_do_not() {
+        assert_eq!(
+            tunables_to_set(LARGE, None, None),
+            Some(OsString::from("glibc.malloc.hugetlb=1"))
+        );
+        assert_eq!(tunables_to_set(SMALL, None, None), None);
+        assert_eq!(tunables_to_set(0, None, None), None);
     }
 
     #[test]
-    fn batch_commands_get_the_tunable() {
-        for command in BATCH_COMMANDS {
-            assert_eq!(
-                tunables_to_set(&args(&["truce", command, "a.toml"]), None, None),
-                Some(OsString::from("glibc.malloc.hugetlb=1"))
-            );
-        }
-    }
-
-    #[test]
-    fn other_commands_and_the_switch_are_left_alone() {
+    fn the_switch_overrides_the_size() {
+        assert_eq!(tunables_to_set(LARGE, Some(OsStr::new("0")), None), None);
         assert_eq!(
-            tunables_to_set(&args(&["truce", "serve"]), None, None),
-            None
+            tunables_to_set(SMALL, Some(OsStr::new("1")), None),
+            Some(OsString::from("glibc.malloc.hugetlb=1"))
         );
-        assert_eq!(tunables_to_set(&args(&["truce"]), None, None), None);
-        assert_eq!(
-            tunables_to_set(&args(&["truce", "assess"]), Some(OsStr::new("0")), None),
-            None
-        );
-        assert!(
-            tunables_to_set(&args(&["truce", "assess"]), Some(OsStr::new("1")), None).is_some()
-        );
+        // Any other value leaves the choice to the size.
+        assert_eq!(tunables_to_set(SMALL, Some(OsStr::new("yes")), None), None);
+        assert!(tunables_to_set(LARGE, Some(OsStr::new("")), None).is_some());
     }
 
     #[test]
     fn existing_tunables_are_kept_and_a_choice_respected() {
         assert_eq!(
-            tunables_to_set(
-                &args(&["truce", "assess"]),
-                None,
-                Some(OsStr::new("glibc.malloc.arena_max=2"))
-            ),
+            tunables_to_set(LARGE, None, Some(OsStr::new("glibc.malloc.arena_max=2"))),
             Some(OsString::from(
                 "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"
             ))
         );
         assert_eq!(
-            tunables_to_set(
-                &args(&["truce", "assess"]),
-                None,
-                Some(OsStr::new("glibc.malloc.hugetlb=0"))
-            ),
+            tunables_to_set(LARGE, None, Some(OsStr::new("glibc.malloc.hugetlb=0"))),
             None,
             "a process started with the tunable set (by us or the user) does the work itself"
         );
         assert_eq!(
-            tunables_to_set(&args(&["truce", "assess"]), None, Some(OsStr::new(""))),
+            tunables_to_set(LARGE, None, Some(OsStr::new(""))),
             Some(OsString::from("glibc.malloc.hugetlb=1"))
         );
+    }
+
+    #[test]
+    fn input_bytes_adds_files_and_the_files_under_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("reports.csv");
+        std::fs::write(&file, vec![b'x'; 1000]).unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(data.join("blobs")).unwrap();
+        std::fs::write(data.join("log"), vec![b'y'; 300]).unwrap();
+        std::fs::write(data.join("blobs").join("b1"), vec![b'z'; 20]).unwrap();
+        let missing = dir.path().join("absent.csv");
+        assert_eq!(input_bytes(std::slice::from_ref(&file)), 1000);
+        assert_eq!(input_bytes(&[file, data, missing]), 1320);
+        assert_eq!(input_bytes(&[]), 0);
     }
 }

@@ -56,8 +56,26 @@ enum Command {
     Demo(demo_cmd::DemoArgs),
 }
 
+impl Command {
+    /// The files and directories a batch command reads its reports from (`assess`, `report`,
+    /// `export`); `None` for the other commands.
+    fn batch_inputs(&self) -> Option<Vec<std::path::PathBuf>> {
+        match self {
+            Command::Assess(args) => Some(args.reports.iter().chain(&args.data).cloned().collect()),
+            Command::Report(args) => Some(args.inputs.iter().chain(&args.data).cloned().collect()),
+            Command::Export(args) => Some(args.reports.clone()),
+            _ => None,
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    huge_pages::restart_with_huge_pages();
+    let cli = Cli::parse();
+    // The batch commands hold whole report sets in memory: with large inputs they restart
+    // once to ask for huge pages.
+    if let Some(inputs) = cli.command.batch_inputs() {
+        huge_pages::restart_with_huge_pages(huge_pages::input_bytes(&inputs));
+    }
     // `TRUCE_LOG_SPANS=1` also logs when each span closes, with its busy and idle time (the
     // engine's steps are `debug` spans: `TRUCE_LOG=debug TRUCE_LOG_SPANS=1` times them).
     let span_events = if std::env::var_os("TRUCE_LOG_SPANS").is_some_and(|v| v == "1") {
@@ -73,7 +91,6 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Assess(args) => assess_cmd::run(args),
         Command::Simulate(args) => simulate_cmd::run(args),

@@ -6,14 +6,13 @@
 //! processor's address-translation cache, and the kernel zeroes the fresh memory one small
 //! page fault at a time. With 2 MiB pages much of both goes.
 //!
-//! What a fresh 2 MiB page costs depends on the machine, though. On a virtual machine that
-//! hands its free memory back to the host (a balloon's free page reporting), the free blocks
-//! a huge page is cut from are the ones the host took back, and the first touch of each of
-//! their 512 small pages waits for the host. Measured on such a machine (docs/benchmarks.md,
-//! "Huge pages only for large inputs"), after a pause between runs: a million reports took
-//! 14 % less time with small pages, three million the same either way, ten million 17 % more.
-//! So huge pages are asked for when the inputs together hold at least
-//! [`HUGE_PAGES_FROM_BYTES`].
+//! What a fresh 2 MiB page costs depends on the machine, though. On the virtual machines the
+//! benchmarks run on, clearing fresh memory takes a quarter or more of a run's CPU after a
+//! pause between runs (perhaps because the VM hands free 2 MiB blocks back to its host, and
+//! touching them again waits for the host), and there a million reports took about 14 % less
+//! time with small pages, three million the same either way, ten million 17 % more
+//! (docs/benchmarks.md, "Fresh memory on this VM, huge pages only for large inputs"). So huge
+//! pages are asked for when the inputs together hold at least [`HUGE_PAGES_FROM_BYTES`].
 //!
 //! Linux gives huge pages to ordinary heap memory only where the program asks for them (the
 //! `madvise` setting of `/sys/kernel/mm/transparent_hugepage/enabled`, the default of most

@@ -70,29 +70,55 @@ fn tunables_to_set(
 }
 
 /// The total size of the files at `paths`, and of the files under those that are
-/// directories (a `--data` directory). Paths that cannot be read count nothing: the command
-/// itself reports them.
+/// directories (a `--data` directory), counted only up to [`HUGE_PAGES_FROM_BYTES`]: the
+/// count stops there, and after [`MAX_FILES_COUNTED`] files, so that a directory of many
+/// small files is not walked to the end before the command starts. Paths that cannot be read
+/// count nothing: the command itself reports them.
 pub fn input_bytes(paths: &[PathBuf]) -> u64 {
-    fn size(path: &std::path::Path, depth: u32) -> u64 {
+    let mut tally = Tally::default();
+    for path in paths {
+        tally.add(path, 0);
+    }
+    tally.bytes
+}
+
+/// How many files [`input_bytes`] looks at, at most.
+const MAX_FILES_COUNTED: usize = 10_000;
+
+/// What [`input_bytes`] has counted so far.
+#[derive(Debug, Default)]
+struct Tally {
+    bytes: u64,
+    files: usize,
+}
+
+impl Tally {
+    fn done(&self) -> bool {
+        self.bytes >= HUGE_PAGES_FROM_BYTES || self.files >= MAX_FILES_COUNTED
+    }
+
+    fn add(&mut self, path: &std::path::Path, depth: u32) {
+        if self.done() {
+            return;
+        }
         let Ok(metadata) = std::fs::metadata(path) else {
-            return 0;
+            return;
         };
         if metadata.is_file() {
-            return metadata.len();
+            self.bytes = self.bytes.saturating_add(metadata.len());
+            self.files += 1;
+        } else if metadata.is_dir()
+            && depth < 4
+            && let Ok(entries) = std::fs::read_dir(path)
+        {
+            for entry in entries.filter_map(Result::ok) {
+                self.add(&entry.path(), depth + 1);
+                if self.done() {
+                    return;
+                }
+            }
         }
-        if !metadata.is_dir() || depth > 4 {
-            return 0;
-        }
-        std::fs::read_dir(path)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .map(|entry| size(&entry.path(), depth + 1))
-                    .sum()
-            })
-            .unwrap_or(0)
     }
-    paths.iter().map(|path| size(path, 0)).sum()
 }
 
 /// For a batch command whose inputs hold `input_bytes`, replaces this process with the same
@@ -185,5 +211,30 @@ mod tests {
         assert_eq!(input_bytes(std::slice::from_ref(&file)), 1000);
         assert_eq!(input_bytes(&[file, data, missing]), 1320);
         assert_eq!(input_bytes(&[]), 0);
+    }
+
+    #[test]
+    fn input_bytes_stops_counting_at_the_threshold_and_after_many_files() {
+        let dir = tempfile::tempdir().unwrap();
+        // A sparse file as large as the threshold: counted, and nothing after it.
+        let large = dir.path().join("large.csv");
+        std::fs::File::create(&large)
+            .unwrap()
+            .set_len(HUGE_PAGES_FROM_BYTES)
+            .unwrap();
+        let small = dir.path().join("small.csv");
+        std::fs::write(&small, b"abc").unwrap();
+        assert_eq!(
+            input_bytes(&[large.clone(), small.clone()]),
+            HUGE_PAGES_FROM_BYTES
+        );
+        assert_eq!(input_bytes(&[small, large]), HUGE_PAGES_FROM_BYTES + 3);
+        // A directory of many one-byte files: counting stops after the cap.
+        let many = dir.path().join("many");
+        std::fs::create_dir(&many).unwrap();
+        for i in 0..MAX_FILES_COUNTED + 5 {
+            std::fs::write(many.join(format!("f{i}")), b"x").unwrap();
+        }
+        assert_eq!(input_bytes(&[many]), MAX_FILES_COUNTED as u64);
     }
 }

@@ -1244,3 +1244,129 @@ fn detects_formats_from_names_and_headers() {
     );
     assert_eq!(detect_format("notes.txt", b"hello"), None);
 }
+
+// ---------------------------------------------------------------------------------------
+// Shared sources
+
+/// How many different `Source` allocations the reports hold.
+fn source_allocations(ingested: &Ingested) -> usize {
+    let mut pointers: Vec<*const truce_model::Source> = ingested
+        .reports
+        .iter()
+        .map(|report| std::sync::Arc::as_ptr(&report.source))
+        .collect();
+    pointers.sort_unstable();
+    pointers.dedup();
+    pointers.len()
+}
+
+/// Reads `text` on one thread, expecting `n` reports from `n_sources` sources held in a few
+/// copies each (one per reader), never one per report.
+fn read_sharing(format: InputFormat, text: &str, n: usize, n_sources: usize) -> Ingested {
+    let ingested = parse_in_pool(1, format, text);
+    assert_eq!(
+        ingested.reports.len(),
+        n,
+        "{format}: {:?}",
+        ingested.rejections
+    );
+    let copies = source_allocations(&ingested);
+    assert!(
+        (n_sources..=n_sources * 16).contains(&copies),
+        "{format}: {copies} copies of {n_sources} sources"
+    );
+    ingested
+}
+
+/// The reports of one source share one `Source` in every format, and sources that differ
+/// only in kind or party stay apart. Each reader (a chunk, a piece of the lines) keeps its
+/// own copies, so a few copies per source are expected, never one per report.
+#[test]
+fn reports_of_one_source_share_it_in_every_format() {
+    const N: usize = 3_000;
+    // Four sources: two with the same id but another kind and party.
+    let sources = [
+        ("osce", "monitor", ""),
+        ("ua_gs", "party", "UA"),
+        ("ua_gs", "media", ""),
+        ("ru_mod", "party", "RU"),
+    ];
+    let mut csv_text =
+        String::from("id,source_id,source_kind,source_party,time,lon,lat,action,target\n");
+    let mut jsonl_text = String::new();
+    let mut features = Vec::new();
+    for i in 0..N {
+        let (id, kind, party) = sources[i % sources.len()];
+        csv_text.push_str(&format!(
+            "r{i},{id},{kind},{party},2025-03-20T08:00:00Z,30.5,50.4,artillery,energy\n"
+        ));
+        let party_json = if party.is_empty() {
+            "null".to_string()
+        } else {
+            format!("\"{party}\"")
+        };
+        jsonl_text.push_str(&format!(
+            "{{\"id\": \"r{i}\", \"source_id\": \"{id}\", \"source_kind\": \"{kind}\", \"source_party\": {party_json}, \"time\": \"2025-03-20T08:00:00Z\", \"lon\": 30.5, \"lat\": 50.4, \"action\": \"artillery\", \"target\": \"energy\"}}\n"
+        ));
+        features.push(format!(
+            "{{\"type\": \"Feature\", \"id\": \"r{i}\", \"geometry\": {{\"type\": \"Point\", \"coordinates\": [30.5, 50.4]}}, \"properties\": {{\"source_id\": \"{id}\", \"source_kind\": \"{kind}\", \"source_party\": {party_json}, \"time\": \"2025-03-20T08:00:00Z\", \"action\": \"artillery\", \"target\": \"energy\"}}}}"
+        ));
+    }
+    let geojson_text = format!(
+        "{{\"type\": \"FeatureCollection\", \"features\": [{}]}}",
+        features.join(",\n")
+    );
+    for (format, text) in [
+        (InputFormat::Csv, &csv_text),
+        (InputFormat::Jsonl, &jsonl_text),
+        (InputFormat::Geojson, &geojson_text),
+    ] {
+        let ingested = read_sharing(format, text, N, sources.len());
+        for (i, report) in ingested.reports.iter().enumerate() {
+            let (id, kind, party) = sources[i % sources.len()];
+            assert_eq!(report.source.id, id, "{format}");
+            assert_eq!(report.source.kind.as_str(), kind, "{format}");
+            assert_eq!(
+                report.source.party.as_deref().unwrap_or(""),
+                party,
+                "{format}"
+            );
+        }
+    }
+
+    // ACLED and UCDP attribute every row to one source.
+    let acled_rows: Vec<String> = (0..N)
+        .map(|i| {
+            acled_row(
+                &format!("UKR{i}"),
+                "2025-03-20",
+                "1",
+                ("Explosions/Remote violence", "Air/drone strike"),
+                "",
+                ("46.6354", "32.6169"),
+                "1",
+                "A drone hit the port.",
+                "0",
+            )
+        })
+        .collect();
+    let acled_text = format!("{ACLED_HEADER}\n{}\n", acled_rows.join("\n"));
+    let ucdp_rows: Vec<String> = (0..N)
+        .map(|i| {
+            ucdp_row(
+                &format!("{}", 1000 + i),
+                "Shelling",
+                "1",
+                ("2025-03-20", "2025-03-20"),
+                ["", "", "", ""],
+            )
+        })
+        .collect();
+    let ucdp_text = format!("{UCDP_HEADER}\n{}\n", ucdp_rows.join("\n"));
+    for (format, text) in [
+        (InputFormat::Acled, &acled_text),
+        (InputFormat::Ucdp, &ucdp_text),
+    ] {
+        read_sharing(format, text, N, 1);
+    }
+}

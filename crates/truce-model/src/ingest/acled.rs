@@ -2,6 +2,7 @@
 //! Columns are found by name, never by position: older exports with other columns work.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use jiff::civil::Date;
 
@@ -119,6 +120,8 @@ fn acled_source() -> Source {
 struct Row<'a> {
     columns: &'a [Option<usize>],
     record: &'a csv::StringRecord,
+    /// The one source of every row, shared by the reports of a chunk.
+    source: &'a Arc<Source>,
 }
 
 impl Row<'_> {
@@ -142,10 +145,13 @@ pub(crate) fn parse(
     let table = CsvTable::open(file, text)?;
     table.require(&REQUIRED)?;
     let columns = table.locate(&USED);
-    table.for_each_row(true, |csv_row, ingested| {
+    // Every row has the one ACLED source: each chunk shares one copy among its reports.
+    let new_source = || Arc::new(acled_source());
+    table.for_each_row_with(true, new_source, |csv_row, source, ingested| {
         let row = Row {
             columns: &columns,
             record: csv_row.record,
+            source,
         };
         let mut issues = RowIssues::new(file, csv_row.line);
         match read_row(&row, options, &mut issues) {
@@ -211,7 +217,7 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
         .to_string();
     Some(Report {
         id: SmolStr::new(id),
-        source: acled_source().into(),
+        source: Arc::clone(row.source),
         time,
         location,
         action,

@@ -162,20 +162,11 @@ impl<'t> CsvTable<'t> {
     /// what it added; rows with another number of fields become rejections. Blank rows
     /// (nothing but whitespace and commas) are skipped. With `skip_hxl`, a first data row of
     /// HXL hashtags (`#event+code`, ...) is skipped. An input with a header and no data rows
-    /// is [`IngestError::Empty`].
+    /// is [`IngestError::Empty`]. `new_state` makes a state for each chunk (a cache of
+    /// sources, say), handed to `on_row` with every row of that chunk.
     ///
     /// Large inputs are read in chunks on every thread ([`CsvTable::read_in_chunks`]); the
     /// rows and rejections come out in input order, exactly as one reader gives them.
-    pub(crate) fn for_each_row(
-        self,
-        skip_hxl: bool,
-        on_row: impl Fn(CsvRow<'_>, &mut Ingested) + Sync,
-    ) -> Result<Ingested, IngestError> {
-        self.for_each_row_with(skip_hxl, || (), |row, (), ingested| on_row(row, ingested))
-    }
-
-    /// As [`CsvTable::for_each_row`], with a state `new_state` makes for each chunk (a cache
-    /// of sources, say) handed to `on_row` with every row of that chunk.
     pub(crate) fn for_each_row_with<S>(
         self,
         skip_hxl: bool,
@@ -667,7 +658,7 @@ mod tests {
     #[test]
     fn header_only_is_empty() {
         let table = CsvTable::open("t.csv", "a,b\n\n").unwrap();
-        let result = table.for_each_row(false, |_, _| {});
+        let result = table.for_each_row_with(false, || (), |_, (), _| {});
         assert_eq!(
             result.map(|_| ()),
             Err(IngestError::Empty {

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::ingest::fields::{RowIssues, build_report};
 use crate::ingest::jsonl::{Coordinates, JsonRecord, WireReport, raw_text, type_name};
 use crate::ingest::options::IngestOptions;
+use crate::ingest::sources::SourceCache;
 use crate::ingest::write::WriteError;
 use crate::ingest::{IngestError, Ingested, InputFormat};
 use crate::report::Report;
@@ -76,6 +77,7 @@ pub(crate) fn parse(
     }
     let empty = Map::new();
     let mut ingested = Ingested::default();
+    let mut sources = SourceCache::default();
     for (index, feature) in features.iter().enumerate() {
         let row = index as u64 + 1;
         let prefix = format!("features[{index}]");
@@ -110,7 +112,7 @@ pub(crate) fn parse(
             id_fallback: feature.get("id"),
         };
         record.unknown_keys(&mut issues);
-        match build_report(&record, options, &mut issues) {
+        match build_report(&record, options, &mut sources, &mut issues) {
             Some(report) if issues.is_clean() => {
                 ingested.reports.push(report);
                 ingested.rows.push(row);

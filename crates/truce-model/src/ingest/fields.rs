@@ -4,9 +4,10 @@
 use std::borrow::Cow;
 
 use crate::ingest::options::IngestOptions;
+use crate::ingest::sources::SourceCache;
 use crate::ingest::time::parse_time_value;
 use crate::ingest::{MAX_VALUE_CHARS, Rejection};
-use crate::report::{Casualties, Location, Report, Source, TimeSpan};
+use crate::report::{Casualties, Location, Report, TimeSpan};
 use crate::vocab::{ActionType, SourceKind, Target, closest};
 use smol_str::SmolStr;
 
@@ -492,6 +493,7 @@ impl<'r, R: RecordFields> Reader<'r, '_, '_, R> {
 pub(crate) fn build_report<R: RecordFields>(
     record: &R,
     options: &IngestOptions,
+    sources: &mut SourceCache,
     issues: &mut RowIssues<'_>,
 ) -> Option<Report> {
     let mut reader = Reader { record, issues };
@@ -594,12 +596,7 @@ pub(crate) fn build_report<R: RecordFields>(
     );
     Some(Report {
         id: SmolStr::new(id),
-        source: Source {
-            id: SmolStr::new(source_id),
-            kind: source_kind,
-            party: source_party.map(SmolStr::new),
-        }
-        .into(),
+        source: sources.get(&source_id, source_kind, source_party.as_deref()),
         time,
         location: Location {
             lon,

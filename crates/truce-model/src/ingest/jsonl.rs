@@ -14,6 +14,7 @@ use crate::ingest::fields::{
 };
 use crate::ingest::lines::{Outcome, finish, line_spans};
 use crate::ingest::options::IngestOptions;
+use crate::ingest::sources::SourceCache;
 use crate::ingest::write::{WriteError, check_writable, checked_time_strings};
 use crate::ingest::{IngestError, Ingested, InputFormat};
 use crate::report::Report;
@@ -189,13 +190,21 @@ pub(crate) fn parse(
         .par_iter()
         .enumerate()
         .with_min_len(256)
-        .map(|(index, &(start, end))| read_line(file, &text[start..end], index as u64 + 1, options))
+        .map_init(SourceCache::default, |sources, (index, &(start, end))| {
+            read_line(file, &text[start..end], index as u64 + 1, options, sources)
+        })
         .collect_into_vec(&mut outcomes);
     finish(file, outcomes, |index| index as u64 + 1)
 }
 
 /// One line (without its line end): a report, the reasons it is rejected, or blank.
-fn read_line(file: &str, line: &str, row: u64, options: &IngestOptions) -> Outcome {
+fn read_line(
+    file: &str,
+    line: &str,
+    row: u64,
+    options: &IngestOptions,
+    sources: &mut SourceCache,
+) -> Outcome {
     if line.trim().is_empty() {
         return Outcome::Blank;
     }
@@ -212,7 +221,7 @@ fn read_line(file: &str, line: &str, row: u64, options: &IngestOptions) -> Outco
                 id_fallback: None,
             };
             record.unknown_keys(&mut issues);
-            let report = build_report(&record, options, &mut issues);
+            let report = build_report(&record, options, sources, &mut issues);
             if let (Some(report), true) = (report, issues.is_clean()) {
                 return Outcome::Accepted(report);
             }

@@ -24,6 +24,7 @@ mod native_csv;
 mod options;
 mod peer;
 mod read;
+mod sources;
 mod time;
 mod ucdp;
 mod write;

@@ -10,6 +10,7 @@ use crate::ingest::fields::{
     number_from_text, suggest_field, trim_cell,
 };
 use crate::ingest::options::IngestOptions;
+use crate::ingest::sources::SourceCache;
 use crate::ingest::write::{WriteError, check_writable, checked_time_strings};
 use crate::ingest::{IngestError, Ingested, InputFormat};
 use crate::report::Report;
@@ -107,13 +108,13 @@ pub(crate) fn parse(
         .collect();
     table.require(&required)?;
     let columns = table.locate(FIELD_NAMES);
-    table.for_each_row(false, |row, ingested| {
+    table.for_each_row_with(false, SourceCache::default, |row, sources, ingested| {
         let record = CsvRecord {
             columns: &columns,
             record: row.record,
         };
         let mut issues = RowIssues::new(file, row.line);
-        match build_report(&record, options, &mut issues) {
+        match build_report(&record, options, sources, &mut issues) {
             Some(report) => {
                 ingested.reports.push(report);
                 ingested.rows.push(row.line);

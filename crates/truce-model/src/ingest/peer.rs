@@ -20,12 +20,12 @@ use crate::ingest::fields::{
 };
 use crate::ingest::lines::{MIN_CHUNK_BYTES, Outcome, line_spans, split_at_newlines};
 use crate::ingest::options::IngestOptions;
+use crate::ingest::sources::SourceCache;
 use crate::ingest::time::{parse_time_value, parse_utc_seconds_fast};
 use crate::ingest::{IngestError, Ingested};
 use crate::report::id_order::order_by_id;
 use crate::report::{Casualties, Location, Report, Source, TimeSpan};
 use crate::vocab::{ActionType, SourceKind, Target, TargetKind, closest};
-use std::sync::Arc;
 
 use smol_str::SmolStr;
 
@@ -99,34 +99,6 @@ impl RowFields for csv::StringRecord {
     #[inline]
     fn field(&self, index: usize) -> &str {
         self.get(index).unwrap_or("")
-    }
-}
-
-/// Sources seen so far, so that each row clones a ready [`Source`].
-#[derive(Debug, Default)]
-struct SourceCache {
-    sources: Vec<Arc<Source>>,
-}
-
-impl SourceCache {
-    const CAPACITY: usize = 64;
-
-    /// The source with this id, shared with every report of the same source this cache
-    /// has handed out.
-    #[inline]
-    fn get(&mut self, id: &str) -> Arc<Source> {
-        let last = id.as_bytes().last();
-        let found = self.sources.iter().find(|source| {
-            source.id.len() == id.len() && source.id.as_bytes().last() == last && source.id == id
-        });
-        if let Some(source) = found {
-            return Arc::clone(source);
-        }
-        let source = Arc::new(peer_source(id));
-        if self.sources.len() < Self::CAPACITY {
-            self.sources.push(Arc::clone(&source));
-        }
-        source
     }
 }
 
@@ -431,7 +403,7 @@ impl RowContext<'_> {
         };
         Outcome::Accepted(Report {
             id: SmolStr::new(id),
-            source: cache.get(source_id),
+            source: cache.get_by_id(source_id, || peer_source(source_id)),
             time,
             location: Location {
                 lon,

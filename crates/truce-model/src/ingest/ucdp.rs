@@ -2,6 +2,7 @@
 //! name; the writer produces the 49 columns of the GED CSV in their documented order.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use crate::ingest::acled::actor_pair;
 use crate::ingest::classify::{Words, classify_action, classify_target, describe};
@@ -135,6 +136,8 @@ pub(crate) const ID_PREFIX: &str = "ucdp:";
 struct Row<'a> {
     columns: &'a [Option<usize>],
     record: &'a csv::StringRecord,
+    /// The one source of every row, shared by the reports of a chunk.
+    source: &'a Arc<Source>,
 }
 
 impl Row<'_> {
@@ -158,10 +161,13 @@ pub(crate) fn parse(
     let table = CsvTable::open(file, text)?;
     table.require(&REQUIRED)?;
     let columns = table.locate(&USED);
-    table.for_each_row(true, |csv_row, ingested| {
+    // Every row has the one UCDP source: each chunk shares one copy among its reports.
+    let new_source = || Arc::new(ucdp_source());
+    table.for_each_row_with(true, new_source, |csv_row, source, ingested| {
         let row = Row {
             columns: &columns,
             record: csv_row.record,
+            source,
         };
         let mut issues = RowIssues::new(file, csv_row.line);
         match read_row(&row, options, &mut issues) {
@@ -191,6 +197,15 @@ fn count(row: &Row<'_>, col: Col, issues: &mut RowIssues<'_>) -> u32 {
             issues.problem(name(col), problem);
             0
         }),
+    }
+}
+
+/// The source every GED row is attributed to.
+fn ucdp_source() -> Source {
+    Source {
+        id: SmolStr::new_static("ucdp"),
+        kind: SourceKind::Osint,
+        party: None,
     }
 }
 
@@ -233,12 +248,7 @@ fn read_row(row: &Row<'_>, options: &IngestOptions, issues: &mut RowIssues<'_>) 
         .join(" — ");
     Some(Report {
         id: smol_str::format_smolstr!("{ID_PREFIX}{id}"),
-        source: Source {
-            id: SmolStr::new_static("ucdp"),
-            kind: SourceKind::Osint,
-            party: None,
-        }
-        .into(),
+        source: Arc::clone(row.source),
         time,
         location,
         action,

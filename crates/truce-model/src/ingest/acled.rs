@@ -7,7 +7,7 @@ use std::sync::Arc;
 use jiff::civil::Date;
 
 use crate::ingest::classify::{DRONE, MISSILE, MLRS, MORTAR, Words, classify_target, describe};
-use crate::ingest::csv_table::CsvTable;
+use crate::ingest::csv_table::{CsvTable, Fields};
 use crate::ingest::fields::{RowIssues, coordinate_problems, count_from_text, number_from_text};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::time::{add_days, days_between, days_span, local_date, parse_calendar_date};
@@ -119,7 +119,7 @@ fn acled_source() -> Source {
 
 struct Row<'a> {
     columns: &'a [Option<usize>],
-    record: &'a csv::StringRecord,
+    record: Fields<'a>,
     /// The one source of every row, shared by the reports of a chunk.
     source: &'a Arc<Source>,
 }

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::ingest::fields::{RowIssues, trim_cell};
+use crate::ingest::fields::{RowIssues, for_each_comma, trim_cell};
 use crate::ingest::lines::split_at_newlines;
 use crate::ingest::{IngestError, Ingested};
 
@@ -51,6 +51,8 @@ impl<'t> LineCounter<'t> {
 #[derive(Debug)]
 pub(crate) struct CsvTable<'t> {
     file: &'t str,
+    /// The whole input.
+    text: &'t str,
     /// The header's names, trimmed.
     pub header: Vec<String>,
     reader: csv::Reader<&'t [u8]>,
@@ -65,7 +67,38 @@ pub(crate) struct CsvRow<'a> {
     /// 1-based line where the row starts.
     pub line: u64,
     /// The fields, as many as the header has.
-    pub record: &'a csv::StringRecord,
+    pub record: Fields<'a>,
+}
+
+/// A row's fields: as the `csv` crate read them, or cut from a plain line at its commas.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Fields<'a> {
+    Record(&'a csv::StringRecord),
+    Cut(&'a [&'a str]),
+}
+
+impl<'a> Fields<'a> {
+    /// The field at `index`, if the row has one there.
+    pub(crate) fn get(&self, index: usize) -> Option<&'a str> {
+        match *self {
+            Fields::Record(record) => record.get(index),
+            Fields::Cut(fields) => fields.get(index).copied(),
+        }
+    }
+
+    /// How many fields the row has.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Fields::Record(record) => record.len(),
+            Fields::Cut(fields) => fields.len(),
+        }
+    }
+
+    /// The fields in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        let fields = *self;
+        (0..fields.len()).filter_map(move |index| fields.get(index))
+    }
 }
 
 impl<'t> CsvTable<'t> {
@@ -76,7 +109,7 @@ impl<'t> CsvTable<'t> {
         let mut lines = LineCounter::new(text.as_bytes());
         loop {
             match reader.read_record(&mut record) {
-                Ok(true) if is_blank(&record) => continue,
+                Ok(true) if is_blank(Fields::Record(&record)) => continue,
                 Ok(true) => break,
                 Ok(false) => {
                     return Err(IngestError::Empty {
@@ -102,6 +135,7 @@ impl<'t> CsvTable<'t> {
         let data_start = byte_offset(reader.position());
         Ok(CsvTable {
             file,
+            text,
             header,
             reader,
             lines,
@@ -175,10 +209,12 @@ impl<'t> CsvTable<'t> {
     ) -> Result<Ingested, IngestError> {
         let max_chunks = rayon::current_num_threads() * CHUNKS_PER_THREAD;
         let row_reader = RowReader { new_state, on_row };
-        self.read_in_chunks(skip_hxl, max_chunks, MIN_CHUNK_BYTES, &row_reader)
+        self.read_in_chunks(skip_hxl, max_chunks, MIN_CHUNK_BYTES, true, &row_reader)
     }
 
-    /// Reads the data rows in up to `max_chunks` chunks of at least `min_chunk_bytes`.
+    /// Reads the data rows in up to `max_chunks` chunks of at least `min_chunk_bytes`. With
+    /// `lines_allowed`, a plain input ([`is_plain`]) is read line by line instead
+    /// ([`Chunks::read_lines`]), to the same rows.
     ///
     /// Every chunk after the first starts just after a newline: a record starts there unless
     /// the newline lies inside a quoted field. Each chunk is read on that assumption by its
@@ -193,10 +229,12 @@ impl<'t> CsvTable<'t> {
         skip_hxl: bool,
         max_chunks: usize,
         min_chunk_bytes: usize,
+        lines_allowed: bool,
         on_row: &(impl ReadRow + Sync),
     ) -> Result<Ingested, IngestError> {
         let CsvTable {
             file,
+            text,
             header,
             reader,
             lines,
@@ -206,6 +244,7 @@ impl<'t> CsvTable<'t> {
         let chunks = Chunks {
             file,
             fields: header.len(),
+            text,
             bytes,
             on_row,
         };
@@ -222,6 +261,44 @@ impl<'t> CsvTable<'t> {
             line += newlines.get(index).copied().unwrap_or(0);
         }
         let end_of = |index: usize| starts.get(index + 1).copied().unwrap_or(usize::MAX);
+        if lines_allowed && is_plain(&bytes[data_start..]) {
+            // No quotes and no lone carriage returns: every record is one line, and every
+            // chunk starts at a record.
+            let end_at = |index: usize| end_of(index).min(bytes.len());
+            let reads: Vec<ChunkRead> = (0..starts.len())
+                .into_par_iter()
+                .with_max_len(1)
+                .map(|index| {
+                    chunks.read_lines(
+                        starts[index],
+                        end_at(index),
+                        line_at[index],
+                        index == 0 && skip_hxl,
+                    )
+                })
+                .collect();
+            let mut kept = Vec::with_capacity(reads.len());
+            let mut data_rows = 0;
+            let mut hxl_pending = skip_hxl;
+            for (index, read) in reads.into_iter().enumerate() {
+                // The file's first non-blank row lies in a later chunk when the first chunks
+                // hold only blank lines: that chunk is read again, checking for HXL tags.
+                let read = if index > 0 && hxl_pending && read.saw_row {
+                    chunks.read_lines(starts[index], end_at(index), line_at[index], true)
+                } else {
+                    read
+                };
+                data_rows += read.data_rows;
+                hxl_pending &= !read.saw_row;
+                kept.push(read.ingested);
+            }
+            if data_rows == 0 {
+                return Err(IngestError::Empty {
+                    file: file.to_string(),
+                });
+            }
+            return Ok(concatenate(kept));
+        }
         // A reader of chunk `index` from `from`, a byte at or after the chunk's start.
         let fresh_job = |index: usize, from: usize, hxl_pending: bool| ChunkJob {
             reader: table_reader(&bytes[from..]),
@@ -300,6 +377,18 @@ fn table_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes)
+}
+
+/// Whether `bytes` hold no `"` and no carriage return but before a newline: then the `csv`
+/// crate's records are exactly the lines split at commas, and they can be read so, on every
+/// core, without its state machine.
+fn is_plain(bytes: &[u8]) -> bool {
+    split_at_newlines(bytes, rayon::current_num_threads(), 1 << 20)
+        .par_iter()
+        .all(|&(start, end)| {
+            memchr::memchr2_iter(b'"', b'\r', &bytes[start..end])
+                .all(|at| bytes[start + at] == b'\r' && bytes.get(start + at + 1) == Some(&b'\n'))
+        })
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
@@ -386,6 +475,8 @@ struct Chunks<'t, 'f, F> {
     /// The header's number of fields.
     fields: usize,
     /// The whole input.
+    text: &'t str,
+    /// The whole input's bytes.
     bytes: &'t [u8],
     on_row: &'f F,
 }
@@ -419,6 +510,42 @@ struct ChunkRead {
 }
 
 impl<F: ReadRow + Sync> Chunks<'_, '_, F> {
+    /// One record read at `line`: skipped when blank or the file's row of HXL tags,
+    /// rejected when its number of fields is not the header's, else handed to the reader.
+    fn record(
+        &self,
+        record: Fields<'_>,
+        line: u64,
+        hxl_pending: &mut bool,
+        state: &mut F::State,
+        read: &mut ChunkRead,
+    ) {
+        if is_blank(record) {
+            return;
+        }
+        read.saw_row = true;
+        if std::mem::take(hxl_pending) && is_hxl_row(record) {
+            return;
+        }
+        read.data_rows += 1;
+        if record.len() != self.fields {
+            let mut issues = RowIssues::new(self.file, line);
+            issues.reject(
+                None,
+                None,
+                format!(
+                    "row has {} fields, the header has {}",
+                    record.len(),
+                    self.fields
+                ),
+            );
+            read.ingested.rejections.append(&mut issues.rejections);
+            return;
+        }
+        self.on_row
+            .read_row(CsvRow { line, record }, state, &mut read.ingested);
+    }
+
     fn read(&self, job: ChunkJob<'_>) -> ChunkRead {
         let ChunkJob {
             mut reader,
@@ -448,38 +575,13 @@ impl<F: ReadRow + Sync> Chunks<'_, '_, F> {
             }
             let line = searched.map_or(0, |searched| lines.line_of_record(searched));
             match result {
-                Ok(_) => {
-                    if is_blank(&record) {
-                        continue;
-                    }
-                    read.saw_row = true;
-                    if std::mem::take(&mut hxl_pending) && is_hxl_row(&record) {
-                        continue;
-                    }
-                    read.data_rows += 1;
-                    if record.len() != self.fields {
-                        let mut issues = RowIssues::new(self.file, line);
-                        issues.reject(
-                            None,
-                            None,
-                            format!(
-                                "row has {} fields, the header has {}",
-                                record.len(),
-                                self.fields
-                            ),
-                        );
-                        read.ingested.rejections.append(&mut issues.rejections);
-                        continue;
-                    }
-                    self.on_row.read_row(
-                        CsvRow {
-                            line,
-                            record: &record,
-                        },
-                        &mut state,
-                        &mut read.ingested,
-                    );
-                }
+                Ok(_) => self.record(
+                    Fields::Record(&record),
+                    line,
+                    &mut hxl_pending,
+                    &mut state,
+                    &mut read,
+                ),
                 Err(error) => {
                     // Bytes were checked as UTF-8 up front and reading from memory cannot
                     // fail, so this is unexpected; keep going with the next row.
@@ -497,17 +599,66 @@ impl<F: ReadRow + Sync> Chunks<'_, '_, F> {
     }
 }
 
+impl<F: ReadRow + Sync> Chunks<'_, '_, F> {
+    /// Reads the lines of `bytes[start..end]` (`start` at a line's start, line `first_line`)
+    /// of a plain input ([`is_plain`]): each line is one record, its fields split at commas,
+    /// handled as [`Chunks::read`] handles a record.
+    fn read_lines(
+        &self,
+        start: usize,
+        end: usize,
+        first_line: u64,
+        hxl_pending: bool,
+    ) -> ChunkRead {
+        let mut read = ChunkRead::default();
+        let mut state = self.on_row.new_state();
+        let mut cut: Vec<&str> = Vec::new();
+        let mut hxl_pending = hxl_pending;
+        let mut line = first_line;
+        let mut at = start;
+        while at < end {
+            let (text_end, next) = match memchr::memchr(b'\n', &self.bytes[at..end]) {
+                Some(newline) => (at + newline, at + newline + 1),
+                None => (end, end),
+            };
+            // Cut at ASCII bytes only (line ends, commas), so every piece is whole text.
+            let text = &self.text[at..text_end];
+            let text = text.strip_suffix('\r').unwrap_or(text);
+            // An empty line is no record (as the `csv` crate skips it).
+            if !text.is_empty() {
+                cut.clear();
+                let mut field_start = 0;
+                for_each_comma(text.as_bytes(), |comma| {
+                    cut.push(&text[field_start..comma]);
+                    field_start = comma + 1;
+                });
+                cut.push(&text[field_start..]);
+                self.record(
+                    Fields::Cut(&cut),
+                    line,
+                    &mut hxl_pending,
+                    &mut state,
+                    &mut read,
+                );
+            }
+            line += 1;
+            at = next;
+        }
+        read
+    }
+}
+
 fn byte_offset(position: &csv::Position) -> usize {
     usize::try_from(position.byte()).unwrap_or(usize::MAX)
 }
 
 /// Nothing but whitespace in every field.
-fn is_blank(record: &csv::StringRecord) -> bool {
+fn is_blank(record: Fields<'_>) -> bool {
     record.iter().all(|field| trim_cell(field).is_empty())
 }
 
 /// Every non-empty field is an HXL hashtag.
-fn is_hxl_row(record: &csv::StringRecord) -> bool {
+fn is_hxl_row(record: Fields<'_>) -> bool {
     let mut tags = 0;
     for field in record.iter().map(str::trim).filter(|f| !f.is_empty()) {
         if !field.starts_with('#') {
@@ -531,11 +682,23 @@ mod tests {
         max_chunks: usize,
         min_chunk_bytes: usize,
     ) -> Result<Vec<(u64, String)>, IngestError> {
+        rows_read(text, skip_hxl, max_chunks, min_chunk_bytes, true)
+    }
+
+    /// As [`rows_of`]; `lines_allowed: false` keeps a plain input on the `csv` crate's reader.
+    fn rows_read(
+        text: &str,
+        skip_hxl: bool,
+        max_chunks: usize,
+        min_chunk_bytes: usize,
+        lines_allowed: bool,
+    ) -> Result<Vec<(u64, String)>, IngestError> {
         let table = CsvTable::open("t.csv", text)?;
         let ingested = table.read_in_chunks(
             skip_hxl,
             max_chunks,
             min_chunk_bytes,
+            lines_allowed,
             &RowReader {
                 new_state: || (),
                 on_row: |row: CsvRow<'_>, (): &mut (), ingested: &mut Ingested| {
@@ -652,6 +815,48 @@ mod tests {
             let one = rows_of(&text, skip_hxl, 1, usize::MAX);
             let chunked = rows_of(&text, skip_hxl, max_chunks, min_bytes);
             proptest::prop_assert_eq!(chunked, one);
+        }
+    }
+
+    /// Inputs with a quote or a lone carriage return are not plain; CRLF line ends are.
+    #[test]
+    fn plain_inputs_have_no_quotes_and_no_lone_carriage_returns() {
+        assert!(is_plain(b"1,2\n3,4\r\n\r\n5,6"));
+        assert!(is_plain(b""));
+        assert!(!is_plain(b"1,\"2\"\n"));
+        assert!(!is_plain(b"1,2\r3,4\n"));
+        assert!(!is_plain(b"1,2\r"));
+        // Past the first chunk too.
+        let mut long = "1,2\n".repeat(600_000);
+        assert!(is_plain(long.as_bytes()));
+        long.push('"');
+        assert!(!is_plain(long.as_bytes()));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Line by line, a plain input gives the rows the `csv` crate's reader gives, in any
+        /// chunks: blank lines, lines of spaces and commas, CRLF ends, HXL rows, rows of other
+        /// field counts, a last line without a line end, text beyond ASCII.
+        #[test]
+        fn plain_lines_read_what_the_csv_reader_reads(
+            lines in proptest::collection::vec("[a, #é]{0,12}", 0..60),
+            crlf in proptest::collection::vec(proptest::bool::ANY, 60),
+            last_newline: bool,
+            skip_hxl: bool,
+            max_chunks in 1usize..40,
+            min_bytes in 1usize..20,
+        ) {
+            let mut text = String::from("h1,h2,h3\n");
+            for (index, line) in lines.iter().enumerate() {
+                text.push_str(line);
+                if index + 1 < lines.len() || last_newline {
+                    text.push_str(if crlf[index] { "\r\n" } else { "\n" });
+                }
+            }
+            let reader = rows_read(&text, skip_hxl, 1, usize::MAX, false);
+            let by_lines = rows_read(&text, skip_hxl, max_chunks, min_bytes, true);
+            proptest::prop_assert_eq!(by_lines, reader);
         }
     }
 

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use crate::ingest::csv_table::CsvTable;
+use crate::ingest::csv_table::{CsvTable, Fields};
 use crate::ingest::fields::{
     FIELD_NAMES, Field, Problem, RecordFields, RowIssues, build_report, count_from_text,
     number_from_text, suggest_field, trim_cell,
@@ -21,7 +21,7 @@ pub(crate) const LIST_SEPARATOR: char = ';';
 /// One CSV row seen through the header.
 struct CsvRecord<'a> {
     columns: &'a [Option<usize>],
-    record: &'a csv::StringRecord,
+    record: Fields<'a>,
 }
 
 impl CsvRecord<'_> {

@@ -13,7 +13,7 @@ use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use crate::ingest::csv_table::CsvTable;
+use crate::ingest::csv_table::{CsvTable, Fields};
 use crate::ingest::fields::{
     Problem, RowIssues, coordinate_problems, count_from_text, for_each_comma, number_from_text,
     trim_cell, uncertainty_problem,
@@ -95,7 +95,7 @@ impl RowFields for [&str] {
     }
 }
 
-impl RowFields for csv::StringRecord {
+impl RowFields for Fields<'_> {
     #[inline]
     fn field(&self, index: usize) -> &str {
         self.get(index).unwrap_or("")
@@ -671,7 +671,7 @@ fn parse_with_csv(
     table.for_each_row_with(
         false,
         SourceCache::default,
-        |row, cache, ingested| match context.read(row.record, row.line, cache) {
+        |row, cache, ingested| match context.read(&row.record, row.line, cache) {
             Outcome::Accepted(report) => {
                 ingested.reports.push(report);
                 ingested.rows.push(row.line);

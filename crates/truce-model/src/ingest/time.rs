@@ -23,6 +23,10 @@ const MS_PER_DAY: i64 = 86_400_000;
 /// instant is floored to the millisecond).
 pub(crate) fn parse_time_value(text: &str, zone: &TimeZone) -> Result<TimeSpan, String> {
     let text = text.trim();
+    // The usual form, `YYYY-MM-DDTHH:MM:SSZ`, without the general parser (same result).
+    if let Some(seconds) = parse_utc_seconds_fast(text.as_bytes()) {
+        return Ok(TimeSpan::instant(seconds * 1000));
+    }
     if is_iso_date(text) {
         let date: Date = text.parse().map_err(|e| format!("not a valid date: {e}"))?;
         return days_span(date, date, zone);

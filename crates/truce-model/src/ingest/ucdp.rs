@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::ingest::acled::actor_pair;
 use crate::ingest::classify::{Words, classify_action, classify_target, describe};
-use crate::ingest::csv_table::CsvTable;
+use crate::ingest::csv_table::{CsvTable, Fields};
 use crate::ingest::fields::{RowIssues, coordinate_problems, count_from_text, number_from_text};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::time::{days_between, days_span, local_date, parse_calendar_date};
@@ -135,7 +135,7 @@ pub(crate) const ID_PREFIX: &str = "ucdp:";
 
 struct Row<'a> {
     columns: &'a [Option<usize>],
-    record: &'a csv::StringRecord,
+    record: Fields<'a>,
     /// The one source of every row, shared by the reports of a chunk.
     source: &'a Arc<Source>,
 }

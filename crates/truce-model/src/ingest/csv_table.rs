@@ -277,27 +277,15 @@ impl<'t> CsvTable<'t> {
                     )
                 })
                 .collect();
-            let mut kept = Vec::with_capacity(reads.len());
-            let mut data_rows = 0;
-            let mut hxl_pending = skip_hxl;
-            for (index, read) in reads.into_iter().enumerate() {
+            return join_reads(file, reads, skip_hxl, |index, read, hxl_pending| {
                 // The file's first non-blank row lies in a later chunk when the first chunks
                 // hold only blank lines: that chunk is read again, checking for HXL tags.
-                let read = if index > 0 && hxl_pending && read.saw_row {
+                Some(if index > 0 && hxl_pending && read.saw_row {
                     chunks.read_lines(starts[index], end_at(index), line_at[index], true)
                 } else {
                     read
-                };
-                data_rows += read.data_rows;
-                hxl_pending &= !read.saw_row;
-                kept.push(read.ingested);
-            }
-            if data_rows == 0 {
-                return Err(IngestError::Empty {
-                    file: file.to_string(),
-                });
-            }
-            return Ok(concatenate(kept));
+                })
+            });
         }
         // A reader of chunk `index` from `from`, a byte at or after the chunk's start.
         let fresh_job = |index: usize, from: usize, hxl_pending: bool| ChunkJob {
@@ -331,16 +319,12 @@ impl<'t> CsvTable<'t> {
             .with_max_len(1)
             .map(|job| chunks.read(job))
             .collect();
-
-        let mut kept = Vec::with_capacity(reads.len());
-        let mut data_rows = 0;
-        let mut hxl_pending = skip_hxl;
         let mut next = None;
-        for (index, read) in reads.into_iter().enumerate() {
+        join_reads(file, reads, skip_hxl, |index, read, hxl_pending| {
             let read = match next {
                 _ if index == 0 => read,
                 // The previous reader reached the end of the input.
-                None => break,
+                None => return None,
                 // The chunk's reader started inside a quoted field, or (a reader of a later
                 // chunk not knowing whether it holds the file's first data row) did not
                 // check an HXL row: the chunk is read again from the record the previous
@@ -350,18 +334,39 @@ impl<'t> CsvTable<'t> {
                 }
                 Some(_) => read,
             };
-            data_rows += read.data_rows;
-            hxl_pending &= !read.saw_row;
             next = read.next_record;
-            kept.push(read.ingested);
-        }
-        if data_rows == 0 {
-            return Err(IngestError::Empty {
-                file: file.to_string(),
-            });
-        }
-        Ok(concatenate(kept))
+            Some(read)
+        })
     }
+}
+
+/// Joins the chunks' reads in order. `settle` gets each read with its index and whether the
+/// file's HXL row may still come, and returns the read to keep (the chunk read again if
+/// need be), or `None` to stop (the input ended in an earlier chunk). No data rows at all is
+/// [`IngestError::Empty`].
+fn join_reads(
+    file: &str,
+    reads: Vec<ChunkRead>,
+    skip_hxl: bool,
+    mut settle: impl FnMut(usize, ChunkRead, bool) -> Option<ChunkRead>,
+) -> Result<Ingested, IngestError> {
+    let mut kept = Vec::with_capacity(reads.len());
+    let mut data_rows = 0;
+    let mut hxl_pending = skip_hxl;
+    for (index, read) in reads.into_iter().enumerate() {
+        let Some(read) = settle(index, read, hxl_pending) else {
+            break;
+        };
+        data_rows += read.data_rows;
+        hxl_pending &= !read.saw_row;
+        kept.push(read.ingested);
+    }
+    if data_rows == 0 {
+        return Err(IngestError::Empty {
+            file: file.to_string(),
+        });
+    }
+    Ok(concatenate(kept))
 }
 
 /// Chunks per thread, so that a thread that finishes early takes another.

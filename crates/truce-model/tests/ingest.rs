@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 use truce_model::ingest::{
-    IngestError, IngestOptions, Ingested, InputFormat, Rejection, WriteError, detect_format,
-    parse_reports, write_reports,
+    IngestError, IngestOptions, Ingested, InputFormat, Pieces, Rejection, WriteError,
+    detect_format, parse_reports, parse_reports_in_pieces, write_reports,
 };
 use truce_model::{ActionType, EnergyKind, SourceKind, Target, TargetKind};
 
@@ -1368,5 +1368,165 @@ fn reports_of_one_source_share_it_in_every_format() {
         (InputFormat::Ucdp, &ucdp_text),
     ] {
         read_sharing(format, text, N, 1);
+    }
+}
+
+/// Pieces of a byte string cut as a file reader cuts them: each at least `size` bytes and
+/// ending just after a newline (the last one may end anywhere).
+struct CutPieces<'b> {
+    bytes: &'b [u8],
+    at: usize,
+    size: usize,
+}
+
+impl CutPieces<'_> {
+    fn next_range(&mut self) -> Option<std::ops::Range<usize>> {
+        if self.at >= self.bytes.len() {
+            return None;
+        }
+        let from = (self.at + self.size).min(self.bytes.len());
+        let end = self.bytes[from - 1..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(self.bytes.len(), |newline| from + newline);
+        let range = self.at..end;
+        self.at = end;
+        Some(range)
+    }
+}
+
+impl Pieces for CutPieces<'_> {
+    fn next_piece(&mut self, piece: &mut Vec<u8>) -> std::io::Result<bool> {
+        piece.clear();
+        match self.next_range() {
+            Some(range) => {
+                piece.extend_from_slice(&self.bytes[range]);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+fn read_in_pieces(format: InputFormat, bytes: &[u8], size: usize) -> Result<Ingested, IngestError> {
+    let mut pieces = CutPieces { bytes, at: 0, size };
+    let first = pieces.next_range().map_or(&[][..], |range| &bytes[range]);
+    parse_reports_in_pieces(
+        format,
+        "f.csv",
+        first,
+        &mut pieces,
+        &IngestOptions::default(),
+    )
+}
+
+/// Handed over in pieces of any size, every input reads exactly as it does whole: the same
+/// reports, rows and rejections, or the same error (a bad byte's line and offset included).
+#[test]
+fn pieces_read_what_the_whole_file_reads() {
+    let mut native = csv(&[
+        "r1,osce,monitor,2025-03-20T08:00:00Z,30.5,50.4,artillery,energy",
+        "",
+        "r2,osce,monitor,2025-03-20T08:00:00Z,30.5,95.4,artillery,energy",
+        "r3,ua-gs,party,2025-03-20T08:00:00Z,30.5,50.4,artilery,energy",
+        "r4,osce,monitor,2025-03-20T09:00:00Z,30.5,50.4",
+    ]);
+    for index in 5..400 {
+        native.push_str(&format!(
+            "r{index},src{},media,2025-03-20T{:02}:00:00Z,30.{index},50.4,artillery,energy{}",
+            index % 7,
+            index % 24,
+            if index % 3 == 0 { "\r\n" } else { "\n" }
+        ));
+    }
+    let quoted_late = format!(
+        "{native}r900,\"osce\nmission\",monitor,2025-03-20T08:00:00Z,30.5,50.4,artillery,energy\nr901,osce,monitor,2025-03-20T08:00:00Z,30.5,50.4,artillery,energy\n"
+    );
+    let mut bad_byte_late = native.clone().into_bytes();
+    let at = bad_byte_late.len() - 40;
+    bad_byte_late[at] = 0xff;
+    let with_bom = format!("\u{feff}{native}");
+    let acled_rows: Vec<String> = (0..60)
+        .map(|i| {
+            acled_row(
+                &format!("UKR{i}"),
+                "2025-03-20",
+                "1",
+                (
+                    "Explosions/Remote violence",
+                    "Shelling/artillery/missile attack",
+                ),
+                "",
+                ("46.6354", if i == 30 { "232.6" } else { "32.6169" }),
+                "1",
+                "Shelling of the port.",
+                "0",
+            )
+        })
+        .collect();
+    let acled_quoted = format!("{ACLED_HEADER}\n{}\n", acled_rows.join("\n"));
+    let acled_plain = format!(
+        "{ACLED_HEADER}\n#event+id,#date,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\n{}\n",
+        acled_rows.join("\n").replace('"', "")
+    );
+    let ucdp_rows: Vec<String> = (0..60)
+        .map(|i| {
+            ucdp_row(
+                &format!("{}", 1000 + i),
+                "Shelling",
+                "1",
+                ("2025-03-20", "2025-03-21"),
+                ["1", "", "", ""],
+            )
+            .replace("\"Reuters, 2025-03-21\"", "Reuters 2025-03-21")
+            .replace('"', "")
+        })
+        .collect();
+    let ucdp_plain = format!("{UCDP_HEADER}\n{}\n", ucdp_rows.join("\n"));
+    let inputs: Vec<(InputFormat, &str, Vec<u8>)> = vec![
+        (InputFormat::Csv, "native", native.clone().into_bytes()),
+        (InputFormat::Csv, "quoted late", quoted_late.into_bytes()),
+        (InputFormat::Csv, "bad byte late", bad_byte_late.clone()),
+        // The header refused, and a bad byte after the first piece: the bad byte is
+        // reported, as it is when the whole file is read.
+        (
+            InputFormat::Acled,
+            "not ACLED, bad byte late",
+            bad_byte_late,
+        ),
+        (InputFormat::Ucdp, "not UCDP", native.clone().into_bytes()),
+        (InputFormat::Csv, "byte-order mark", with_bom.into_bytes()),
+        (
+            InputFormat::Csv,
+            "header only",
+            format!("{HEADER}\n\n\n").into_bytes(),
+        ),
+        (InputFormat::Csv, "blank", b"\n\n \n".to_vec()),
+        (
+            InputFormat::Acled,
+            "acled quoted",
+            acled_quoted.into_bytes(),
+        ),
+        (InputFormat::Acled, "acled plain", acled_plain.into_bytes()),
+        (InputFormat::Ucdp, "ucdp plain", ucdp_plain.into_bytes()),
+        (
+            InputFormat::PeerCsv,
+            "peer",
+            ingest_support::peer_gen::peer_csv(300, 3).into_bytes(),
+        ),
+    ];
+    for (format, name, bytes) in &inputs {
+        let whole = parse_reports(*format, "f.csv", bytes, &IngestOptions::default());
+        if *name == "native" {
+            let read = whole.as_ref().unwrap();
+            assert_eq!((read.reports.len(), read.rejections.len()), (396, 4));
+        }
+        for size in [1, 9, 100, 1000, 1 << 20] {
+            let pieces = read_in_pieces(*format, bytes, size);
+            assert!(
+                pieces == whole,
+                "{name} in pieces of {size} bytes: {pieces:?}\nwhole: {whole:?}"
+            );
+        }
     }
 }

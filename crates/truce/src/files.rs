@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 use truce_model::agreement::FileSource;
+use truce_model::ingest::Pieces;
 
 /// Reads files relative to the agreement's folder and remembers their digests.
 #[derive(Debug)]
@@ -151,6 +152,91 @@ pub fn read_in_parallel(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The first bytes of a file (at most `len`), for telling its format.
+pub fn read_head(path: &Path, len: usize) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let mut head = Vec::with_capacity(len);
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, len as u64), &mut head)?;
+    Ok(head)
+}
+
+/// A file read in pieces that end just after a newline (the last one may end anywhere), for
+/// the readers that take their input piece by piece: memory then holds a piece or two of the
+/// file instead of all of it. A piece is what `piece_bytes` bytes hold up to their last
+/// newline, or longer when a line is: the line's end is read on for. Optionally hashes the
+/// file's bytes (SHA-256) as they are read.
+#[derive(Debug)]
+pub struct FilePieces {
+    file: std::fs::File,
+    /// The file's length when opened.
+    len: u64,
+    /// Bytes handed over in pieces so far.
+    handed: u64,
+    piece_bytes: usize,
+    /// Bytes read after the last piece's final newline: the start of the next piece.
+    carry: Vec<u8>,
+    hasher: Option<Sha256>,
+}
+
+impl FilePieces {
+    pub fn open(path: &Path, piece_bytes: usize, hash: bool) -> std::io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        Ok(FilePieces {
+            len: file.metadata()?.len(),
+            handed: 0,
+            file,
+            piece_bytes: piece_bytes.max(1),
+            carry: Vec::new(),
+            hasher: hash.then(Sha256::new),
+        })
+    }
+
+    /// The SHA-256 of the bytes read, hex, when asked for at `open`.
+    pub fn sha256(self) -> Option<String> {
+        self.hasher.map(|hasher| hex(&hasher.finalize()))
+    }
+}
+
+impl Pieces for FilePieces {
+    fn remaining_bytes(&self) -> Option<u64> {
+        Some(self.len.saturating_sub(self.handed))
+    }
+
+    fn next_piece(&mut self, piece: &mut Vec<u8>) -> std::io::Result<bool> {
+        piece.clear();
+        piece.append(&mut self.carry);
+        let mut want = self.piece_bytes;
+        loop {
+            while piece.len() < want {
+                let before = piece.len();
+                piece.reserve(want - before);
+                let read = std::io::Read::read_to_end(
+                    &mut std::io::Read::take(&mut self.file, (want - before) as u64),
+                    piece,
+                )?;
+                if let Some(hasher) = &mut self.hasher {
+                    hasher.update(&piece[before..]);
+                }
+                if read == 0 {
+                    // The end of the file: what is left is the last piece.
+                    self.handed += piece.len() as u64;
+                    return Ok(!piece.is_empty());
+                }
+            }
+            match piece.iter().rposition(|&b| b == b'\n') {
+                Some(newline) => {
+                    self.carry.extend_from_slice(&piece[newline + 1..]);
+                    piece.truncate(newline + 1);
+                    self.handed += piece.len() as u64;
+                    return Ok(true);
+                }
+                // A line longer than a piece: the piece grows until it holds the line's end.
+                None => want = piece.len() + self.piece_bytes,
+            }
+        }
+    }
+}
+
 #[cfg(unix)]
 fn read_parts(file: &std::fs::File, bytes: &mut [u8], part: usize) -> std::io::Result<()> {
     use rayon::prelude::*;
@@ -177,6 +263,57 @@ mod tests {
         (0..len)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect()
+    }
+
+    /// Every piece but the last ends just after a newline, none is longer than asked unless a
+    /// line is, and together they are the file, hashed as a whole.
+    #[test]
+    fn a_file_read_in_pieces_is_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = Vec::new();
+        for index in 0..3000u32 {
+            // Lines of 1 to 96 bytes, one of 5000 (longer than a piece), and no final newline.
+            let len = if index == 1234 {
+                5000
+            } else {
+                (index % 96) as usize
+            };
+            text.extend(std::iter::repeat_n(b'a' + (index % 26) as u8, len));
+            text.push(b'\n');
+        }
+        text.extend_from_slice(b"last line");
+        let path = dir.path().join("reports.csv");
+        std::fs::write(&path, &text).unwrap();
+        for piece_bytes in [1, 7, 100, 4096, 1 << 20] {
+            let mut pieces = FilePieces::open(&path, piece_bytes, true).unwrap();
+            let mut piece = Vec::new();
+            let mut all = Vec::new();
+            let mut lens = Vec::new();
+            while pieces.next_piece(&mut piece).unwrap() {
+                assert!(!piece.is_empty());
+                all.extend_from_slice(&piece);
+                lens.push(piece.len());
+                assert_eq!(
+                    pieces.remaining_bytes(),
+                    Some((text.len() - all.len()) as u64)
+                );
+                if all.len() < text.len() {
+                    assert_eq!(piece.last(), Some(&b'\n'), "pieces of {piece_bytes}");
+                    assert!(
+                        piece.len() <= piece_bytes + 5000,
+                        "pieces of {piece_bytes}: {lens:?}"
+                    );
+                }
+            }
+            assert!(
+                all == text,
+                "pieces of {piece_bytes} bytes differ from the file"
+            );
+            assert_eq!(lens.len() == 1, piece_bytes > text.len(), "{lens:?}");
+            assert!(!pieces.next_piece(&mut piece).unwrap() && piece.is_empty());
+            assert_eq!(pieces.sha256(), Some(hex(&Sha256::digest(&text))));
+        }
+        assert_eq!(read_head(&path, 4).unwrap(), b"\nb\nc");
     }
 
     #[test]

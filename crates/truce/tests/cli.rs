@@ -197,3 +197,43 @@ fn simulate_is_deterministic() {
     assert_eq!(a, b);
     assert_ne!(a, c);
 }
+
+/// A report file given as a named pipe (as `<(command)` gives one) is read once, its format
+/// told from its first bytes: the output is the one the regular file gives, in a format read
+/// in pieces (our CSV) and in one read whole (JSON Lines).
+#[cfg(unix)]
+#[test]
+fn reports_from_a_named_pipe_assess_as_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _) = example("front-line-30-day-2025");
+    for format in ["csv", "jsonl"] {
+        let file = dir.path().join(format!("sim.{format}"));
+        let file = file.to_string_lossy().to_string();
+        ok(&[
+            "simulate", "--seed", "5", "--format", format, "--out", &file,
+        ]);
+        let from_file = ok(&["assess", &a, &file, "--format", "json"]);
+
+        let fifo = dir.path().join(format!("pipe-{format}"));
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let writer = {
+            let (fifo, file) = (fifo.clone(), file.clone());
+            std::thread::spawn(move || std::fs::write(&fifo, std::fs::read(&file).unwrap()))
+        };
+        let fifo = fifo.to_string_lossy().to_string();
+        let from_pipe = ok(&["assess", &a, &fifo, "--format", "json"]);
+        writer.join().unwrap().unwrap();
+        let strip = |text: &str| {
+            let mut value: serde_json::Value = serde_json::from_str(text).unwrap();
+            let input = value["inputs"]["reports"][0].take();
+            assert_eq!(input["format"], format);
+            assert!(input["accepted"].as_u64().unwrap() > 100, "{input}");
+            serde_json::to_string_pretty(&value).unwrap()
+        };
+        assert_eq!(strip(&from_pipe), strip(&from_file), "{format}");
+    }
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use jiff::civil::Date;
 
 use crate::ingest::classify::{DRONE, MISSILE, MLRS, MORTAR, Words, classify_target, describe};
-use crate::ingest::csv_table::{CsvTable, Fields};
+use crate::ingest::csv_table::{Continuation, CsvTable, Fields};
 use crate::ingest::fields::{RowIssues, coordinate_problems, count_from_text, number_from_text};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::time::{add_days, days_between, days_span, local_date, parse_calendar_date};
@@ -137,12 +137,13 @@ fn column_name(col: Col) -> Option<String> {
 }
 
 /// Reads an ACLED export.
-pub(crate) fn parse(
-    file: &str,
-    text: &str,
+pub(crate) fn parse<'t>(
+    file: &'t str,
+    text: &'t str,
+    rest: Option<Continuation<'t>>,
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
-    let table = CsvTable::open(file, text)?;
+    let table = CsvTable::open(file, text, rest)?;
     table.require(&REQUIRED)?;
     let columns = table.locate(&USED);
     // Every row has the one ACLED source: each chunk shares one copy among its reports.

@@ -5,7 +5,8 @@ use rayon::prelude::*;
 
 use crate::ingest::fields::{RowIssues, for_each_comma, trim_cell};
 use crate::ingest::lines::split_at_newlines;
-use crate::ingest::{IngestError, Ingested};
+use crate::ingest::read::{checked_text, next_piece};
+use crate::ingest::{IngestError, Ingested, Pieces};
 
 /// Counts lines up to record starts. The `csv` crate reports the byte where it started
 /// looking for a record, which lies before any blank lines it skipped, and its own line
@@ -47,11 +48,28 @@ impl<'t> LineCounter<'t> {
     }
 }
 
+/// The rest of an input after the text a table was opened on, given in pieces
+/// ([`crate::ingest::parse_reports_in_pieces`]).
+pub(crate) struct Continuation<'t> {
+    /// The pieces after the opened text.
+    pub(crate) pieces: &'t mut dyn Pieces,
+    /// Where the opened text begins in the input, in bytes (after a byte-order mark).
+    pub(crate) offset: usize,
+}
+
+impl std::fmt::Debug for Continuation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Continuation")
+            .field("offset", &self.offset)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A CSV file opened with its header read.
 #[derive(Debug)]
 pub(crate) struct CsvTable<'t> {
     file: &'t str,
-    /// The whole input.
+    /// The whole input, or its first piece when `rest` holds the others.
     text: &'t str,
     /// The header's names, trimmed.
     pub header: Vec<String>,
@@ -59,6 +77,8 @@ pub(crate) struct CsvTable<'t> {
     lines: LineCounter<'t>,
     /// The byte after the header.
     data_start: usize,
+    /// The rest of the input, when it comes in pieces.
+    rest: Option<Continuation<'t>>,
 }
 
 /// A row handed to the per-format reader.
@@ -102,8 +122,13 @@ impl<'a> Fields<'a> {
 }
 
 impl<'t> CsvTable<'t> {
-    /// Reads the header. An input with no header is [`IngestError::Empty`].
-    pub(crate) fn open(file: &'t str, text: &'t str) -> Result<Self, IngestError> {
+    /// Reads the header. An input with no header is [`IngestError::Empty`]. `rest`, when
+    /// given, holds the input's bytes after `text`, which then ends just after a newline.
+    pub(crate) fn open(
+        file: &'t str,
+        text: &'t str,
+        rest: Option<Continuation<'t>>,
+    ) -> Result<Self, IngestError> {
         let mut reader = table_reader(text.as_bytes());
         let mut record = csv::StringRecord::new();
         let mut lines = LineCounter::new(text.as_bytes());
@@ -140,6 +165,7 @@ impl<'t> CsvTable<'t> {
             reader,
             lines,
             data_start,
+            rest,
         })
     }
 
@@ -216,14 +242,10 @@ impl<'t> CsvTable<'t> {
     /// `lines_allowed`, a plain input ([`is_plain`]) is read line by line instead
     /// ([`Chunks::read_lines`]), to the same rows.
     ///
-    /// Every chunk after the first starts just after a newline: a record starts there unless
-    /// the newline lies inside a quoted field. Each chunk is read on that assumption by its
-    /// own reader, which keeps the records that begin before the chunk's end and notes where
-    /// the first record beyond it begins. The chunks are then taken in order. A chunk whose
-    /// first record does not begin where the previous chunk's reader found the next one
-    /// started inside a quoted field: its rows are dropped and it is read again from that
-    /// record. Two readers that begin a record at the same byte read the same records from
-    /// there on, so the result is the one reader's.
+    /// An input in pieces is read piece by piece while the pieces are plain, each piece in
+    /// chunks on every thread; from the first piece that is not, the rest of the input is
+    /// gathered and read by the `csv` crate's reader. Every piece starts at a record: its
+    /// predecessors were plain, so no quoted field is open at its first byte.
     fn read_in_chunks(
         self,
         skip_hxl: bool,
@@ -239,54 +261,152 @@ impl<'t> CsvTable<'t> {
             reader,
             lines,
             data_start,
+            rest,
         } = self;
-        let bytes = lines.bytes;
-        let chunks = Chunks {
+        let body = Body {
             file,
             fields: header.len(),
-            text,
-            bytes,
+            max_chunks,
+            min_chunk_bytes,
             on_row,
         };
-        let starts = chunk_starts(bytes, data_start, max_chunks, min_chunk_bytes);
-        // The line of each chunk's first byte: one plus the newlines before it.
-        let newlines: Vec<u64> = starts
-            .par_windows(2)
-            .map(|pair| count_newlines(&bytes[pair[0]..pair[1]]))
+        let mut joined = Joined::new(skip_hxl);
+        let first_line = 1 + count_newlines(&text.as_bytes()[..data_start]);
+        let plain = lines_allowed && is_plain(&text.as_bytes()[data_start..]);
+        let Some(Continuation { pieces, offset }) = rest else {
+            if plain {
+                body.read_plain(text, data_start, first_line, &mut joined);
+            } else {
+                body.read_quoted(
+                    text,
+                    data_start,
+                    first_line,
+                    Some((reader, lines)),
+                    &mut joined,
+                );
+            }
+            return joined.finish(file);
+        };
+        let mut piece = Vec::new();
+        if !plain {
+            let mut all = text.as_bytes()[data_start..].to_vec();
+            while next_piece(file, pieces, &mut piece)? {
+                all.extend_from_slice(&piece);
+            }
+            let all = checked_text(file, &all, offset + data_start, first_line)?;
+            body.read_quoted(all, 0, first_line, None, &mut joined);
+            return joined.finish(file);
+        }
+        let mut line = body.read_plain(text, data_start, first_line, &mut joined);
+        if let Some(remaining) = pieces.remaining_bytes() {
+            joined.reserve_for(text.len() - data_start, remaining);
+        }
+        let mut at = offset + text.len();
+        while next_piece(file, pieces, &mut piece)? {
+            if lines_allowed && is_plain(&piece) {
+                let piece_text = checked_text(file, &piece, at, line)?;
+                line = body.read_plain(piece_text, 0, line, &mut joined);
+                at += piece.len();
+                continue;
+            }
+            // A quote or a lone carriage return: the rest of the input is read whole.
+            let mut all = std::mem::take(&mut piece);
+            while next_piece(file, pieces, &mut piece)? {
+                all.extend_from_slice(&piece);
+            }
+            let all = checked_text(file, &all, at, line)?;
+            body.read_quoted(all, 0, line, None, &mut joined);
+            break;
+        }
+        joined.finish(file)
+    }
+}
+
+/// How the data rows are read, whatever text they come in.
+struct Body<'t, 'f, F> {
+    file: &'t str,
+    /// The header's number of fields.
+    fields: usize,
+    max_chunks: usize,
+    min_chunk_bytes: usize,
+    on_row: &'f F,
+}
+
+impl<'t, F: ReadRow + Sync> Body<'t, '_, F> {
+    /// Reads the plain rows of `text[data_start..]` (line `first_line` at `data_start`) line
+    /// by line, in chunks on every thread, into `joined`; returns the line after the text.
+    fn read_plain(
+        &self,
+        text: &'t str,
+        data_start: usize,
+        first_line: u64,
+        joined: &mut Joined,
+    ) -> u64 {
+        let bytes = text.as_bytes();
+        let chunks = self.chunks(text);
+        let starts = chunk_starts(bytes, data_start, self.max_chunks, self.min_chunk_bytes);
+        let end_at = |index: usize| starts.get(index + 1).copied().unwrap_or(bytes.len());
+        let line_at = lines_at(first_line, starts.len(), |index| {
+            &bytes[starts[index]..end_at(index)]
+        });
+        let hxl_first = joined.hxl_pending;
+        let reads: Vec<ChunkRead> = (0..starts.len())
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|index| {
+                chunks.read_lines(
+                    starts[index],
+                    end_at(index),
+                    (line_at[index], line_at[index + 1]),
+                    index == 0 && hxl_first,
+                )
+            })
             .collect();
-        let mut line_at = Vec::with_capacity(starts.len());
-        let mut line = 1 + count_newlines(&bytes[..data_start]);
-        for index in 0..starts.len() {
-            line_at.push(line);
-            line += newlines.get(index).copied().unwrap_or(0);
-        }
+        joined.join(reads, |index, read, hxl_pending| {
+            // The file's first non-blank row lies in a later chunk when the first chunks
+            // hold only blank lines: that chunk is read again, checking for HXL tags.
+            Some(if index > 0 && hxl_pending && read.saw_row {
+                chunks.read_lines(
+                    starts[index],
+                    end_at(index),
+                    (line_at[index], line_at[index + 1]),
+                    true,
+                )
+            } else {
+                read
+            })
+        });
+        line_at[starts.len()]
+    }
+
+    /// Reads the rows of `text[data_start..]` (line `first_line` at `data_start`) with the
+    /// `csv` crate's reader, in chunks on every thread, into `joined`. `header_reader` is
+    /// the reader that read the header just before `data_start`, if one did: the first
+    /// chunk goes on with it.
+    ///
+    /// Every chunk after the first starts just after a newline: a record starts there unless
+    /// the newline lies inside a quoted field. Each chunk is read on that assumption by its
+    /// own reader, which keeps the records that begin before the chunk's end and notes where
+    /// the first record beyond it begins. The chunks are then taken in order. A chunk whose
+    /// first record does not begin where the previous chunk's reader found the next one
+    /// started inside a quoted field: its rows are dropped and it is read again from that
+    /// record. Two readers that begin a record at the same byte read the same records from
+    /// there on, so the result is the one reader's.
+    fn read_quoted(
+        &self,
+        text: &'t str,
+        data_start: usize,
+        first_line: u64,
+        header_reader: Option<(csv::Reader<&'t [u8]>, LineCounter<'t>)>,
+        joined: &mut Joined,
+    ) {
+        let bytes = text.as_bytes();
+        let chunks = self.chunks(text);
+        let starts = chunk_starts(bytes, data_start, self.max_chunks, self.min_chunk_bytes);
         let end_of = |index: usize| starts.get(index + 1).copied().unwrap_or(usize::MAX);
-        if lines_allowed && is_plain(&bytes[data_start..]) {
-            // No quotes and no lone carriage returns: every record is one line, and every
-            // chunk starts at a record.
-            let end_at = |index: usize| end_of(index).min(bytes.len());
-            let reads: Vec<ChunkRead> = (0..starts.len())
-                .into_par_iter()
-                .with_max_len(1)
-                .map(|index| {
-                    chunks.read_lines(
-                        starts[index],
-                        end_at(index),
-                        line_at[index],
-                        index == 0 && skip_hxl,
-                    )
-                })
-                .collect();
-            return join_reads(file, reads, skip_hxl, |index, read, hxl_pending| {
-                // The file's first non-blank row lies in a later chunk when the first chunks
-                // hold only blank lines: that chunk is read again, checking for HXL tags.
-                Some(if index > 0 && hxl_pending && read.saw_row {
-                    chunks.read_lines(starts[index], end_at(index), line_at[index], true)
-                } else {
-                    read
-                })
-            });
-        }
+        let line_at = lines_at(first_line, starts.len(), |index| {
+            &bytes[starts[index]..end_of(index).min(bytes.len())]
+        });
         // A reader of chunk `index` from `from`, a byte at or after the chunk's start.
         let fresh_job = |index: usize, from: usize, hxl_pending: bool| ChunkJob {
             reader: table_reader(&bytes[from..]),
@@ -299,7 +419,7 @@ impl<'t> CsvTable<'t> {
             },
             hxl_pending,
         };
-        let mut header_reader = Some((reader, lines));
+        let mut header_reader = header_reader;
         let mut jobs = Vec::with_capacity(starts.len());
         for (index, &start) in starts.iter().enumerate() {
             jobs.push(match header_reader.take() {
@@ -309,9 +429,9 @@ impl<'t> CsvTable<'t> {
                     offset: 0,
                     end: end_of(index),
                     lines,
-                    hxl_pending: skip_hxl,
+                    hxl_pending: joined.hxl_pending,
                 },
-                None => fresh_job(index, start, false),
+                None => fresh_job(index, start, index == 0 && joined.hxl_pending),
             });
         }
         let reads: Vec<ChunkRead> = jobs
@@ -320,7 +440,7 @@ impl<'t> CsvTable<'t> {
             .map(|job| chunks.read(job))
             .collect();
         let mut next = None;
-        join_reads(file, reads, skip_hxl, |index, read, hxl_pending| {
+        joined.join(reads, |index, read, hxl_pending| {
             let read = match next {
                 _ if index == 0 => read,
                 // The previous reader reached the end of the input.
@@ -336,37 +456,128 @@ impl<'t> CsvTable<'t> {
             };
             next = read.next_record;
             Some(read)
-        })
+        });
+    }
+
+    fn chunks(&self, text: &'t str) -> Chunks<'t, '_, F> {
+        Chunks {
+            file: self.file,
+            fields: self.fields,
+            text,
+            bytes: text.as_bytes(),
+            on_row: self.on_row,
+        }
     }
 }
 
-/// Joins the chunks' reads in order. `settle` gets each read with its index and whether the
-/// file's HXL row may still come, and returns the read to keep (the chunk read again if
-/// need be), or `None` to stop (the input ended in an earlier chunk). No data rows at all is
-/// [`IngestError::Empty`].
-fn join_reads(
-    file: &str,
-    reads: Vec<ChunkRead>,
-    skip_hxl: bool,
-    mut settle: impl FnMut(usize, ChunkRead, bool) -> Option<ChunkRead>,
-) -> Result<Ingested, IngestError> {
-    let mut kept = Vec::with_capacity(reads.len());
-    let mut data_rows = 0;
-    let mut hxl_pending = skip_hxl;
-    for (index, read) in reads.into_iter().enumerate() {
-        let Some(read) = settle(index, read, hxl_pending) else {
-            break;
-        };
-        data_rows += read.data_rows;
-        hxl_pending &= !read.saw_row;
-        kept.push(read.ingested);
+/// The line at which each of `n_chunks` chunks starts (`chunk(index)` gives its bytes),
+/// the first at `first_line`, and after them the line after the last chunk.
+fn lines_at<'b>(
+    first_line: u64,
+    n_chunks: usize,
+    chunk: impl Fn(usize) -> &'b [u8] + Sync,
+) -> Vec<u64> {
+    let newlines: Vec<u64> = (0..n_chunks)
+        .into_par_iter()
+        .map(|index| count_newlines(chunk(index)))
+        .collect();
+    let mut line_at = Vec::with_capacity(n_chunks + 1);
+    let mut line = first_line;
+    line_at.push(line);
+    for newlines in newlines {
+        line += newlines;
+        line_at.push(line);
     }
-    if data_rows == 0 {
-        return Err(IngestError::Empty {
-            file: file.to_string(),
-        });
+    line_at
+}
+
+/// The chunks' reads joined in order, over every piece of an input.
+#[derive(Debug)]
+struct Joined {
+    all: Ingested,
+    /// Data rows seen (blank rows and an HXL row not counted).
+    data_rows: u64,
+    /// Whether the file's HXL row may still come.
+    hxl_pending: bool,
+}
+
+impl Joined {
+    fn new(skip_hxl: bool) -> Self {
+        Joined {
+            all: Ingested::default(),
+            data_rows: 0,
+            hxl_pending: skip_hxl,
+        }
     }
-    Ok(concatenate(kept))
+
+    /// Takes the chunks' reads in order. `settle` gets each read with its index and whether
+    /// the file's HXL row may still come, and returns the read to keep (the chunk read again
+    /// if need be), or `None` to stop (the input ended in an earlier chunk).
+    fn join(
+        &mut self,
+        reads: Vec<ChunkRead>,
+        mut settle: impl FnMut(usize, ChunkRead, bool) -> Option<ChunkRead>,
+    ) {
+        let mut kept = Vec::with_capacity(reads.len());
+        for (index, read) in reads.into_iter().enumerate() {
+            let Some(read) = settle(index, read, self.hxl_pending) else {
+                break;
+            };
+            self.data_rows += read.data_rows;
+            self.hxl_pending &= !read.saw_row;
+            kept.push(read.ingested);
+        }
+        self.append(kept);
+    }
+
+    /// Appends the parts in order, each part's vectors moved once.
+    fn append(&mut self, parts: Vec<Ingested>) {
+        let mut parts = parts.into_iter();
+        if self.all.reports.is_empty() && self.all.rejections.is_empty() {
+            match parts.next() {
+                Some(first) => self.all = first,
+                None => return,
+            }
+        }
+        let rest: Vec<Ingested> = parts.collect();
+        let all = &mut self.all;
+        all.reports
+            .reserve(rest.iter().map(|part| part.reports.len()).sum());
+        all.rows
+            .reserve(rest.iter().map(|part| part.rows.len()).sum());
+        for mut part in rest {
+            all.reports.append(&mut part.reports);
+            all.rows.append(&mut part.rows);
+            all.rejections.append(&mut part.rejections);
+        }
+    }
+
+    /// Makes room for the rows `remaining` more bytes likely hold, at the density of the
+    /// `read` bytes read so far, and a tenth more: the vectors then grow once instead of
+    /// doubling, each doubling of a large vector copying it while both copies are held.
+    fn reserve_for(&mut self, read: usize, remaining: u64) {
+        if read == 0 {
+            return;
+        }
+        let remaining = usize::try_from(remaining).unwrap_or(usize::MAX);
+        // A row takes at least two bytes (one character and a line end).
+        let most = remaining / 2 + 1;
+        let likely = |rows: usize| (rows as f64 * remaining as f64 / read as f64 * 1.1) as usize;
+        let all = &mut self.all;
+        all.reports
+            .reserve_exact(likely(all.reports.len()).min(most));
+        all.rows.reserve_exact(likely(all.rows.len()).min(most));
+    }
+
+    /// What was read; no data rows at all is [`IngestError::Empty`].
+    fn finish(self, file: &str) -> Result<Ingested, IngestError> {
+        if self.data_rows == 0 {
+            return Err(IngestError::Empty {
+                file: file.to_string(),
+            });
+        }
+        Ok(self.all)
+    }
 }
 
 /// Chunks per thread, so that a thread that finishes early takes another.
@@ -387,7 +598,7 @@ fn table_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
 /// Whether `bytes` hold no `"` and no carriage return but before a newline: then the `csv`
 /// crate's records are exactly the lines split at commas, and they can be read so, on every
 /// core, without its state machine.
-fn is_plain(bytes: &[u8]) -> bool {
+pub(crate) fn is_plain(bytes: &[u8]) -> bool {
     split_at_newlines(bytes, rayon::current_num_threads(), 1 << 20)
         .par_iter()
         .all(|&(start, end)| {
@@ -427,25 +638,6 @@ fn record_begins(bytes: &[u8], searched: usize) -> usize {
         .take_while(|&&b| b == b'\n' || b == b'\r')
         .count();
     searched + skipped
-}
-
-/// Joins the parts in order, moving each part's vectors once into the first part's.
-fn concatenate(parts: Vec<Ingested>) -> Ingested {
-    let mut parts = parts.into_iter();
-    let Some(mut all) = parts.next() else {
-        return Ingested::default();
-    };
-    let rest: Vec<Ingested> = parts.collect();
-    all.reports
-        .reserve_exact(rest.iter().map(|part| part.reports.len()).sum());
-    all.rows
-        .reserve_exact(rest.iter().map(|part| part.rows.len()).sum());
-    for mut part in rest {
-        all.reports.append(&mut part.reports);
-        all.rows.append(&mut part.rows);
-        all.rejections.append(&mut part.rejections);
-    }
-    all
 }
 
 /// What is done with each row of a chunk.
@@ -605,17 +797,22 @@ impl<F: ReadRow + Sync> Chunks<'_, '_, F> {
 }
 
 impl<F: ReadRow + Sync> Chunks<'_, '_, F> {
-    /// Reads the lines of `bytes[start..end]` (`start` at a line's start, line `first_line`)
-    /// of a plain input ([`is_plain`]): each line is one record, its fields split at commas,
-    /// handled as [`Chunks::read`] handles a record.
+    /// Reads the lines of `bytes[start..end]` (`start` at a line's start, line `first_line`;
+    /// `next_line` is the line just after `end`) of a plain input ([`is_plain`]): each line is
+    /// one record, its fields split at commas, handled as [`Chunks::read`] handles a record.
     fn read_lines(
         &self,
         start: usize,
         end: usize,
-        first_line: u64,
+        (first_line, next_line): (u64, u64),
         hxl_pending: bool,
     ) -> ChunkRead {
         let mut read = ChunkRead::default();
+        // Room for a report per line (the last may lack its newline) from the start: vectors
+        // grown by doubling leave their smaller copies behind in the allocator.
+        let lines = usize::try_from(next_line - first_line + 1).unwrap_or(0);
+        read.ingested.reports.reserve_exact(lines);
+        read.ingested.rows.reserve_exact(lines);
         let mut state = self.on_row.new_state();
         let mut cut: Vec<&str> = Vec::new();
         let mut hxl_pending = hxl_pending;
@@ -698,7 +895,71 @@ mod tests {
         min_chunk_bytes: usize,
         lines_allowed: bool,
     ) -> Result<Vec<(u64, String)>, IngestError> {
-        let table = CsvTable::open("t.csv", text)?;
+        let table = CsvTable::open("t.csv", text, None)?;
+        rows_of_table(table, skip_hxl, max_chunks, min_chunk_bytes, lines_allowed)
+    }
+
+    /// Pieces from a list, as the edge would read them from a file.
+    pub(crate) struct ListedPieces(pub(crate) std::collections::VecDeque<Vec<u8>>);
+
+    impl Pieces for ListedPieces {
+        fn next_piece(&mut self, piece: &mut Vec<u8>) -> std::io::Result<bool> {
+            piece.clear();
+            match self.0.pop_front() {
+                Some(next) => {
+                    piece.extend_from_slice(&next);
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        }
+    }
+
+    /// `bytes` cut into pieces of at least `size` bytes, each ending just after a newline
+    /// (the last one may end anywhere).
+    pub(crate) fn cut_into_pieces(bytes: &[u8], size: usize) -> Vec<Vec<u8>> {
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        while start < bytes.len() {
+            let from = (start + size.max(1)).min(bytes.len());
+            let end = match memchr::memchr(b'\n', &bytes[from - 1..]) {
+                Some(newline) => from + newline,
+                None => bytes.len(),
+            };
+            pieces.push(bytes[start..end].to_vec());
+            start = end;
+        }
+        pieces
+    }
+
+    /// As [`rows_read`] with the text handed over in pieces of at least `piece_bytes`.
+    fn rows_in_pieces(
+        text: &str,
+        skip_hxl: bool,
+        piece_bytes: usize,
+        max_chunks: usize,
+        min_chunk_bytes: usize,
+    ) -> Result<Vec<(u64, String)>, IngestError> {
+        let mut pieces: std::collections::VecDeque<Vec<u8>> =
+            cut_into_pieces(text.as_bytes(), piece_bytes).into();
+        let first = pieces.pop_front().unwrap_or_default();
+        let first = std::str::from_utf8(&first).expect("pieces end at newlines");
+        let mut rest = ListedPieces(pieces);
+        let continuation = Continuation {
+            pieces: &mut rest,
+            offset: 0,
+        };
+        let table = CsvTable::open("t.csv", first, Some(continuation))?;
+        rows_of_table(table, skip_hxl, max_chunks, min_chunk_bytes, true)
+    }
+
+    fn rows_of_table(
+        table: CsvTable<'_>,
+        skip_hxl: bool,
+        max_chunks: usize,
+        min_chunk_bytes: usize,
+        lines_allowed: bool,
+    ) -> Result<Vec<(u64, String)>, IngestError> {
         let ingested = table.read_in_chunks(
             skip_hxl,
             max_chunks,
@@ -808,18 +1069,24 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
         /// Any split into chunks reads the rows one reader reads: quoted fields with line
-        /// ends and doubled quotes, stray quotes, CRLF, blank lines, HXL rows.
+        /// ends and doubled quotes, stray quotes, CRLF, blank lines, HXL rows. So does the
+        /// input handed over in pieces: plain pieces read line by line, and from the first
+        /// piece with a quote or a lone carriage return on, the rest gathered for the `csv`
+        /// crate's reader.
         #[test]
         fn chunks_read_what_one_reader_reads(
             body in "[a,\"\\n\\r #]{0,300}",
             skip_hxl: bool,
             max_chunks in 1usize..40,
             min_bytes in 1usize..20,
+            piece_bytes in 1usize..80,
         ) {
             let text = format!("h1,h2,h3\n{body}");
             let one = rows_of(&text, skip_hxl, 1, usize::MAX);
             let chunked = rows_of(&text, skip_hxl, max_chunks, min_bytes);
-            proptest::prop_assert_eq!(chunked, one);
+            proptest::prop_assert_eq!(&chunked, &one);
+            let pieces = rows_in_pieces(&text, skip_hxl, piece_bytes, max_chunks.min(8), min_bytes);
+            proptest::prop_assert_eq!(pieces, one);
         }
     }
 
@@ -841,8 +1108,9 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
         /// Line by line, a plain input gives the rows the `csv` crate's reader gives, in any
-        /// chunks: blank lines, lines of spaces and commas, CRLF ends, HXL rows, rows of other
-        /// field counts, a last line without a line end, text beyond ASCII.
+        /// chunks, whole or in pieces (every piece then read line by line): blank lines,
+        /// lines of spaces and commas, CRLF ends, HXL rows, rows of other field counts, a
+        /// last line without a line end, text beyond ASCII.
         #[test]
         fn plain_lines_read_what_the_csv_reader_reads(
             lines in proptest::collection::vec("[a, #é]{0,12}", 0..60),
@@ -851,6 +1119,7 @@ mod tests {
             skip_hxl: bool,
             max_chunks in 1usize..40,
             min_bytes in 1usize..20,
+            piece_bytes in 1usize..80,
         ) {
             let mut text = String::from("h1,h2,h3\n");
             for (index, line) in lines.iter().enumerate() {
@@ -861,13 +1130,39 @@ mod tests {
             }
             let reader = rows_read(&text, skip_hxl, 1, usize::MAX, false);
             let by_lines = rows_read(&text, skip_hxl, max_chunks, min_bytes, true);
-            proptest::prop_assert_eq!(by_lines, reader);
+            proptest::prop_assert_eq!(&by_lines, &reader);
+            let pieces = rows_in_pieces(&text, skip_hxl, piece_bytes, max_chunks.min(8), min_bytes);
+            proptest::prop_assert_eq!(pieces, reader);
         }
+    }
+
+    /// Pieces are cut just after newlines, at least the asked size apart.
+    #[test]
+    fn pieces_end_at_newlines() {
+        let pieces = cut_into_pieces(b"ab\ncd\nef\n\ngh", 4);
+        assert_eq!(
+            pieces,
+            vec![b"ab\ncd\n".to_vec(), b"ef\n\n".to_vec(), b"gh".to_vec()]
+        );
+        assert_eq!(cut_into_pieces(b"", 4), Vec::<Vec<u8>>::new());
+        assert_eq!(cut_into_pieces(b"abc\n", 1), vec![b"abc\n".to_vec()]);
+    }
+
+    /// A file of header and blank pieces has no data rows.
+    #[test]
+    fn blank_pieces_are_empty() {
+        let result = rows_in_pieces("h1,h2\n\n\n \n,\n", false, 2, 2, 1);
+        assert_eq!(
+            result,
+            Err(IngestError::Empty {
+                file: "t.csv".into()
+            })
+        );
     }
 
     #[test]
     fn header_only_is_empty() {
-        let table = CsvTable::open("t.csv", "a,b\n\n").unwrap();
+        let table = CsvTable::open("t.csv", "a,b\n\n", None).unwrap();
         let result = table.for_each_row_with(false, || (), |_, (), _| {});
         assert_eq!(
             result.map(|_| ()),
@@ -876,7 +1171,7 @@ mod tests {
             })
         );
         assert!(matches!(
-            CsvTable::open("t.csv", "\n\n"),
+            CsvTable::open("t.csv", "\n\n", None),
             Err(IngestError::Empty { .. })
         ));
     }

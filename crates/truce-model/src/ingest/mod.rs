@@ -38,7 +38,7 @@ pub use acled::{
 };
 pub use detect::detect_format;
 pub use options::IngestOptions;
-pub use read::parse_reports;
+pub use read::{Pieces, parse_reports, parse_reports_in_pieces, reads_in_pieces};
 pub use write::{WriteError, write_reports};
 
 /// The longest offending value a [`Rejection`] keeps, in characters.
@@ -199,6 +199,15 @@ pub enum IngestError {
         suggestion: Option<String>,
         /// Every column the format knows, for the message.
         known: Vec<String>,
+    },
+    /// The input could not be read to its end (the pieces of
+    /// [`parse_reports_in_pieces`]).
+    #[error("{file}: cannot read the file: {reason}")]
+    Unreadable {
+        /// File name.
+        file: String,
+        /// What the reader said.
+        reason: String,
     },
     /// The file is not valid for its format as a whole (for example GeoJSON that does not
     /// parse at all).

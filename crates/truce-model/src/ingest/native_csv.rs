@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use crate::ingest::csv_table::{CsvTable, Fields};
+use crate::ingest::csv_table::{Continuation, CsvTable, Fields};
 use crate::ingest::fields::{
     FIELD_NAMES, Field, Problem, RecordFields, RowIssues, build_report, count_from_text,
     number_from_text, suggest_field, trim_cell,
@@ -80,12 +80,13 @@ impl RecordFields for CsvRecord<'_> {
 }
 
 /// Reads our CSV layout.
-pub(crate) fn parse(
-    file: &str,
-    text: &str,
+pub(crate) fn parse<'t>(
+    file: &'t str,
+    text: &'t str,
+    rest: Option<Continuation<'t>>,
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
-    let table = CsvTable::open(file, text)?;
+    let table = CsvTable::open(file, text, rest)?;
     table.reject_duplicate_columns()?;
     for name in &table.header {
         if name.is_empty() {

@@ -659,7 +659,7 @@ fn parse_with_csv(
     text: &str,
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
-    let table = CsvTable::open(file, text)?;
+    let table = CsvTable::open(file, text, None)?;
     let header = table.header.clone();
     let layout = Layout::of(file, &header)?;
     let context = RowContext {

@@ -1,5 +1,6 @@
 //! The entry point for reading: bytes in, reports and rejections out.
 
+use crate::ingest::csv_table::{self, Continuation};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::{
     IngestError, Ingested, InputFormat, acled, feature_collection, jsonl, native_csv, peer, ucdp,
@@ -18,18 +19,7 @@ pub fn parse_reports(
     bytes: &[u8],
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(error) => {
-            let offset = error.valid_up_to();
-            let line = memchr::memchr_iter(b'\n', &bytes[..offset]).count() as u64 + 1;
-            return Err(IngestError::NotUtf8 {
-                file: file_name.to_string(),
-                line,
-                offset,
-            });
-        }
-    };
+    let text = checked_text(file_name, bytes, 0, 1)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(IngestError::Empty {
@@ -37,11 +27,129 @@ pub fn parse_reports(
         });
     }
     match format {
-        InputFormat::Csv => native_csv::parse(file_name, text, options),
+        InputFormat::Csv => native_csv::parse(file_name, text, None, options),
         InputFormat::Jsonl => jsonl::parse(file_name, text, options),
         InputFormat::Geojson => feature_collection::parse(file_name, text, options),
-        InputFormat::Acled => acled::parse(file_name, text, options),
-        InputFormat::Ucdp => ucdp::parse(file_name, text, options),
+        InputFormat::Acled => acled::parse(file_name, text, None, options),
+        InputFormat::Ucdp => ucdp::parse(file_name, text, None, options),
         InputFormat::PeerCsv => peer::parse(file_name, text, options),
     }
+}
+
+/// The rest of an input, handed over in pieces, for [`parse_reports_in_pieces`]: the edge
+/// that reads a file implements it, so that a large input need not be held whole.
+pub trait Pieces {
+    /// Clears `piece` and fills it with the input's next bytes; `false` (and `piece` empty)
+    /// at the end of the input. Every piece but the last must end just after a newline
+    /// (`\n`), so that no line is cut in two.
+    fn next_piece(&mut self, piece: &mut Vec<u8>) -> std::io::Result<bool>;
+
+    /// How many bytes the pieces still to come hold, if known (a file's length less what was
+    /// read): readers make room for the rows ahead in one step.
+    fn remaining_bytes(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Whether [`parse_reports_in_pieces`] reads `format` piece by piece (rather than whole):
+/// the CSV layouts read row by row (ours, ACLED, UCDP). The peer layout reads its rows in id
+/// order and JSON Lines and GeoJSON are read whole.
+pub fn reads_in_pieces(format: InputFormat) -> bool {
+    matches!(
+        format,
+        InputFormat::Csv | InputFormat::Acled | InputFormat::Ucdp
+    )
+}
+
+/// As [`parse_reports`], with the input given as its first piece (`first`, which must end
+/// just after a newline unless it is the whole input) and the rest in `more`: what is read
+/// is exactly what [`parse_reports`] reads from the whole input. While the pieces hold no
+/// quote (`"`) and no carriage return but before a newline, each is read and let go before
+/// the next is asked for, so memory holds one piece at a time; from the first piece that
+/// holds one, the rest of the input is gathered and read whole. Formats that are not read
+/// in pieces ([`reads_in_pieces`]) are gathered whole first.
+///
+/// A failure to read `more` is [`IngestError::Unreadable`].
+pub fn parse_reports_in_pieces(
+    format: InputFormat,
+    file_name: &str,
+    first: &[u8],
+    more: &mut dyn Pieces,
+    options: &IngestOptions,
+) -> Result<Ingested, IngestError> {
+    let streams = reads_in_pieces(format)
+        && csv_table::is_plain(first)
+        && std::str::from_utf8(first).is_ok_and(|text| !text.trim().is_empty());
+    if !streams {
+        let mut all = first.to_vec();
+        let mut piece = Vec::new();
+        while next_piece(file_name, more, &mut piece)? {
+            all.extend_from_slice(&piece);
+        }
+        return parse_reports(format, file_name, &all, options);
+    }
+    let text = checked_text(file_name, first, 0, 1)?;
+    let (text, bom) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, '\u{feff}'.len_utf8()),
+        None => (text, 0),
+    };
+    let rest = Continuation {
+        pieces: &mut *more,
+        offset: bom,
+    };
+    let read = match format {
+        InputFormat::Csv => native_csv::parse(file_name, text, Some(rest), options),
+        InputFormat::Acled => acled::parse(file_name, text, Some(rest), options),
+        InputFormat::Ucdp => ucdp::parse(file_name, text, Some(rest), options),
+        _ => unreachable!("only the formats read in pieces get here"),
+    };
+    match read {
+        Err(error @ (IngestError::NotUtf8 { .. } | IngestError::Unreadable { .. })) => Err(error),
+        // The header was refused before any piece after the first was read (the rows'
+        // problems are rejections, and a file without rows is refused once all are read):
+        // the whole input reports a bad byte first, wherever it lies, and so does this.
+        Err(error) => {
+            let mut at = first.len();
+            let mut line = 1 + memchr::memchr_iter(b'\n', first).count() as u64;
+            let mut piece = Vec::new();
+            while next_piece(file_name, more, &mut piece)? {
+                checked_text(file_name, &piece, at, line)?;
+                at += piece.len();
+                line += memchr::memchr_iter(b'\n', &piece).count() as u64;
+            }
+            Err(error)
+        }
+        Ok(ingested) => Ok(ingested),
+    }
+}
+
+/// `bytes` as text, or [`IngestError::NotUtf8`] naming the first bad byte's line and offset
+/// in the input, `bytes` starting at byte `offset` and line `line` of it.
+pub(crate) fn checked_text<'b>(
+    file_name: &str,
+    bytes: &'b [u8],
+    offset: usize,
+    line: u64,
+) -> Result<&'b str, IngestError> {
+    std::str::from_utf8(bytes).map_err(|error| {
+        let valid = error.valid_up_to();
+        IngestError::NotUtf8 {
+            file: file_name.to_string(),
+            line: line + memchr::memchr_iter(b'\n', &bytes[..valid]).count() as u64,
+            offset: offset + valid,
+        }
+    })
+}
+
+/// The next piece of `more`, a read failure as [`IngestError::Unreadable`].
+pub(crate) fn next_piece(
+    file_name: &str,
+    more: &mut dyn Pieces,
+    piece: &mut Vec<u8>,
+) -> Result<bool, IngestError> {
+    more.next_piece(piece)
+        .map_err(|error| IngestError::Unreadable {
+            file: file_name.to_string(),
+            reason: error.to_string(),
+        })
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::ingest::acled::actor_pair;
 use crate::ingest::classify::{Words, classify_action, classify_target, describe};
-use crate::ingest::csv_table::{CsvTable, Fields};
+use crate::ingest::csv_table::{Continuation, CsvTable, Fields};
 use crate::ingest::fields::{RowIssues, coordinate_problems, count_from_text, number_from_text};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::time::{days_between, days_span, local_date, parse_calendar_date};
@@ -153,12 +153,13 @@ fn name(col: Col) -> String {
 }
 
 /// Reads a GED CSV.
-pub(crate) fn parse(
-    file: &str,
-    text: &str,
+pub(crate) fn parse<'t>(
+    file: &'t str,
+    text: &'t str,
+    rest: Option<Continuation<'t>>,
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
-    let table = CsvTable::open(file, text)?;
+    let table = CsvTable::open(file, text, rest)?;
     table.require(&REQUIRED)?;
     let columns = table.locate(&USED);
     // Every row has the one UCDP source: each chunk shares one copy among its reports.

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use truce_model::ingest::{
-    IngestError, IngestOptions, Ingested, InputFormat, Pieces, Rejection, WriteError,
+    IngestError, IngestOptions, Ingested, InputFormat, Rejection, SlicePieces, WriteError,
     detect_format, parse_reports, parse_reports_in_pieces, write_reports,
 };
 use truce_model::{ActionType, EnergyKind, SourceKind, Target, TargetKind};
@@ -1371,46 +1371,9 @@ fn reports_of_one_source_share_it_in_every_format() {
     }
 }
 
-/// Pieces of a byte string cut as a file reader cuts them: each at least `size` bytes and
-/// ending just after a newline (the last one may end anywhere).
-struct CutPieces<'b> {
-    bytes: &'b [u8],
-    at: usize,
-    size: usize,
-}
-
-impl CutPieces<'_> {
-    fn next_range(&mut self) -> Option<std::ops::Range<usize>> {
-        if self.at >= self.bytes.len() {
-            return None;
-        }
-        let from = (self.at + self.size).min(self.bytes.len());
-        let end = self.bytes[from - 1..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(self.bytes.len(), |newline| from + newline);
-        let range = self.at..end;
-        self.at = end;
-        Some(range)
-    }
-}
-
-impl Pieces for CutPieces<'_> {
-    fn next_piece(&mut self, piece: &mut Vec<u8>) -> std::io::Result<bool> {
-        piece.clear();
-        match self.next_range() {
-            Some(range) => {
-                piece.extend_from_slice(&self.bytes[range]);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-}
-
 fn read_in_pieces(format: InputFormat, bytes: &[u8], size: usize) -> Result<Ingested, IngestError> {
-    let mut pieces = CutPieces { bytes, at: 0, size };
-    let first = pieces.next_range().map_or(&[][..], |range| &bytes[range]);
+    let mut pieces = SlicePieces::new(bytes, size);
+    let first = pieces.next_slice().unwrap_or_default();
     parse_reports_in_pieces(
         format,
         "f.csv",

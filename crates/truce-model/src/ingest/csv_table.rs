@@ -899,39 +899,6 @@ mod tests {
         rows_of_table(table, skip_hxl, max_chunks, min_chunk_bytes, lines_allowed)
     }
 
-    /// Pieces from a list, as the edge would read them from a file.
-    pub(crate) struct ListedPieces(pub(crate) std::collections::VecDeque<Vec<u8>>);
-
-    impl Pieces for ListedPieces {
-        fn next_piece(&mut self, piece: &mut Vec<u8>) -> std::io::Result<bool> {
-            piece.clear();
-            match self.0.pop_front() {
-                Some(next) => {
-                    piece.extend_from_slice(&next);
-                    Ok(true)
-                }
-                None => Ok(false),
-            }
-        }
-    }
-
-    /// `bytes` cut into pieces of at least `size` bytes, each ending just after a newline
-    /// (the last one may end anywhere).
-    pub(crate) fn cut_into_pieces(bytes: &[u8], size: usize) -> Vec<Vec<u8>> {
-        let mut pieces = Vec::new();
-        let mut start = 0;
-        while start < bytes.len() {
-            let from = (start + size.max(1)).min(bytes.len());
-            let end = match memchr::memchr(b'\n', &bytes[from - 1..]) {
-                Some(newline) => from + newline,
-                None => bytes.len(),
-            };
-            pieces.push(bytes[start..end].to_vec());
-            start = end;
-        }
-        pieces
-    }
-
     /// As [`rows_read`] with the text handed over in pieces of at least `piece_bytes`.
     fn rows_in_pieces(
         text: &str,
@@ -940,13 +907,11 @@ mod tests {
         max_chunks: usize,
         min_chunk_bytes: usize,
     ) -> Result<Vec<(u64, String)>, IngestError> {
-        let mut pieces: std::collections::VecDeque<Vec<u8>> =
-            cut_into_pieces(text.as_bytes(), piece_bytes).into();
-        let first = pieces.pop_front().unwrap_or_default();
-        let first = std::str::from_utf8(&first).expect("pieces end at newlines");
-        let mut rest = ListedPieces(pieces);
+        let mut pieces = crate::ingest::SlicePieces::new(text.as_bytes(), piece_bytes);
+        let first = pieces.next_slice().unwrap_or_default();
+        let first = std::str::from_utf8(first).expect("pieces end at newlines");
         let continuation = Continuation {
-            pieces: &mut rest,
+            pieces: &mut pieces,
             offset: 0,
         };
         let table = CsvTable::open("t.csv", first, Some(continuation))?;
@@ -1139,13 +1104,16 @@ mod tests {
     /// Pieces are cut just after newlines, at least the asked size apart.
     #[test]
     fn pieces_end_at_newlines() {
-        let pieces = cut_into_pieces(b"ab\ncd\nef\n\ngh", 4);
+        let pieces = |bytes: &'static [u8], size: usize| {
+            let mut pieces = crate::ingest::SlicePieces::new(bytes, size);
+            std::iter::from_fn(move || pieces.next_slice()).collect::<Vec<_>>()
+        };
         assert_eq!(
-            pieces,
-            vec![b"ab\ncd\n".to_vec(), b"ef\n\n".to_vec(), b"gh".to_vec()]
+            pieces(b"ab\ncd\nef\n\ngh", 4),
+            vec![&b"ab\ncd\n"[..], b"ef\n\n", b"gh"]
         );
-        assert_eq!(cut_into_pieces(b"", 4), Vec::<Vec<u8>>::new());
-        assert_eq!(cut_into_pieces(b"abc\n", 1), vec![b"abc\n".to_vec()]);
+        assert_eq!(pieces(b"", 4), Vec::<&[u8]>::new());
+        assert_eq!(pieces(b"abc\n", 1), vec![&b"abc\n"[..]]);
     }
 
     /// A file of header and blank pieces has no data rows.

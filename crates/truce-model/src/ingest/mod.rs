@@ -38,7 +38,7 @@ pub use acled::{
 };
 pub use detect::detect_format;
 pub use options::IngestOptions;
-pub use read::{Pieces, parse_reports, parse_reports_in_pieces, reads_in_pieces};
+pub use read::{Pieces, SlicePieces, parse_reports, parse_reports_in_pieces, reads_in_pieces};
 pub use write::{WriteError, write_reports};
 
 /// The longest offending value a [`Rejection`] keeps, in characters.

@@ -51,6 +51,53 @@ pub trait Pieces {
     }
 }
 
+/// An input held in memory, handed over in pieces as a file reader hands them: each piece
+/// ends just after the first newline at or beyond `size` bytes from its start (the last one
+/// may end anywhere). For checking that an input read in pieces reads as it does whole.
+#[derive(Debug, Clone)]
+pub struct SlicePieces<'b> {
+    bytes: &'b [u8],
+    at: usize,
+    size: usize,
+}
+
+impl<'b> SlicePieces<'b> {
+    /// The pieces of `bytes`, of at least `size` bytes each (at least one).
+    pub fn new(bytes: &'b [u8], size: usize) -> Self {
+        SlicePieces {
+            bytes,
+            at: 0,
+            size: size.max(1),
+        }
+    }
+
+    /// The next piece, as a slice of the input; `None` at its end.
+    pub fn next_slice(&mut self) -> Option<&'b [u8]> {
+        if self.at >= self.bytes.len() {
+            return None;
+        }
+        let from = (self.at + self.size).min(self.bytes.len());
+        let end = memchr::memchr(b'\n', &self.bytes[from - 1..])
+            .map_or(self.bytes.len(), |newline| from + newline);
+        let piece = &self.bytes[self.at..end];
+        self.at = end;
+        Some(piece)
+    }
+}
+
+impl Pieces for SlicePieces<'_> {
+    fn next_piece(&mut self, piece: &mut Vec<u8>) -> std::io::Result<bool> {
+        piece.clear();
+        let next = self.next_slice();
+        piece.extend_from_slice(next.unwrap_or_default());
+        Ok(next.is_some())
+    }
+
+    fn remaining_bytes(&self) -> Option<u64> {
+        Some((self.bytes.len() - self.at) as u64)
+    }
+}
+
 /// Whether [`parse_reports_in_pieces`] reads `format` piece by piece (rather than whole):
 /// the CSV layouts read row by row (ours, ACLED, UCDP). The peer layout reads its rows in id
 /// order and JSON Lines and GeoJSON are read whole.

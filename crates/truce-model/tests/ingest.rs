@@ -1446,7 +1446,43 @@ fn pieces_read_what_the_whole_file_reads() {
         })
         .collect();
     let ucdp_plain = format!("{UCDP_HEADER}\n{}\n", ucdp_rows.join("\n"));
+    // JSON Lines written from the CSV's reports, with blank lines, bad lines and CRLF ends.
+    let read = parse_reports(
+        InputFormat::Csv,
+        "f.csv",
+        native.as_bytes(),
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    let mut written = Vec::new();
+    write_reports(
+        InputFormat::Jsonl,
+        &read.reports,
+        &IngestOptions::default(),
+        &mut written,
+    )
+    .unwrap();
+    let mut jsonl = String::new();
+    for (index, line) in String::from_utf8(written).unwrap().lines().enumerate() {
+        match index % 50 {
+            7 => jsonl.push_str("\n   \n"),
+            11 => jsonl.push_str("{\"id\": 3\n[1, 2]\n"),
+            13 => jsonl.push_str(&line.replace("artillery", "artilery")),
+            _ => {}
+        }
+        jsonl.push_str(line);
+        jsonl.push_str(if index % 3 == 0 { "\r\n" } else { "\n" });
+    }
+    let mut jsonl_bad_byte = jsonl.clone().into_bytes();
+    let at = jsonl_bad_byte.len() - 30;
+    jsonl_bad_byte[at] = 0xc3;
     let inputs: Vec<(InputFormat, &str, Vec<u8>)> = vec![
+        (InputFormat::Jsonl, "json lines", jsonl.into_bytes()),
+        (
+            InputFormat::Jsonl,
+            "json lines, bad byte late",
+            jsonl_bad_byte,
+        ),
         (InputFormat::Csv, "native", native.clone().into_bytes()),
         (InputFormat::Csv, "quoted late", quoted_late.into_bytes()),
         (InputFormat::Csv, "bad byte late", bad_byte_late.clone()),

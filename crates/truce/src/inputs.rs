@@ -284,8 +284,8 @@ fn format_of(name: &str, forced: Option<InputFormat>, head: &[u8]) -> anyhow::Re
 const PIECE_BYTES: usize = 16 << 20;
 
 /// Reads and parses one report file in its format (`forced`, or told from its name and
-/// first bytes), with the SHA-256 of its bytes when `digest` asks. The CSV layouts read row
-/// by row take the file in pieces ([`FilePieces`]); a regular file in another format is read
+/// first bytes), with the SHA-256 of its bytes when `digest` asks. JSON Lines and the CSV
+/// layouts read row by row take the file in pieces ([`FilePieces`]); a regular file in another format is read
 /// whole, on every thread. A pipe is read once, in pieces, its format told from the first.
 fn read_report_file(
     path: &Path,

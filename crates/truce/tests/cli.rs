@@ -199,14 +199,14 @@ fn simulate_is_deterministic() {
 }
 
 /// A report file given as a named pipe (as `<(command)` gives one) is read once, its format
-/// told from its first bytes: the output is the one the regular file gives, in a format read
-/// in pieces (our CSV) and in one read whole (JSON Lines).
+/// told from its first bytes: the output is the one the regular file gives, in formats read
+/// in pieces (our CSV, JSON Lines) and in one read whole (GeoJSON).
 #[cfg(unix)]
 #[test]
 fn reports_from_a_named_pipe_assess_as_from_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let (a, _) = example("front-line-30-day-2025");
-    for format in ["csv", "jsonl"] {
+    for format in ["csv", "jsonl", "geojson"] {
         let file = dir.path().join(format!("sim.{format}"));
         let file = file.to_string_lossy().to_string();
         ok(&[

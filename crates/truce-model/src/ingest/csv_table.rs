@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use crate::ingest::fields::{RowIssues, for_each_comma, trim_cell};
 use crate::ingest::lines::split_at_newlines;
-use crate::ingest::read::{checked_text, next_piece};
+use crate::ingest::read::{checked_text, next_piece, reserve_for_rest};
 use crate::ingest::{IngestError, Ingested, Pieces};
 
 /// Counts lines up to record starts. The `csv` crate reports the byte where it started
@@ -299,7 +299,7 @@ impl<'t> CsvTable<'t> {
         }
         let mut line = body.read_plain(text, data_start, first_line, &mut joined);
         if let Some(remaining) = pieces.remaining_bytes() {
-            joined.reserve_for(text.len() - data_start, remaining);
+            reserve_for_rest(&mut joined.all, text.len() - data_start, remaining);
         }
         let mut at = offset + text.len();
         while next_piece(file, pieces, &mut piece)? {
@@ -550,23 +550,6 @@ impl Joined {
             all.rows.append(&mut part.rows);
             all.rejections.append(&mut part.rejections);
         }
-    }
-
-    /// Makes room for the rows `remaining` more bytes likely hold, at the density of the
-    /// `read` bytes read so far, and a tenth more: the vectors then grow once instead of
-    /// doubling, each doubling of a large vector copying it while both copies are held.
-    fn reserve_for(&mut self, read: usize, remaining: u64) {
-        if read == 0 {
-            return;
-        }
-        let remaining = usize::try_from(remaining).unwrap_or(usize::MAX);
-        // A row takes at least two bytes (one character and a line end).
-        let most = remaining / 2 + 1;
-        let likely = |rows: usize| (rows as f64 * remaining as f64 / read as f64 * 1.1) as usize;
-        let all = &mut self.all;
-        all.reports
-            .reserve_exact(likely(all.reports.len()).min(most));
-        all.rows.reserve_exact(likely(all.rows.len()).min(most));
     }
 
     /// What was read; no data rows at all is [`IngestError::Empty`].

@@ -8,12 +8,14 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::ingest::csv_table::Continuation;
 use crate::ingest::fields::{
     FIELD_NAMES, Field, Problem, RecordFields, RowIssues, build_report, suggest_field,
     truncate_value,
 };
-use crate::ingest::lines::{Outcome, finish, line_spans};
+use crate::ingest::lines::{Outcome, collect, line_spans, refuse_empty};
 use crate::ingest::options::IngestOptions;
+use crate::ingest::read::{checked_text, next_piece, reserve_for_rest};
 use crate::ingest::sources::SourceCache;
 use crate::ingest::write::{WriteError, check_writable, checked_time_strings};
 use crate::ingest::{IngestError, Ingested, InputFormat};
@@ -183,7 +185,45 @@ pub(crate) fn parse(
     text: &str,
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
-    // Lines are read on every core and their outcomes collected in input order.
+    let (ingested, data_rows) = read_lines(file, text, 1, options);
+    refuse_empty(file, data_rows)?;
+    Ok(ingested)
+}
+
+/// Reads JSON Lines given as `text` (ending just after a newline) and the pieces of `rest`,
+/// each read and let go before the next is asked for; the result is [`parse`]'s on the
+/// whole input.
+pub(crate) fn parse_in_pieces(
+    file: &str,
+    text: &str,
+    rest: Continuation<'_>,
+    options: &IngestOptions,
+) -> Result<Ingested, IngestError> {
+    let Continuation { pieces, offset } = rest;
+    let (mut all, mut data_rows) = read_lines(file, text, 1, options);
+    if let Some(remaining) = pieces.remaining_bytes() {
+        reserve_for_rest(&mut all, text.len(), remaining);
+    }
+    let mut line = 1 + count_newlines(text);
+    let mut at = offset + text.len();
+    let mut piece = Vec::new();
+    while next_piece(file, pieces, &mut piece)? {
+        let piece_text = checked_text(file, &piece, at, line)?;
+        let (mut read, rows) = read_lines(file, piece_text, line, options);
+        all.reports.append(&mut read.reports);
+        all.rows.append(&mut read.rows);
+        all.rejections.append(&mut read.rejections);
+        data_rows += rows;
+        line += count_newlines(piece_text);
+        at += piece.len();
+    }
+    refuse_empty(file, data_rows)?;
+    Ok(all)
+}
+
+/// The lines of `text` (the first being line `first_line`), read on every core, their
+/// outcomes collected in input order; and how many were not blank.
+fn read_lines(file: &str, text: &str, first_line: u64, options: &IngestOptions) -> (Ingested, u64) {
     let spans = line_spans(text);
     let mut outcomes = Vec::new();
     spans
@@ -191,10 +231,20 @@ pub(crate) fn parse(
         .enumerate()
         .with_min_len(256)
         .map_init(SourceCache::default, |sources, (index, &(start, end))| {
-            read_line(file, &text[start..end], index as u64 + 1, options, sources)
+            read_line(
+                file,
+                &text[start..end],
+                first_line + index as u64,
+                options,
+                sources,
+            )
         })
         .collect_into_vec(&mut outcomes);
-    finish(file, outcomes, |index| index as u64 + 1)
+    collect(outcomes, |index| first_line + index as u64)
+}
+
+fn count_newlines(text: &str) -> u64 {
+    memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64
 }
 
 /// One line (without its line end): a report, the reasons it is rejected, or blank.

@@ -90,12 +90,9 @@ fn trim_cr(bytes: &[u8], start: usize, end: usize) -> usize {
 }
 
 /// The accepted reports in input order, their rows and the rejections (the reports reuse
-/// the outcomes' allocation: an in-place collect).
-pub(crate) fn finish(
-    file: &str,
-    outcomes: Vec<Outcome>,
-    row_of: impl Fn(usize) -> u64,
-) -> Result<Ingested, IngestError> {
+/// the outcomes' allocation: an in-place collect), and the number of data rows (lines not
+/// blank).
+pub(crate) fn collect(outcomes: Vec<Outcome>, row_of: impl Fn(usize) -> u64) -> (Ingested, u64) {
     let mut rows = Vec::with_capacity(outcomes.len());
     let mut rejections = Vec::new();
     let mut data_rows = 0u64;
@@ -116,16 +113,22 @@ pub(crate) fn finish(
             Outcome::Blank => None,
         })
         .collect();
+    let ingested = Ingested {
+        reports,
+        rows,
+        rejections,
+    };
+    (ingested, data_rows)
+}
+
+/// [`IngestError::Empty`] when an input has no data rows.
+pub(crate) fn refuse_empty(file: &str, data_rows: u64) -> Result<(), IngestError> {
     if data_rows == 0 {
         return Err(IngestError::Empty {
             file: file.to_string(),
         });
     }
-    Ok(Ingested {
-        reports,
-        rows,
-        rejections,
-    })
+    Ok(())
 }
 
 #[cfg(test)]

@@ -99,12 +99,12 @@ impl Pieces for SlicePieces<'_> {
 }
 
 /// Whether [`parse_reports_in_pieces`] reads `format` piece by piece (rather than whole):
-/// the CSV layouts read row by row (ours, ACLED, UCDP). The peer layout reads its rows in id
-/// order and JSON Lines and GeoJSON are read whole.
+/// JSON Lines and the CSV layouts read row by row (ours, ACLED, UCDP). The peer layout reads
+/// its rows in id order and GeoJSON is one document: both are read whole.
 pub fn reads_in_pieces(format: InputFormat) -> bool {
     matches!(
         format,
-        InputFormat::Csv | InputFormat::Acled | InputFormat::Ucdp
+        InputFormat::Csv | InputFormat::Jsonl | InputFormat::Acled | InputFormat::Ucdp
     )
 }
 
@@ -113,7 +113,8 @@ pub fn reads_in_pieces(format: InputFormat) -> bool {
 /// is exactly what [`parse_reports`] reads from the whole input. While the pieces hold no
 /// quote (`"`) and no carriage return but before a newline, each is read and let go before
 /// the next is asked for, so memory holds one piece at a time; from the first piece that
-/// holds one, the rest of the input is gathered and read whole. Formats that are not read
+/// holds one, the rest of the input is gathered and read whole. JSON Lines are read piece
+/// by piece throughout (a JSON string holds no line break). Formats that are not read
 /// in pieces ([`reads_in_pieces`]) are gathered whole first.
 ///
 /// A failure to read `more` is [`IngestError::Unreadable`].
@@ -125,7 +126,7 @@ pub fn parse_reports_in_pieces(
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
     let streams = reads_in_pieces(format)
-        && csv_table::is_plain(first)
+        && (format == InputFormat::Jsonl || csv_table::is_plain(first))
         && std::str::from_utf8(first).is_ok_and(|text| !text.trim().is_empty());
     if !streams {
         let mut all = first.to_vec();
@@ -146,6 +147,7 @@ pub fn parse_reports_in_pieces(
     };
     let read = match format {
         InputFormat::Csv => native_csv::parse(file_name, text, Some(rest), options),
+        InputFormat::Jsonl => jsonl::parse_in_pieces(file_name, text, rest, options),
         InputFormat::Acled => acled::parse(file_name, text, Some(rest), options),
         InputFormat::Ucdp => ucdp::parse(file_name, text, Some(rest), options),
         _ => unreachable!("only the formats read in pieces get here"),
@@ -199,4 +201,21 @@ pub(crate) fn next_piece(
             file: file_name.to_string(),
             reason: error.to_string(),
         })
+}
+
+/// Makes room in `all` for the rows `remaining` more bytes likely hold, at the density of the
+/// `read` bytes that gave its rows so far, and a tenth more: its vectors then grow once
+/// instead of doubling, each doubling of a large vector copying it while both copies are
+/// held (room never used costs address space, not memory).
+pub(crate) fn reserve_for_rest(all: &mut Ingested, read: usize, remaining: u64) {
+    if read == 0 {
+        return;
+    }
+    let remaining = usize::try_from(remaining).unwrap_or(usize::MAX);
+    // A row takes at least two bytes (one character and a line end).
+    let most = remaining / 2 + 1;
+    let likely = |rows: usize| (rows as f64 * remaining as f64 / read as f64 * 1.1) as usize;
+    all.reports
+        .reserve_exact(likely(all.reports.len()).min(most));
+    all.rows.reserve_exact(likely(all.rows.len()).min(most));
 }

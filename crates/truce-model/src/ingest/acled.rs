@@ -7,9 +7,10 @@ use std::sync::Arc;
 use jiff::civil::Date;
 
 use crate::ingest::classify::{DRONE, MISSILE, MLRS, MORTAR, Words, classify_target, describe};
-use crate::ingest::csv_table::{Continuation, CsvTable, Fields};
+use crate::ingest::csv_table::{CsvTable, Fields};
 use crate::ingest::fields::{RowIssues, coordinate_problems, count_from_text, number_from_text};
 use crate::ingest::options::IngestOptions;
+use crate::ingest::read::Continuation;
 use crate::ingest::time::{add_days, days_between, days_span, local_date, parse_calendar_date};
 use crate::ingest::write::{WriteError, check_writable};
 use crate::ingest::{IngestError, Ingested, InputFormat};

@@ -5,8 +5,8 @@ use rayon::prelude::*;
 
 use crate::ingest::fields::{RowIssues, for_each_comma, trim_cell};
 use crate::ingest::lines::split_at_newlines;
-use crate::ingest::read::{checked_text, next_piece, reserve_for_rest};
-use crate::ingest::{IngestError, Ingested, Pieces};
+use crate::ingest::read::{Continuation, checked_text, next_piece, reserve_for_rest};
+use crate::ingest::{IngestError, Ingested};
 
 /// Counts lines up to record starts. The `csv` crate reports the byte where it started
 /// looking for a record, which lies before any blank lines it skipped, and its own line
@@ -45,23 +45,6 @@ impl<'t> LineCounter<'t> {
             self.pos += 1;
         }
         self.line
-    }
-}
-
-/// The rest of an input after the text a table was opened on, given in pieces
-/// ([`crate::ingest::parse_reports_in_pieces`]).
-pub(crate) struct Continuation<'t> {
-    /// The pieces after the opened text.
-    pub(crate) pieces: &'t mut dyn Pieces,
-    /// Where the opened text begins in the input, in bytes (after a byte-order mark).
-    pub(crate) offset: usize,
-}
-
-impl std::fmt::Debug for Continuation<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Continuation")
-            .field("offset", &self.offset)
-            .finish_non_exhaustive()
     }
 }
 

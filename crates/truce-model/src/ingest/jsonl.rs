@@ -8,14 +8,13 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::ingest::csv_table::Continuation;
 use crate::ingest::fields::{
     FIELD_NAMES, Field, Problem, RecordFields, RowIssues, build_report, suggest_field,
     truncate_value,
 };
 use crate::ingest::lines::{Outcome, collect, line_spans, refuse_empty};
 use crate::ingest::options::IngestOptions;
-use crate::ingest::read::{checked_text, next_piece, reserve_for_rest};
+use crate::ingest::read::{Continuation, checked_text, next_piece, reserve_for_rest};
 use crate::ingest::sources::SourceCache;
 use crate::ingest::write::{WriteError, check_writable, checked_time_strings};
 use crate::ingest::{IngestError, Ingested, InputFormat};

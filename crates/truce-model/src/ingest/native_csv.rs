@@ -4,12 +4,13 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use crate::ingest::csv_table::{Continuation, CsvTable, Fields};
+use crate::ingest::csv_table::{CsvTable, Fields};
 use crate::ingest::fields::{
     FIELD_NAMES, Field, Problem, RecordFields, RowIssues, build_report, count_from_text,
     number_from_text, suggest_field, trim_cell,
 };
 use crate::ingest::options::IngestOptions;
+use crate::ingest::read::Continuation;
 use crate::ingest::sources::SourceCache;
 use crate::ingest::write::{WriteError, check_writable, checked_time_strings};
 use crate::ingest::{IngestError, Ingested, InputFormat};

@@ -1,6 +1,6 @@
 //! The entry point for reading: bytes in, reports and rejections out.
 
-use crate::ingest::csv_table::{self, Continuation};
+use crate::ingest::csv_table;
 use crate::ingest::options::IngestOptions;
 use crate::ingest::{
     IngestError, Ingested, InputFormat, acled, feature_collection, jsonl, native_csv, peer, ucdp,
@@ -169,6 +169,23 @@ pub fn parse_reports_in_pieces(
             Err(error)
         }
         Ok(ingested) => Ok(ingested),
+    }
+}
+
+/// The rest of an input after the text a reader was opened on, given in pieces
+/// ([`parse_reports_in_pieces`]).
+pub(crate) struct Continuation<'t> {
+    /// The pieces after the opened text.
+    pub(crate) pieces: &'t mut dyn Pieces,
+    /// Where the opened text begins in the input, in bytes (after a byte-order mark).
+    pub(crate) offset: usize,
+}
+
+impl std::fmt::Debug for Continuation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Continuation")
+            .field("offset", &self.offset)
+            .finish_non_exhaustive()
     }
 }
 

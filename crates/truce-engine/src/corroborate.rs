@@ -229,7 +229,8 @@ pub fn canonical_order(reports: &mut [Report]) {
 /// Every report is a member of exactly one incident; incidents are sorted by id.
 ///
 /// # Panics
-/// If `reports` holds more than `u32::MAX - 1` reports (members are `u32` indices).
+/// If `reports` holds `2³¹` reports or more (members are `u32` indices, one bit of which
+/// the grouping keeps for itself).
 pub fn corroborate(reports: &[Report], params: &CorroborationParams) -> Vec<Incident> {
     corroborate_reviewed(reports, params, &ReviewIndex::new())
 }
@@ -244,9 +245,9 @@ pub fn corroborate_reviewed(
     reviews: &ReviewIndex,
 ) -> Vec<Incident> {
     assert!(
-        reports.len() < u32::MAX as usize,
+        reports.len() < MERGED as usize,
         "corroborate takes at most {} reports, got {}",
-        u32::MAX - 1,
+        MERGED - 1,
         reports.len()
     );
     // Reports the decisions take out of the automatic grouping, and the pinned groups.
@@ -272,25 +273,30 @@ pub fn corroborate_reviewed(
     let mut groups = if params.validate().is_ok() {
         group_reports(reports, params, left_out.as_deref())
     } else {
-        (0..reports.len() as u32).map(Group::One).collect()
+        Groups {
+            slots: (0..reports.len() as u32).collect(),
+            merged: Vec::new(),
+        }
     };
     if let Some(left_out) = &left_out {
-        groups.retain(|group| !matches!(group, Group::One(i) if left_out[*i as usize]));
-        groups.extend(pinned.into_iter().map(|mut members| {
+        groups
+            .slots
+            .retain(|&slot| slot & MERGED != 0 || !left_out[slot as usize]);
+        for mut members in pinned {
             members.sort_unstable();
-            Group::Many(incident::members_of(members))
-        }));
+            groups.push_merged(incident::members_of(members));
+        }
     }
-    let _span = tracing::debug_span!("corroborate.derive", n_groups = groups.len()).entered();
-    let mut incidents: Vec<Incident> = groups
-        .par_iter()
-        .enumerate()
+    let _span = tracing::debug_span!("corroborate.derive", n_groups = groups.slots.len()).entered();
+    let mut incidents: Vec<Incident> = (0..groups.slots.len())
+        .into_par_iter()
         .with_min_len(BLOCK)
-        .map(|(index, group)| {
-            if let Some(block) = block_at(&groups, index) {
-                read_ahead(reports, block.iter().flat_map(|group| group.indices()));
+        .map(|index| {
+            if let Some(block) = block_at(&groups.slots, index) {
+                let members = (index..index + block.len()).flat_map(|at| groups.members_at(at));
+                read_ahead(reports, members.copied());
             }
-            incident::derive(reports, group.members())
+            incident::derive(reports, Members::from_slice(groups.members_at(index)))
         })
         .collect();
     drop(groups);
@@ -1083,33 +1089,35 @@ impl DisjointSets {
     }
 }
 
-/// A group of reports: most are a single report, which needs no vector until the incident is
-/// built.
+/// The bit of a group's slot that marks a group of several reports ([`Groups`]).
+const MERGED: u32 = 1 << 31;
+
+/// The reports' partition into groups, in order. Most groups are a single report, which
+/// needs nothing but its index: a slot is four bytes (an enum of an index and a member list
+/// took 32, the largest vector of a large run after the reports).
 #[derive(Debug)]
-enum Group {
-    /// A report no other report corroborates.
-    One(u32),
-    /// Merged reports, ascending (inline up to four: most groups allocate nothing).
-    Many(Members),
+struct Groups {
+    /// Per group: its report's index, or [`MERGED`] and an index into `merged`.
+    slots: Vec<u32>,
+    /// The groups of several reports, members ascending (inline up to four).
+    merged: Vec<Members>,
 }
 
-impl Group {
-    /// The member indices.
-    fn indices(&self) -> impl Iterator<Item = u32> + '_ {
-        match self {
-            Group::One(report_idx) => std::slice::from_ref(report_idx),
-            Group::Many(members) => members.as_slice(),
+impl Groups {
+    /// The members of the group at `index`, ascending.
+    fn members_at(&self, index: usize) -> &[u32] {
+        let slot = &self.slots[index];
+        if slot & MERGED == 0 {
+            std::slice::from_ref(slot)
+        } else {
+            &self.merged[(slot & !MERGED) as usize]
         }
-        .iter()
-        .copied()
     }
 
-    /// The members (inline up to four).
-    fn members(&self) -> crate::incident::Members {
-        match self {
-            Group::One(report_idx) => smallvec::smallvec![*report_idx],
-            Group::Many(members) => members.clone(),
-        }
+    /// Appends a group of several reports.
+    fn push_merged(&mut self, members: Members) {
+        self.slots.push(MERGED | self.merged.len() as u32);
+        self.merged.push(members);
     }
 }
 
@@ -1119,7 +1127,7 @@ fn group_reports(
     reports: &[Report],
     params: &CorroborationParams,
     left_out: Option<&[bool]>,
-) -> Vec<Group> {
+) -> Groups {
     let n_reports = reports.len();
     let context = {
         let _span = tracing::debug_span!("corroborate.prepare", n_reports).entered();
@@ -1215,18 +1223,19 @@ fn group_reports(
             in_merged[point.report as usize] = true;
         }
     }
-    let mut groups =
-        Vec::with_capacity(n_reports - members_by_component.items.len() + merged.len());
-    let mut merged = merged.into_iter().peekable();
+    let mut slots = Vec::with_capacity(n_reports - members_by_component.items.len() + merged.len());
+    let mut next_merged = 0;
+    let first_of = |index: usize| merged.get(index).and_then(|group| group.first().copied());
     for report_idx in (0..n_reports as u32).filter(|&i| !in_merged[i as usize]) {
-        while let Some(group) = merged.next_if(|g| g.first().is_some_and(|&f| f < report_idx)) {
-            groups.push(Group::Many(group));
+        while first_of(next_merged).is_some_and(|first| first < report_idx) {
+            slots.push(MERGED | next_merged as u32);
+            next_merged += 1;
         }
-        groups.push(Group::One(report_idx));
+        slots.push(report_idx);
     }
-    groups.extend(merged.map(Group::Many));
+    slots.extend((next_merged..merged.len()).map(|index| MERGED | index as u32));
     drop(merge_span);
-    groups
+    Groups { slots, merged }
 }
 
 /// Items grouped by a bucket number, as one flat vector and offsets.

@@ -12,6 +12,7 @@ use crate::ingest::fields::{
     FIELD_NAMES, Field, Problem, RecordFields, RowIssues, build_report, suggest_field,
     truncate_value,
 };
+use crate::ingest::flat_json;
 use crate::ingest::lines::{Outcome, collect, line_spans, refuse_empty};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::read::{Continuation, checked_text, next_piece, reserve_for_rest};
@@ -247,7 +248,7 @@ fn count_newlines(text: &str) -> u64 {
 }
 
 /// One line (without its line end): a report, the reasons it is rejected, or blank.
-fn read_line(
+pub(crate) fn read_line(
     file: &str,
     line: &str,
     row: u64,
@@ -257,6 +258,21 @@ fn read_line(
     if line.trim().is_empty() {
         return Outcome::Blank;
     }
+    if let Some(report) = flat_json::accepted_report(file, line, row, options, sources) {
+        return Outcome::Accepted(report);
+    }
+    read_line_as_value(file, line, row, options, sources)
+}
+
+/// [`read_line`] through a `serde_json::Value`: every line the fast path
+/// ([`flat_json`]) does not take, and the messages of every rejected one.
+pub(crate) fn read_line_as_value(
+    file: &str,
+    line: &str,
+    row: u64,
+    options: &IngestOptions,
+    sources: &mut SourceCache,
+) -> Outcome {
     let mut issues = RowIssues::new(file, row);
     match serde_json::from_str::<Value>(line) {
         Err(error) => {

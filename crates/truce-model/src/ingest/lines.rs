@@ -13,7 +13,7 @@ pub(crate) const MIN_CHUNK_BYTES: usize = 64 * 1024;
 // Boxing the report would cost an allocation per row; being the size of a report lets
 // the outcomes' vector become the reports' vector in place.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum Outcome {
     /// The line is a report.
     Accepted(Report),

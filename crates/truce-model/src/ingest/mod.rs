@@ -18,6 +18,7 @@ mod csv_table;
 mod detect;
 mod feature_collection;
 mod fields;
+mod flat_json;
 mod jsonl;
 mod lines;
 mod native_csv;
@@ -32,6 +33,28 @@ mod write;
 /// ACLED's columns, and the uncertainty our ACLED reader gives `geo_precision` codes and
 /// `time_precision` 2: what an ACLED-compatible export must write for its rows to read back
 /// the same.
+/// Entry points for the fuzz targets (the `fuzzing` feature): not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::IngestOptions;
+    use super::jsonl::{read_line, read_line_as_value};
+    use super::sources::SourceCache;
+
+    /// Reads one JSON Lines line as the reader does (the fast path first) and through the
+    /// `serde_json::Value` path alone; the two outcomes, formatted, when they differ. A blank
+    /// line reaches neither path.
+    pub fn json_line_paths_differ(line: &str) -> Option<(String, String)> {
+        if line.trim().is_empty() {
+            return None;
+        }
+        let options = IngestOptions::default();
+        let fast = read_line("fuzz", line, 1, &options, &mut SourceCache::default());
+        let slow = read_line_as_value("fuzz", line, 1, &options, &mut SourceCache::default());
+        (fast != slow).then(|| (format!("{fast:?}"), format!("{slow:?}")))
+    }
+}
+
 pub use acled::{
     COLUMNS as ACLED_COLUMNS, GEO_PRECISION_M as ACLED_GEO_PRECISION_M,
     TIME_PRECISION_2_DAYS as ACLED_TIME_PRECISION_2_DAYS,

@@ -10,7 +10,8 @@
 //! benchmarks run on, clearing fresh memory takes a quarter or more of a run's CPU after a
 //! pause between runs (perhaps because the VM hands free 2 MiB blocks back to its host, and
 //! touching them again waits for the host), and there a million reports took about 14 % less
-//! time with small pages, three million the same either way, ten million 17 % more
+//! time with small pages (as our CSV, and 6 % less as JSON Lines), three million the same
+//! either way, ten million 17 % more
 //! (docs/benchmarks.md, "Fresh memory on this VM, huge pages only for large inputs"). So huge
 //! pages are asked for when the inputs together hold at least [`HUGE_PAGES_FROM_BYTES`].
 //!
@@ -30,9 +31,11 @@ use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
 /// The inputs' total size from which huge pages are asked for (unless `TRUCE_HUGE_PAGES`
-/// says otherwise): between the 167 MB of a million simulated reports, faster with small
-/// pages, and the 1.66 GB of ten million, faster with huge ones.
-pub const HUGE_PAGES_FROM_BYTES: u64 = 256 << 20;
+/// says otherwise): above the 279 MB of a million simulated reports as JSON Lines, faster
+/// and smaller with small pages (1.37 against 1.46 s, 367 against 379 MiB), and the 500 MB of
+/// three million as our CSV, the same either way; below the 1.66 GB of ten million, faster
+/// with huge pages.
+pub const HUGE_PAGES_FROM_BYTES: u64 = 512 << 20;
 
 /// The tunable that makes glibc's allocator ask for transparent huge pages.
 #[cfg_attr(not(all(target_os = "linux", target_env = "gnu")), allow(dead_code))]

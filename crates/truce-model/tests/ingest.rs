@@ -652,6 +652,55 @@ fn geojson_reads_points_and_rejects_other_geometries() {
 }
 
 #[test]
+fn geojson_key_given_twice_rejects_its_feature_or_the_file() {
+    let props = r#""source_id": "s", "source_kind": "media", "time": "2025-03-25T12:00:00Z", "action": "missile_strike", "target": "maritime""#;
+    let text = format!(
+        r#"{{"type": "FeatureCollection", "features": [
+  {{"type": "Feature", "geometry": {{"type": "Point", "coordinates": [30.5, 50.4]}},
+   "properties": {{"id": "k1", {props}}}}},
+  {{"type": "Feature", "geometry": {{"type": "Point", "coordinates": [30.5, 50.4]}},
+   "properties": {{"id": "k2", "target": "civilian", {props}}}}},
+  {{"type": "Feature", "geometry": {{"type": "Point", "coordinates": [30.5, 50.4], "coordinates": [31.0, 49.0]}},
+   "properties": {{"id": "k3", {props}}}}}
+]}}"#
+    );
+    let ingested = parse(InputFormat::Geojson, "k.geojson", &text);
+    assert_eq!(ingested.rows, vec![1]);
+    assert_eq!(ingested.reports[0].id, "k1");
+    let reason = |key: &str| {
+        format!("key `{key}` is given 2 times in the object; which value is meant cannot be told")
+    };
+    assert_eq!(
+        ingested.rejections,
+        vec![
+            rejection(
+                "k.geojson",
+                2,
+                "features[1].properties.target",
+                None,
+                &reason("target")
+            ),
+            rejection(
+                "k.geojson",
+                3,
+                "features[2].geometry.coordinates",
+                None,
+                &reason("coordinates")
+            ),
+        ]
+    );
+    let twice_features = format!(
+        r#"{{"type": "FeatureCollection", "features": [], "features": [
+  {{"type": "Feature", "geometry": {{"type": "Point", "coordinates": [30.5, 50.4]}},
+   "properties": {{"id": "k1", {props}}}}}]}}"#
+    );
+    assert_eq!(
+        parse_err(InputFormat::Geojson, "k.geojson", twice_features.as_bytes()).to_string(),
+        format!("k.geojson:1: `features`: {}", reason("features"))
+    );
+}
+
+#[test]
 fn geojson_whole_file_errors() {
     let error = parse_err(
         InputFormat::Geojson,

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::ingest::fields::{RowIssues, build_report};
 use crate::ingest::jsonl::{Coordinates, JsonRecord, WireReport, raw_text, type_name};
 use crate::ingest::options::IngestOptions;
+use crate::ingest::repeated_keys::{RepeatedKey, Step, repeated_keys};
 use crate::ingest::sources::SourceCache;
 use crate::ingest::write::WriteError;
 use crate::ingest::{IngestError, Ingested, InputFormat};
@@ -75,6 +76,25 @@ pub(crate) fn parse(
             file: file.to_string(),
         });
     }
+    // A map keeps the last value of a key given twice; the document says two things there,
+    // and neither is taken silently. Outside the features that is the whole file; inside,
+    // the feature.
+    let mut repeats_by_feature: Vec<Vec<RepeatedKey>> = vec![Vec::new(); features.len()];
+    for repeat in repeated_keys(text) {
+        match repeat.object.as_slice() {
+            [Step::Key(key), Step::Index(index), ..]
+                if key == "features" && *index < features.len() =>
+            {
+                repeats_by_feature[*index].push(repeat);
+            }
+            _ => {
+                return Err(malformed(
+                    1,
+                    format!("`{}`: {}", repeat.path(""), repeat.reason()),
+                ));
+            }
+        }
+    }
     let empty = Map::new();
     let mut ingested = Ingested::default();
     let mut sources = SourceCache::default();
@@ -82,6 +102,9 @@ pub(crate) fn parse(
         let row = index as u64 + 1;
         let prefix = format!("features[{index}]");
         let mut issues = RowIssues::new(file, row);
+        for repeat in &repeats_by_feature[index] {
+            issues.reject(Some(repeat.path("")), None, repeat.reason());
+        }
         let Value::Object(feature) = feature else {
             issues.reject(
                 Some(prefix),

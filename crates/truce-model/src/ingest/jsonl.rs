@@ -16,6 +16,7 @@ use crate::ingest::flat_json;
 use crate::ingest::lines::{Outcome, collect, line_spans, refuse_empty};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::read::{Continuation, checked_text, next_piece, reserve_for_rest};
+use crate::ingest::repeated_keys::repeated_top_level_keys;
 use crate::ingest::sources::SourceCache;
 use crate::ingest::write::{WriteError, check_writable, checked_time_strings};
 use crate::ingest::{IngestError, Ingested, InputFormat};
@@ -281,14 +282,8 @@ pub(crate) fn read_line_as_value(
         Ok(Value::Object(object)) => {
             // The map keeps only the last value of a key given twice: the line says two
             // things, and neither is taken silently.
-            for (key, times) in repeated_keys(line) {
-                issues.reject(
-                    Some(format!("$.{key}")),
-                    None,
-                    format!(
-                        "key `{key}` is given {times} times in the object; which value is meant cannot be told"
-                    ),
-                );
+            for repeat in repeated_top_level_keys(line) {
+                issues.reject(Some(repeat.path("$.")), None, repeat.reason());
             }
             let record = JsonRecord {
                 properties: &object,
@@ -311,54 +306,6 @@ pub(crate) fn read_line_as_value(
         }
     }
     Outcome::Rejected(issues.rejections)
-}
-
-/// The keys a JSON object gives more than once, each with how many times, in the order they
-/// first appear; none when `line` is not an object.
-fn repeated_keys(line: &str) -> Vec<(String, usize)> {
-    let Ok(ObjectKeys(keys)) = serde_json::from_str(line) else {
-        return Vec::new();
-    };
-    let mut repeated: Vec<(String, usize)> = Vec::new();
-    for (at, key) in keys.iter().enumerate() {
-        if keys[..at].contains(key) {
-            continue;
-        }
-        let times = keys[at..].iter().filter(|other| *other == key).count();
-        if times > 1 {
-            repeated.push((key.clone(), times));
-        }
-    }
-    repeated
-}
-
-/// The keys of a JSON object as written, repeats included (the values are skipped).
-struct ObjectKeys(Vec<String>);
-
-impl<'de> serde::Deserialize<'de> for ObjectKeys {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Keys;
-        impl<'de> serde::de::Visitor<'de> for Keys {
-            type Value = ObjectKeys;
-
-            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                formatter.write_str("an object")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ObjectKeys, A::Error> {
-                let mut keys = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                    keys.push(key);
-                }
-                Ok(ObjectKeys(keys))
-            }
-        }
-        deserializer.deserialize_map(Keys)
-    }
 }
 
 fn is_zero(count: &u32) -> bool {

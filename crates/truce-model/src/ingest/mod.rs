@@ -25,6 +25,7 @@ mod native_csv;
 mod options;
 mod peer;
 mod read;
+mod repeated_keys;
 mod sources;
 mod time;
 mod ucdp;

@@ -6,6 +6,7 @@
 
 pub mod agreement;
 pub mod ingest;
+mod repeated_keys;
 pub mod report;
 pub mod vocab;
 

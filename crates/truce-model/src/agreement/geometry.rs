@@ -6,6 +6,7 @@ use geo_types::{Coord, LineString, MultiLineString, MultiPolygon, Polygon};
 use serde_json::Value;
 
 use super::AgreementError;
+use crate::repeated_keys::{Step, repeated_keys};
 
 /// What a GeoJSON file is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,23 @@ pub(crate) fn parse_geojson(
             message: format!("not valid JSON: {e}"),
         }]
     })?;
+    // A map keeps the last value of a key given twice: a zone file that says two things
+    // about a boundary, a type or a feature's id is refused rather than read as its last
+    // word. Properties other than `id` are never read, so a repeat among them is left be.
+    let repeats: Vec<AgreementError> = repeated_keys(text)
+        .into_iter()
+        .filter(|repeat| {
+            let in_properties = matches!(
+                repeat.object.last(),
+                Some(Step::Key(key)) if key == "properties"
+            );
+            !in_properties || repeat.key == "id"
+        })
+        .map(|repeat| err(file, repeat.path("$."), repeat.reason()))
+        .collect();
+    if !repeats.is_empty() {
+        return Err(repeats);
+    }
     let mut geometries: Vec<(String, &Value)> = Vec::new();
     let mut errors = Vec::new();
     collect_geometries(file, "$", &value, feature, &mut geometries, &mut errors);
@@ -489,5 +507,32 @@ mod tests {
         assert!(zone.contains(&Point::new(30.2, 51.0)));
         let missing = parse_zone_geojson("z.geojson", holed, Some("b")).unwrap_err();
         assert!(missing[0].message.contains("no feature with id `b`"));
+    }
+
+    #[test]
+    fn a_key_given_twice_refuses_the_zone_unless_it_is_a_property_never_read() {
+        let square = "[[[30,50],[31,50],[31,51],[30,51],[30,50]]]";
+        let twice_coordinates = format!(
+            r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{}},
+            "geometry":{{"type":"Polygon","coordinates":{square},"coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}}}]}}"#
+        );
+        let errors = parse_zone_geojson("z.geojson", twice_coordinates.as_bytes(), None)
+            .expect_err("two boundaries in one geometry");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].key, "$.features[0].geometry.coordinates");
+        assert_eq!(
+            errors[0].message,
+            "key `coordinates` is given 2 times in the object; which value is meant cannot be told"
+        );
+        let twice_id = format!(
+            r#"{{"type":"Feature","properties":{{"id":"a","id":"b"}},"geometry":{{"type":"Polygon","coordinates":{square}}}}}"#
+        );
+        let errors = parse_zone_geojson("z.geojson", twice_id.as_bytes(), Some("b"))
+            .expect_err("which feature is `b` cannot be told");
+        assert_eq!(errors[0].key, "$.properties.id");
+        let twice_name = format!(
+            r#"{{"type":"Feature","properties":{{"name":"x","name":"y"}},"geometry":{{"type":"Polygon","coordinates":{square}}}}}"#
+        );
+        assert!(parse_zone_geojson("z.geojson", twice_name.as_bytes(), None).is_ok());
     }
 }

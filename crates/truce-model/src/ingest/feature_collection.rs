@@ -9,10 +9,10 @@ use serde_json::{Map, Value};
 use crate::ingest::fields::{RowIssues, build_report};
 use crate::ingest::jsonl::{Coordinates, JsonRecord, WireReport, raw_text, type_name};
 use crate::ingest::options::IngestOptions;
-use crate::ingest::repeated_keys::{RepeatedKey, Step, repeated_keys};
 use crate::ingest::sources::SourceCache;
 use crate::ingest::write::WriteError;
 use crate::ingest::{IngestError, Ingested, InputFormat};
+use crate::repeated_keys::{RepeatedKey, Step, repeated_keys};
 use crate::report::Report;
 
 /// Reads a FeatureCollection. Rows are 1-based feature numbers; paths in rejections index

@@ -16,10 +16,10 @@ use crate::ingest::flat_json;
 use crate::ingest::lines::{Outcome, collect, line_spans, refuse_empty};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::read::{Continuation, checked_text, next_piece, reserve_for_rest};
-use crate::ingest::repeated_keys::repeated_top_level_keys;
 use crate::ingest::sources::SourceCache;
 use crate::ingest::write::{WriteError, check_writable, checked_time_strings};
 use crate::ingest::{IngestError, Ingested, InputFormat};
+use crate::repeated_keys::repeated_top_level_keys;
 use crate::report::Report;
 use crate::vocab::{ActionType, SourceKind, Target};
 

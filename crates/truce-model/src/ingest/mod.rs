@@ -25,7 +25,6 @@ mod native_csv;
 mod options;
 mod peer;
 mod read;
-mod repeated_keys;
 mod sources;
 mod time;
 mod ucdp;

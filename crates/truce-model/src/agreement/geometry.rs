@@ -70,15 +70,14 @@ pub(crate) fn parse_geojson(
     })?;
     // A map keeps the last value of a key given twice: a zone file that says two things
     // about a boundary, a type or a feature's id is refused rather than read as its last
-    // word. Properties other than `id` are never read, so a repeat among them is left be.
+    // word. Properties other than `id` are never read, so a repeat among them (or nested in
+    // them) is left be.
     let repeats: Vec<AgreementError> = repeated_keys(text)
         .into_iter()
         .filter(|repeat| {
-            let in_properties = matches!(
-                repeat.object.last(),
-                Some(Step::Key(key)) if key == "properties"
-            );
-            !in_properties || repeat.key == "id"
+            let is_properties = |step: &Step| matches!(step, Step::Key(key) if key == "properties");
+            let feature_id = repeat.object.last().is_some_and(is_properties) && repeat.key == "id";
+            feature_id || !repeat.object.iter().any(is_properties)
         })
         .map(|repeat| err(file, repeat.path("$."), repeat.reason()))
         .collect();
@@ -534,5 +533,9 @@ mod tests {
             r#"{{"type":"Feature","properties":{{"name":"x","name":"y"}},"geometry":{{"type":"Polygon","coordinates":{square}}}}}"#
         );
         assert!(parse_zone_geojson("z.geojson", twice_name.as_bytes(), None).is_ok());
+        let twice_nested = format!(
+            r#"{{"type":"Feature","properties":{{"id":"a","meta":{{"k":1,"k":2}}}},"geometry":{{"type":"Polygon","coordinates":{square}}}}}"#
+        );
+        assert!(parse_zone_geojson("z.geojson", twice_nested.as_bytes(), Some("a")).is_ok());
     }
 }

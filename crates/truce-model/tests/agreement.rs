@@ -208,6 +208,35 @@ fn zone_file_problems_name_the_geojson_file_and_path() {
 }
 
 #[test]
+fn a_problem_of_the_common_text_is_told_once_whatever_the_interpretations() {
+    let open = r#"{"type":"Polygon","coordinates":[[[30,50],[31,50],[31,51],[30,51]]]}"#;
+    let two_readings =
+        format!("{BASE}\n[interpretations.UA]\nnote = \"u\"\n[interpretations.RU]\nnote = \"r\"\n");
+    let found = errors(&two_readings, open);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        (found[0].file.as_str(), found[0].key.as_str()),
+        ("zone.geojson", "$.coordinates[0]")
+    );
+    // The common window ends before it starts; UA's reading moves the end, still too early:
+    // the common problem once, and UA's own at its own line.
+    let text = BASE.replace(
+        "end = \"2025-04-17T00:00:00+03:00\"",
+        "end = \"2025-03-01T00:00:00+03:00\"",
+    );
+    let text = format!(
+        "{text}\n[interpretations.RU]\nnote = \"r\"\n[interpretations.UA]\nnote = \"u\"\n[interpretations.UA.window]\nend = \"2025-02-01T00:00:00Z\"\n"
+    );
+    let found = errors(&text, SQUARE);
+    let lines: Vec<(&str, Option<u64>)> = found.iter().map(|e| (e.key.as_str(), e.line)).collect();
+    assert_eq!(
+        lines,
+        [("window.end", Some(15)), ("window.end", Some(32))],
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn swapped_site_coordinates() {
     let text = format!(
         "{BASE}\n[[sites]]\nid = \"s\"\nname = \"S\"\ncategory = \"energy.oil_refinery\"\nlocation = [50.4, 130.5]\n"

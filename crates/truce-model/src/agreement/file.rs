@@ -250,10 +250,14 @@ pub fn load(
         files,
         prefix: String::new(),
     };
-    match base.compile(&parsed, "common", "") {
-        Ok(a) => out.push(a),
-        Err(e) => errors.extend(e),
-    }
+    let common_errors = match base.compile(&parsed, "common", "") {
+        Ok(a) => {
+            out.push(a);
+            Vec::new()
+        }
+        Err(e) => e,
+    };
+    errors.extend(common_errors.iter().cloned());
     for (party, overlay) in &parsed.interpretations {
         let key = format!("interpretations.{party}");
         if !parsed.parties.iter().any(|p| &p.id == party) {
@@ -277,7 +281,16 @@ pub fn load(
         };
         match compiler.compile(&reading, party, &note) {
             Ok(a) => out.push(a),
-            Err(e) => errors.extend(e),
+            // A reading is the common text with the party's overlay: a problem of the common
+            // text (a zone file's, say) comes back from every reading. It is told once, where
+            // the common reading found it.
+            Err(e) => errors.extend(e.into_iter().filter(|error| {
+                !common_errors.iter().any(|common| {
+                    common.file == error.file
+                        && common.key == error.key
+                        && common.message == error.message
+                })
+            })),
         }
     }
     if errors.is_empty() {

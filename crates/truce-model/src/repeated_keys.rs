@@ -26,6 +26,9 @@ pub(crate) struct RepeatedKey {
     pub(crate) key: String,
     /// How many times the object gives it (2 or more).
     pub(crate) times: usize,
+    /// The 1-based line of the text where it is given the second time, when that can be told
+    /// (not when the key is written with escapes).
+    pub(crate) line: Option<u64>,
 }
 
 impl RepeatedKey {
@@ -77,6 +80,7 @@ fn repeated_keys_within(text: &str, depth: usize) -> Vec<RepeatedKey> {
     let mut found = Vec::new();
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let seed = Walk {
+        text,
         path: Vec::new(),
         found: &mut found,
         depth,
@@ -89,6 +93,8 @@ fn repeated_keys_within(text: &str, depth: usize) -> Vec<RepeatedKey> {
 
 /// Walks a value, recording repeated keys of the objects within `depth` levels of it.
 struct Walk<'f> {
+    /// The whole text, to tell where a key lies in it.
+    text: &'f str,
     path: Vec<Step>,
     found: &'f mut Vec<RepeatedKey>,
     depth: usize,
@@ -141,6 +147,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
             let mut path = self.path.clone();
             path.push(Step::Index(index));
             let element = Walk {
+                text: self.text,
                 path,
                 found: &mut *self.found,
                 depth: self.depth - 1,
@@ -155,12 +162,13 @@ impl<'de> Visitor<'de> for Walk<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         // Keys in the order written, repeats included; the repeats are recorded before
         // anything found inside the values, so the outermost object comes first.
-        let mut keys: Vec<String> = Vec::new();
+        let mut keys: Vec<KeyAt> = Vec::new();
         let mut nested = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(KeySeed { text: self.text })? {
             let mut path = self.path.clone();
-            path.push(Step::Key(key.clone()));
+            path.push(Step::Key(key.key.clone()));
             map.next_value_seed(Walk {
+                text: self.text,
                 path,
                 found: &mut nested,
                 depth: self.depth - 1,
@@ -168,20 +176,77 @@ impl<'de> Visitor<'de> for Walk<'_> {
             keys.push(key);
         }
         for (at, key) in keys.iter().enumerate() {
-            if keys[..at].contains(key) {
+            if keys[..at].iter().any(|earlier| earlier.key == key.key) {
                 continue;
             }
-            let times = keys[at..].iter().filter(|other| *other == key).count();
-            if times > 1 {
-                self.found.push(RepeatedKey {
-                    object: self.path.clone(),
-                    key: key.clone(),
-                    times,
-                });
-            }
+            let mut again = keys[at + 1..].iter().filter(|other| other.key == key.key);
+            let Some(second) = again.next() else {
+                continue;
+            };
+            let offset = second
+                .offset
+                .or_else(|| again.clone().find_map(|other| other.offset));
+            self.found.push(RepeatedKey {
+                object: self.path.clone(),
+                key: key.key.clone(),
+                times: 2 + again.count(),
+                line: offset.map(|offset| line_at(self.text, offset)),
+            });
         }
         self.found.append(&mut nested);
         Ok(())
+    }
+}
+
+/// The 1-based line of `text` that holds byte `offset`.
+fn line_at(text: &str, offset: usize) -> u64 {
+    let before = text.as_bytes().get(..offset).unwrap_or(text.as_bytes());
+    1 + before.iter().filter(|&&byte| byte == b'\n').count() as u64
+}
+
+/// A key as written, with the byte offset in the text where it starts when the parser lends
+/// it from the text (a key without escapes).
+struct KeyAt {
+    key: String,
+    offset: Option<usize>,
+}
+
+/// Reads a key into a [`KeyAt`].
+struct KeySeed<'t> {
+    text: &'t str,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = KeyAt;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<KeyAt, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = KeyAt;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E>(self, key: &'de str) -> Result<KeyAt, E> {
+        // A borrowed key is a slice of the text: its address tells where it is.
+        let offset = (key.as_ptr() as usize)
+            .checked_sub(self.text.as_ptr() as usize)
+            .filter(|&offset| offset <= self.text.len());
+        Ok(KeyAt {
+            key: key.to_string(),
+            offset,
+        })
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<KeyAt, E> {
+        Ok(KeyAt {
+            key: key.to_string(),
+            offset: None,
+        })
     }
 }
 
@@ -237,6 +302,25 @@ mod tests {
             paths(r#"{"id":"a","\u0069d":"b"}"#),
             vec![("id".to_string(), 2)]
         );
+    }
+
+    #[test]
+    fn the_line_is_that_of_the_second_time_the_key_is_given() {
+        let text = "{\"a\": 1,\n \"b\": {\"k\": 1,\n\n \"k\": 2},\n \"a\": 3, \"a\": 4}";
+        let lines: Vec<(String, Option<u64>)> = repeated_keys(text)
+            .into_iter()
+            .map(|repeat| (repeat.path(""), repeat.line))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![("a".to_string(), Some(5)), ("b.k".to_string(), Some(4))]
+        );
+        // Written with an escape the second time, the key is placed by its third giving.
+        let escaped = "{\"id\": 1,\n\"\\u0069d\": 2,\n\n\"id\": 3}";
+        let found = repeated_keys(escaped);
+        assert_eq!((found[0].times, found[0].line), (3, Some(4)));
+        let escaped_twice = "{\"id\": 1,\n\"\\u0069d\": 2}";
+        assert_eq!(repeated_keys(escaped_twice)[0].line, None);
     }
 
     #[test]

@@ -698,6 +698,16 @@ fn geojson_key_given_twice_rejects_its_feature_or_the_file() {
         parse_err(InputFormat::Geojson, "k.geojson", twice_features.as_bytes()).to_string(),
         format!("k.geojson:1: `features`: {}", reason("features"))
     );
+    let twice_type = format!(
+        r#"{{"type": "FeatureCollection", "features": [
+  {{"type": "Feature", "geometry": {{"type": "Point", "coordinates": [30.5, 50.4]}},
+   "properties": {{"id": "k1", {props}}}}}],
+ "type": "FeatureCollection"}}"#
+    );
+    assert_eq!(
+        parse_err(InputFormat::Geojson, "k.geojson", twice_type.as_bytes()).to_string(),
+        format!("k.geojson:4: `type`: {}", reason("type"))
+    );
 }
 
 #[test]

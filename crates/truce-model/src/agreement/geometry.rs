@@ -79,7 +79,10 @@ pub(crate) fn parse_geojson(
             let feature_id = repeat.object.last().is_some_and(is_properties) && repeat.key == "id";
             feature_id || !repeat.object.iter().any(is_properties)
         })
-        .map(|repeat| err(file, repeat.path("$."), repeat.reason()))
+        .map(|repeat| AgreementError {
+            line: repeat.line,
+            ..err(file, repeat.path("$."), repeat.reason())
+        })
         .collect();
     if !repeats.is_empty() {
         return Err(repeats);
@@ -519,6 +522,7 @@ mod tests {
             .expect_err("two boundaries in one geometry");
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].key, "$.features[0].geometry.coordinates");
+        assert_eq!(errors[0].line, Some(2));
         assert_eq!(
             errors[0].message,
             "key `coordinates` is given 2 times in the object; which value is meant cannot be told"

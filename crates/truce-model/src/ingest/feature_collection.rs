@@ -89,7 +89,7 @@ pub(crate) fn parse(
             }
             _ => {
                 return Err(malformed(
-                    1,
+                    repeat.line.unwrap_or(1),
                     format!("`{}`: {}", repeat.path(""), repeat.reason()),
                 ));
             }

@@ -323,6 +323,112 @@ mod tests {
         assert_eq!(repeated_keys(escaped_twice)[0].line, None);
     }
 
+    /// A JSON value whose objects may repeat keys: what a `serde_json::Value` cannot hold.
+    #[derive(Debug, Clone)]
+    enum Tree {
+        Number(u8),
+        List(Vec<Tree>),
+        Object(Vec<(String, Tree)>),
+    }
+
+    fn tree() -> impl proptest::strategy::Strategy<Value = Tree> {
+        use proptest::prelude::*;
+        let leaf = any::<u8>().prop_map(Tree::Number);
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Tree::List),
+                proptest::collection::vec(("[abc]", inner), 0..5).prop_map(Tree::Object),
+            ]
+        })
+    }
+
+    /// Writes `tree` as JSON, a line break after every `breaks`-th token, and lists the
+    /// repeated keys it holds (each with its path, times and the line of its second giving)
+    /// in the order [`repeated_keys`] gives them.
+    fn write(
+        tree: &Tree,
+        path: &mut Vec<Step>,
+        text: &mut String,
+        breaks: usize,
+    ) -> Vec<RepeatedKey> {
+        let token = |text: &mut String, piece: &str| {
+            text.push_str(piece);
+            if text.len().is_multiple_of(breaks) {
+                text.push('\n');
+            }
+        };
+        let line = |text: &str| 1 + text.matches('\n').count() as u64;
+        match tree {
+            Tree::Number(n) => {
+                token(text, &n.to_string());
+                Vec::new()
+            }
+            Tree::List(items) => {
+                token(text, "[");
+                let mut found = Vec::new();
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        token(text, ",");
+                    }
+                    path.push(Step::Index(index));
+                    found.extend(write(item, path, text, breaks));
+                    path.pop();
+                }
+                token(text, "]");
+                found
+            }
+            Tree::Object(members) => {
+                token(text, "{");
+                let mut nested = Vec::new();
+                let mut lines: Vec<(String, u64)> = Vec::new();
+                for (index, (key, value)) in members.iter().enumerate() {
+                    if index > 0 {
+                        token(text, ",");
+                    }
+                    lines.push((key.clone(), line(text)));
+                    token(text, &format!("\"{key}\""));
+                    token(text, ":");
+                    path.push(Step::Key(key.clone()));
+                    nested.extend(write(value, path, text, breaks));
+                    path.pop();
+                }
+                token(text, "}");
+                let mut own = Vec::new();
+                for (at, (key, _)) in lines.iter().enumerate() {
+                    if lines[..at].iter().any(|(earlier, _)| earlier == key) {
+                        continue;
+                    }
+                    let later: Vec<u64> = lines[at + 1..]
+                        .iter()
+                        .filter(|(other, _)| other == key)
+                        .map(|&(_, line)| line)
+                        .collect();
+                    if let Some(&second) = later.first() {
+                        own.push(RepeatedKey {
+                            object: path.clone(),
+                            key: key.clone(),
+                            times: 1 + later.len(),
+                            line: Some(second),
+                        });
+                    }
+                }
+                own.extend(nested);
+                own
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Every repeated key of any document is found, with its object's path, how many
+        /// times it is given and the line of its second giving; nothing else is.
+        #[test]
+        fn every_repeat_is_found_with_its_line(tree in tree(), breaks in 1usize..6) {
+            let mut text = String::new();
+            let expected = write(&tree, &mut Vec::new(), &mut text, breaks);
+            proptest::prop_assert_eq!(repeated_keys(&text), expected, "{}", text);
+        }
+    }
+
     #[test]
     fn invalid_json_yields_nothing() {
         assert!(paths(r#"{"a":1,"a":"#).is_empty());

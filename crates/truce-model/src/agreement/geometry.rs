@@ -54,11 +54,11 @@ pub(crate) fn parse_geojson(
     wanted: Wanted,
 ) -> Result<Shape, Vec<AgreementError>> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        vec![err(
-            file,
-            "$",
-            format!("not UTF-8 at byte {}", e.valid_up_to()),
-        )]
+        let before = &bytes[..e.valid_up_to()];
+        vec![AgreementError {
+            line: Some(1 + before.iter().filter(|&&byte| byte == b'\n').count() as u64),
+            ..err(file, "$", format!("not UTF-8 at byte {}", e.valid_up_to()))
+        }]
     })?;
     let value: Value = serde_json::from_str(text).map_err(|e| {
         vec![AgreementError {
@@ -509,6 +509,14 @@ mod tests {
         assert!(zone.contains(&Point::new(30.2, 51.0)));
         let missing = parse_zone_geojson("z.geojson", holed, Some("b")).unwrap_err();
         assert!(missing[0].message.contains("no feature with id `b`"));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_refused_at_their_line() {
+        let errors = parse_zone_geojson("z.geojson", b"{\n\"type\":\n\"Poly\xffgon\"}", None)
+            .expect_err("not UTF-8");
+        assert_eq!(errors[0].line, Some(3));
+        assert_eq!(errors[0].message, "not UTF-8 at byte 15");
     }
 
     #[test]
